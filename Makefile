@@ -1,0 +1,39 @@
+# Sluice: the two commands a new user needs are `make run` and `make test`.
+# Both install missing system packages first (scripts/install-deps.sh).
+
+SWIFT ?= swift
+RELEASE_FLAGS = -c release
+
+.PHONY: run test build release bench deps deps-test clean help
+
+help:
+	@echo "make run    - build and start Sluice"
+	@echo "make test   - run every test (unit, simulation, real clients)"
+	@echo "make bench  - run the benchmarks (release build); figures go to docs/BENCHMARKS.md"
+
+deps:
+	@scripts/install-deps.sh build
+
+deps-test:
+	@scripts/install-deps.sh test
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build $(RELEASE_FLAGS)
+
+run: deps
+	$(SWIFT) build --product sluice-server
+	$(SWIFT) run sluice-server
+
+test: deps-test
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+bench: deps
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-bench
+	$(SWIFT) run $(RELEASE_FLAGS) --skip-build sluice-bench
+
+clean:
+	rm -rf .build

@@ -1,0 +1,2 @@
+// SluiceRaft: see docs/ARCHITECTURE.md.
+public enum SluiceRaftModule {}

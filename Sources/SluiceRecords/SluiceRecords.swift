@@ -1,0 +1,2 @@
+// SluiceRecords: see docs/ARCHITECTURE.md.
+public enum SluiceRecordsModule {}

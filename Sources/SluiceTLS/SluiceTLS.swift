@@ -1,0 +1,2 @@
+// SluiceTLS: see docs/ARCHITECTURE.md.
+public enum SluiceTLSModule {}

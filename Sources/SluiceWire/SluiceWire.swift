@@ -1,0 +1,2 @@
+// SluiceWire: see docs/ARCHITECTURE.md.
+public enum SluiceWireModule {}

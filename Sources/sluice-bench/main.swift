@@ -1,0 +1,1 @@
+print("sluice-bench: benchmarks arrive with the records layer")
