@@ -1,1 +1,0 @@
-print("sluice-bench: benchmarks arrive with the records layer")
