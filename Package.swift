@@ -48,6 +48,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(name: "SluiceRaft", dependencies: ["SluiceCore"]),
+        .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceRecords"]),
         .target(
             name: "SluiceTLS",
             dependencies: [
@@ -82,6 +83,7 @@ let package = Package(
             name: "SluiceWireTests",
             dependencies: ["SluiceWire", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft"]),
+        .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceRecords"]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: [
