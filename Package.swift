@@ -48,7 +48,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(name: "SluiceRaft", dependencies: ["SluiceCore"]),
-        .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceRecords"]),
+        .target(
+            name: "SluiceStorage",
+            dependencies: ["SluiceCore", "SluiceRecords", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
             name: "SluiceTLS",
             dependencies: [
@@ -83,7 +85,9 @@ let package = Package(
             name: "SluiceWireTests",
             dependencies: ["SluiceWire", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft"]),
-        .testTarget(name: "SluiceStorageTests", dependencies: ["SluiceStorage", "SluiceRecords"]),
+        .testTarget(
+            name: "SluiceStorageTests",
+            dependencies: ["SluiceStorage", "SluiceRecords", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: [

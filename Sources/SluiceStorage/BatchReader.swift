@@ -36,14 +36,13 @@ struct BatchReader {
         guard end - position >= Int64(RecordBatch.headerBytes) else {
             throw corrupt("only \(end - position) bytes remain, less than a batch header")
         }
-        var header = [UInt8](repeating: 0, count: RecordBatch.headerBytes)
-        let n: Int
+        let header: [UInt8]
         do throws(StorageError) {
-            n = try header.withUnsafeMutableBytes { (raw) throws(StorageError) -> Int in try file.read(into: raw, at: position) }
+            header = try file.read(count: RecordBatch.headerBytes, at: position)
         } catch {
             throw .storage(error)
         }
-        guard n == RecordBatch.headerBytes else { throw corrupt("short read of a batch header") }
+        guard header.count == RecordBatch.headerBytes else { throw corrupt("short read of a batch header") }
         let length = Int32(bigEndianBytes: header[8..<12])
         let total = RecordBatch.lengthPrefixBytes + Int(length)
         guard header[16] == UInt8(bitPattern: RecordBatch.magicV2) else { throw corrupt("magic is \(header[16]), not 2") }

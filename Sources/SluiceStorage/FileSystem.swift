@@ -20,8 +20,9 @@ public protocol FileSystem: Sendable {
     func syncDirectory(_ path: String) throws(StorageError)
 }
 
-/// An open file with positional I/O. Not thread-safe: one owner at a time (a segment).
-public protocol StorageFile: AnyObject {
+/// An open file with positional I/O. One owner (a segment) writes; another thread may call
+/// `sync()` or `size()` at the same time (group commit), which both implementations allow.
+public protocol StorageFile: AnyObject, Sendable {
     var path: String { get }
     /// The current size in bytes, including writes not yet synced.
     func size() throws(StorageError) -> Int64

@@ -22,6 +22,8 @@ final class LogSegment {
     private(set) var nextOffset: Offset
     /// The largest batch maxTimestamp stored here, -1 while empty.
     private(set) var maxTimestamp: Int64
+    /// The base offset of the batch that holds `maxTimestamp`.
+    private(set) var maxTimestampOffset: Offset
     /// When the segment was opened or created, in the caller's wall-clock ms (for `segment.ms`).
     let createdAtMs: Int64
     private var bytesSinceIndexEntry: Int
@@ -108,6 +110,7 @@ final class LogSegment {
         self.size = size
         self.nextOffset = nextOffset
         self.maxTimestamp = maxTimestamp
+        self.maxTimestampOffset = baseOffset
         self.createdAtMs = nowMs
         self.indexIntervalBytes = indexIntervalBytes
         self.bytesSinceIndexEntry = 0
@@ -118,9 +121,13 @@ final class LogSegment {
     /// setting `size`, `nextOffset` and `maxTimestamp`; truncates at the first bad batch.
     private func scan(logSize: Int64, rebuildIndexes: Bool, report: inout RecoveryReport) throws(StorageError) {
         var position: Int64 = 0
-        if !rebuildIndexes, let last = offsetIndex.lastEntry {
-            position = Int64(last.position)
-            maxTimestamp = timeIndex.lastEntry?.timestamp ?? -1
+        if !rebuildIndexes {
+            // A sealed time index (see `sealTimeIndex`) ends with the segment's maximum.
+            if let last = timeIndex.lastEntry {
+                maxTimestamp = last.timestamp
+                maxTimestampOffset = baseOffset.advanced(by: Int64(last.relativeOffset))
+            }
+            if let last = offsetIndex.lastEntry { position = Int64(last.position) }
         }
         var previousNext: Offset? = nil
         var reader = BatchReader(file: logFile, position: position, end: logSize)
@@ -148,8 +155,9 @@ final class LogSegment {
             reader.advance(past: batch)
             if rebuildIndexes {
                 try indexBatch(batch, at: batchPosition)
-            } else {
-                maxTimestamp = max(maxTimestamp, batch.maxTimestamp.rawValue)
+            } else if batch.maxTimestamp.rawValue > maxTimestamp {
+                maxTimestamp = batch.maxTimestamp.rawValue
+                maxTimestampOffset = batch.baseOffset
             }
             previousNext = batch.nextOffset
             nextOffset = batch.nextOffset
@@ -177,6 +185,7 @@ final class LogSegment {
         let batchMax = batch.maxTimestamp.rawValue
         if batchMax > maxTimestamp {
             maxTimestamp = batchMax
+            maxTimestampOffset = batch.baseOffset
             if timeIndex.lastEntry == nil || bytesSinceTimeEntry >= indexIntervalBytes {
                 try timeIndex.append(timestamp: batchMax, offset: batch.baseOffset)
                 bytesSinceTimeEntry = 0
@@ -243,29 +252,48 @@ final class LogSegment {
     /// Drops every batch whose last offset is ≥ `offset`. Returns the new next offset.
     func truncate(to offset: Offset) throws(LogError) -> Offset {
         guard let position = try position(of: offset) else { return nextOffset }
+        // Rescan the kept bytes for the next offset and maxTimestamp (the maximum may have come
+        // from a dropped batch). Truncation is rare (a follower after a leader change), and the
+        // scan reads headers only.
+        var next = baseOffset
+        var newMax: Int64 = -1
+        var newMaxOffset = baseOffset
+        var reader = BatchReader(file: logFile, position: 0, end: position)
+        while let header = try reader.nextHeader() {
+            next = header.lastOffset.advanced(by: 1)
+            if header.maxTimestamp > newMax {
+                newMax = header.maxTimestamp
+                newMaxOffset = header.baseOffset
+            }
+            reader.skip(header)
+        }
         do throws(StorageError) {
             try logFile.truncate(to: position)
-            size = position
-            var next = baseOffset
-            var newMax: Int64 = -1
-            // Rescan the kept bytes for the next offset and maxTimestamp (the maximum may have
-            // come from a dropped batch). Truncation is rare (a follower after a leader change),
-            // so a scan of headers only is cheap enough.
-            var reader = BatchReader(file: logFile, position: 0, end: size)
-            while let header = try reader.nextHeader() {
-                next = header.lastOffset.advanced(by: 1)
-                newMax = max(newMax, header.maxTimestamp)
-                reader.skip(header)
-            }
-            nextOffset = next
-            maxTimestamp = newMax
             try offsetIndex.truncate(from: next)
             try timeIndex.truncate(from: next)
-            bytesSinceIndexEntry = indexIntervalBytes
-            bytesSinceTimeEntry = indexIntervalBytes
-            return next
+            // A truncation must be durable before anything else happens: if a crash undid it,
+            // batches the new leader does not have would come back (found by the model test).
+            try sync()
         } catch {
             throw .storage(error)
+        }
+        size = position
+        nextOffset = next
+        maxTimestamp = newMax
+        maxTimestampOffset = newMaxOffset
+        bytesSinceIndexEntry = Int(size - Int64(offsetIndex.lastEntry?.position ?? 0))
+        bytesSinceTimeEntry = indexIntervalBytes
+        return next
+    }
+
+    /// Makes the time index end with the segment's largest timestamp. Entries are only written
+    /// every `indexIntervalBytes`, so without this the last entry can lie below the true
+    /// maximum, and a segment reopened without a scan would start from a stale maximum and
+    /// append entries that break the index's ordering promise. Called on roll and on close.
+    func sealTimeIndex() throws(StorageError) {
+        if maxTimestamp > (timeIndex.lastEntry?.timestamp ?? -1) {
+            try timeIndex.append(timestamp: maxTimestamp, offset: maxTimestampOffset)
+            bytesSinceTimeEntry = 0
         }
     }
 

@@ -226,6 +226,7 @@ public final class PartitionLog {
     public func roll(nowMs: Int64) throws(StorageError) {
         let active = segments.last!
         guard !active.isEmpty else { return }
+        try active.sealTimeIndex()
         try active.sync()
         let segment = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: active.nextOffset,
                                             indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)
@@ -302,6 +303,7 @@ public final class PartitionLog {
                                                   indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)]
                 logStartOffset = offset
             }
+            try fileSystem.syncDirectory(directory)
         } catch {
             throw .storage(error)
         }
@@ -417,6 +419,7 @@ public final class PartitionLog {
     /// skip recovery.
     public func close(nowMs: Int64) throws(StorageError) {
         guard !closed else { return }
+        try segments.last!.sealTimeIndex()
         try flush(nowMs: nowMs)
         try checkpoint()
         for segment in segments { segment.close() }

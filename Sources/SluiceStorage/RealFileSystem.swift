@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 
 /// The real disk, through POSIX calls. Stateless, so freely shared between threads.
 public struct RealFileSystem: FileSystem {
@@ -75,20 +76,24 @@ public struct RealFileSystem: FileSystem {
 }
 
 /// An open POSIX file descriptor.
+///
+/// `close()` only marks the handle closed; the descriptor itself is closed in `deinit`, when no
+/// thread can still be inside a call with it. A syncer racing a close therefore never fsyncs a
+/// descriptor number the kernel has handed to another file.
 final class RealFile: StorageFile {
     let path: String
-    /// Invariant: -1 once closed.
-    private var descriptor: Int32
+    private let descriptor: Int32
+    private let isClosed = Atomic<Bool>(false)
 
     init(path: String, descriptor: Int32) {
         self.path = path
         self.descriptor = descriptor
     }
 
-    deinit { close() }
+    deinit { Glibc.close(descriptor) }
 
     private func checkOpen() throws(StorageError) -> Int32 {
-        guard descriptor >= 0 else { throw .closed(path: path) }
+        guard !isClosed.load(ordering: .acquiring) else { throw .closed(path: path) }
         return descriptor
     }
 
@@ -135,10 +140,5 @@ final class RealFile: StorageFile {
         if ftruncate(try checkOpen(), off_t(size)) != 0 { throw .io(operation: "ftruncate", path: path, errno: errno) }
     }
 
-    func close() {
-        if descriptor >= 0 {
-            Glibc.close(descriptor)
-            descriptor = -1
-        }
-    }
+    func close() { isClosed.store(true, ordering: .releasing) }
 }

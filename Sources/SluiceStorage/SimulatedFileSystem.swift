@@ -21,8 +21,9 @@ public final class SimulatedFileSystem: FileSystem {
     struct FileState {
         var current: [UInt8] = []
         var durable: [UInt8] = []
-        /// Invariant: applying `unsynced` to `durable` in order gives `current`.
-        var unsynced: [Operation] = []
+        /// Invariant: applying `unsynced` to `durable` in order gives `current`. Each carries
+        /// its global sequence number, for crashes at an exact point.
+        var unsynced: [(sequence: Int, operation: Operation)] = []
     }
 
     struct State {
@@ -31,6 +32,8 @@ public final class SimulatedFileSystem: FileSystem {
         /// Bumped by every crash; handles opened in an older generation are dead.
         var generation = 0
         var syncCount = 0
+        /// The sequence number the next write or truncation gets.
+        var nextSequence = 0
     }
 
     let state = Mutex(State())
@@ -39,6 +42,9 @@ public final class SimulatedFileSystem: FileSystem {
 
     /// How many `sync()` calls have reached the disk (to measure group commit).
     public var syncCount: Int { state.withLock { $0.syncCount } }
+
+    /// The sequence number the next write or truncation will get; a crash point.
+    public var operationSequence: Int { state.withLock { $0.nextSequence } }
 
     static func normalize(_ path: String) -> String {
         var p = path
@@ -117,22 +123,44 @@ public final class SimulatedFileSystem: FileSystem {
     /// unsynced operations, the first dropped write may be torn, and all open handles die.
     public func crash<R: RandomSource>(using random: inout R) {
         state.withLock { state in
-            state.generation += 1
             for path in state.files.keys.sorted() {
-                var file = state.files[path]!
-                let kept = Int(random.next(below: UInt64(file.unsynced.count + 1)))
-                var image = file.durable
-                for op in file.unsynced.prefix(kept) { Self.apply(op, to: &image) }
-                if kept < file.unsynced.count, case .write(let offset, let bytes) = file.unsynced[kept],
-                    random.next(below: 2) == 0
-                {
-                    let torn = Int(random.next(below: UInt64(bytes.count + 1)))
-                    Self.apply(.write(offset: offset, bytes: Array(bytes.prefix(torn))), to: &image)
-                }
-                file = FileState(current: image, durable: image, unsynced: [])
-                state.files[path] = file
+                let pending = state.files[path]!.unsynced.count
+                let kept = Int(random.next(below: UInt64(pending + 1)))
+                let tear = random.next(below: 2) == 0 ? random.next() : nil
+                Self.crash(&state.files[path]!, keeping: { $0 < kept }, tear: tear)
             }
+            state.generation += 1
         }
+    }
+
+    /// Simulates a power loss at an exact point: every unsynced operation numbered below
+    /// `sequence` (see `operationSequence`) reached the disk, none after it did, and the one
+    /// numbered `sequence`, if it is a write, is torn in half when `tear` is set.
+    public func crash(atOperation sequence: Int, tear: Bool) {
+        state.withLock { state in
+            for path in state.files.keys {
+                let ordinal = state.files[path]!.unsynced.firstIndex { $0.sequence >= sequence } ?? Int.max
+                let tearsHere = tear && state.files[path]!.unsynced.contains { $0.sequence == sequence }
+                Self.crash(&state.files[path]!, keeping: { $0 < ordinal }, tear: tearsHere ? 0 : nil)
+            }
+            state.generation += 1
+        }
+    }
+
+    /// Keeps the unsynced operations whose ordinal passes `keeping`; tears the first dropped
+    /// write to `tear % (count + 1)` bytes, or to half when `tear` is 0.
+    private static func crash(_ file: inout FileState, keeping: (Int) -> Bool, tear: UInt64?) {
+        var image = file.durable
+        var ordinal = 0
+        while ordinal < file.unsynced.count, keeping(ordinal) {
+            apply(file.unsynced[ordinal].operation, to: &image)
+            ordinal += 1
+        }
+        if ordinal < file.unsynced.count, let tear, case .write(let offset, let bytes) = file.unsynced[ordinal].operation {
+            let torn = tear == 0 ? bytes.count / 2 : Int(tear % UInt64(bytes.count + 1))
+            apply(.write(offset: offset, bytes: Array(bytes.prefix(torn))), to: &image)
+        }
+        file = FileState(current: image, durable: image, unsynced: [])
     }
 
     /// Simulates a clean restart: everything written survives (the OS flushed its page cache),
@@ -190,12 +218,14 @@ public final class SimulatedFileSystem: FileSystem {
 final class SimulatedFile: StorageFile {
     let fileSystem: SimulatedFileSystem
     let path: String
-    private var generation: Int
+    /// The file system generation this handle belongs to; -1 once closed.
+    private let generationState: Atomic<Int>
+    private var generation: Int { generationState.load(ordering: .acquiring) }
 
     init(fileSystem: SimulatedFileSystem, path: String, generation: Int) {
         self.fileSystem = fileSystem
         self.path = path
-        self.generation = generation
+        self.generationState = Atomic(generation)
     }
 
     func size() throws(StorageError) -> Int64 {
@@ -204,9 +234,10 @@ final class SimulatedFile: StorageFile {
 
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) {
         let op = SimulatedFileSystem.Operation.write(offset: Int(offset), bytes: Array(bytes))
-        try fileSystem.withFile(path, generation: generation) { file, _ in
+        try fileSystem.withFile(path, generation: generation) { file, state in
             SimulatedFileSystem.apply(op, to: &file.current)
-            file.unsynced.append(op)
+            file.unsynced.append((state.nextSequence, op))
+            state.nextSequence += 1
         }
     }
 
@@ -232,11 +263,12 @@ final class SimulatedFile: StorageFile {
 
     func truncate(to size: Int64) throws(StorageError) {
         let op = SimulatedFileSystem.Operation.truncate(size: Int(size))
-        try fileSystem.withFile(path, generation: generation) { file, _ in
+        try fileSystem.withFile(path, generation: generation) { file, state in
             SimulatedFileSystem.apply(op, to: &file.current)
-            file.unsynced.append(op)
+            file.unsynced.append((state.nextSequence, op))
+            state.nextSequence += 1
         }
     }
 
-    func close() { generation = -1 }
+    func close() { generationState.store(-1, ordering: .releasing) }
 }
