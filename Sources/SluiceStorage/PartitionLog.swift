@@ -1,7 +1,6 @@
 import NIOCore
 import SluiceCore
 import SluiceRecords
-import Synchronization
 
 /// One partition replica's log on disk: an ordered list of segments, the last of which takes
 /// appends, plus the leader-epoch cache and the `partition.state` checkpoint.
@@ -14,9 +13,8 @@ import Synchronization
 ///   clean-shutdown                                     present only between close() and open()
 /// ```
 ///
-/// Not thread-safe: one owner (`PartitionLogActor` in the broker) calls every method. The
-/// single exception is `syncTarget()`, which a group-commit syncer may call from another
-/// thread; it is guarded by a lock.
+/// Not thread-safe: one owner (`PartitionLogActor`) calls every method. The single exception is
+/// `syncSource`, which a `GroupCommitter` reads from another thread under its lock.
 public final class PartitionLog {
     public let directory: String
     public private(set) var config: LogConfig
@@ -33,9 +31,9 @@ public final class PartitionLog {
     private var messagesSinceFlush = 0
     private var lastFlushMs: Int64
     private var closed = false
-    /// What a concurrent syncer needs: the active log file and the log end offset, updated
-    /// after every write.
-    private let syncState: Mutex<(file: any StorageFile, logEndOffset: Offset)>
+    /// What a concurrent group committer needs: the active log file and the log end offset,
+    /// published after every write.
+    public let syncSource: LogSyncSource
 
     static let cleanShutdownFile = "clean-shutdown"
     static let stateFile = "partition.state"
@@ -115,7 +113,7 @@ public final class PartitionLog {
             epochCache = cache
             flushedOffset = clean ? logEnd : opened.last!.baseOffset
             openReport = report
-            syncState = Mutex((file: opened.last!.logFile, logEndOffset: logEnd))
+            syncSource = LogSyncSource(file: opened.last!.logFile, logEndOffset: logEnd)
             if clean { try fileSystem.remove(joinPath(directory, Self.cleanShutdownFile)) }
             try fileSystem.syncDirectory(directory)
         } catch {
@@ -198,7 +196,7 @@ public final class PartitionLog {
             }
             let end = logEndOffset
             let active = segments.last!.logFile
-            syncState.withLock { $0 = (active, end) }
+            syncSource.publish(file: active, logEndOffset: end)
             messagesSinceFlush += records
             if case .interval(let messages, let ms) = config.flush,
                 messagesSinceFlush >= messages || nowMs - lastFlushMs >= ms
@@ -234,7 +232,7 @@ public final class PartitionLog {
         segments.append(segment)
         flushedOffset = active.nextOffset
         let end = logEndOffset
-        syncState.withLock { $0 = (segment.logFile, end) }
+        syncSource.publish(file: segment.logFile, logEndOffset: end)
     }
 
     // MARK: reading
@@ -312,7 +310,7 @@ public final class PartitionLog {
         highWatermark = min(highWatermark, end)
         flushedOffset = min(flushedOffset, end)
         let active = segments.last!.logFile
-        syncState.withLock { $0 = (active, end) }
+        syncSource.publish(file: active, logEndOffset: end)
         do throws(StorageError) {
             try writeEpochCheckpoint()
             try writeStateCheckpoint()
@@ -386,12 +384,6 @@ public final class PartitionLog {
     public func flushIfDue(nowMs: Int64) throws(StorageError) {
         guard case .interval(_, let ms) = config.flush, messagesSinceFlush > 0, nowMs - lastFlushMs >= ms else { return }
         try flush(nowMs: nowMs)
-    }
-
-    /// The active file and the log end at this instant, for a group-commit syncer on another
-    /// thread: once `file.sync()` returns, every offset below `logEndOffset` is durable.
-    public func syncTarget() -> (file: any StorageFile, logEndOffset: Offset) {
-        syncState.withLock { $0 }
     }
 
     /// Records that a syncer made everything below `offset` durable.
