@@ -73,7 +73,8 @@ let package = Package(
             ]),
         .executableTarget(
             name: "sluice-bench",
-            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire"]),
+            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage",
+                           .product(name: "NIOCore", package: "swift-nio")]),
 
         // MARK: tests
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),

@@ -28,6 +28,9 @@ public protocol StorageFile: AnyObject, Sendable {
     func size() throws(StorageError) -> Int64
     /// Writes all of `bytes` at `offset` (extending the file if needed).
     func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError)
+    /// Writes `parts` back to back at `offset` (one `pwritev` on a real disk), so a patched
+    /// header and an untouched body go out without first being copied together.
+    func write(vectored parts: [UnsafeRawBufferPointer], at offset: Int64) throws(StorageError)
     /// Reads up to `buffer.count` bytes at `offset`; returns how many were read (fewer only at
     /// the end of the file).
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int
@@ -40,6 +43,14 @@ public protocol StorageFile: AnyObject, Sendable {
 }
 
 extension StorageFile {
+    public func write(vectored parts: [UnsafeRawBufferPointer], at offset: Int64) throws(StorageError) {
+        var position = offset
+        for part in parts {
+            try write(part, at: position)
+            position += Int64(part.count)
+        }
+    }
+
     /// Appends-style convenience: writes `bytes` at `offset`.
     public func write(_ bytes: [UInt8], at offset: Int64) throws(StorageError) {
         var failure: StorageError?

@@ -154,7 +154,8 @@ final class LogSegment {
             let batchPosition = reader.position
             reader.advance(past: batch)
             if rebuildIndexes {
-                try indexBatch(batch, at: batchPosition)
+                try indexBatch(baseOffset: batch.baseOffset, maxTimestamp: batch.maxTimestamp.rawValue,
+                               totalBytes: batch.totalBytes, at: batchPosition)
             } else if batch.maxTimestamp.rawValue > maxTimestamp {
                 maxTimestamp = batch.maxTimestamp.rawValue
                 maxTimestampOffset = batch.baseOffset
@@ -176,36 +177,46 @@ final class LogSegment {
     }
 
     /// Adds index entries for a batch about to sit at `position`, and counts its bytes.
-    private func indexBatch(_ batch: RecordBatch, at position: Int64) throws(StorageError) {
+    private func indexBatch(baseOffset batchBase: Offset, maxTimestamp batchMax: Int64, totalBytes: Int,
+                            at position: Int64) throws(StorageError) {
         if bytesSinceIndexEntry >= indexIntervalBytes && position > 0 {
-            try offsetIndex.append(offset: batch.baseOffset, position: position)
+            try offsetIndex.append(offset: batchBase, position: position)
             bytesSinceIndexEntry = 0
         }
-        bytesSinceIndexEntry += batch.totalBytes
-        let batchMax = batch.maxTimestamp.rawValue
+        bytesSinceIndexEntry += totalBytes
         if batchMax > maxTimestamp {
             maxTimestamp = batchMax
-            maxTimestampOffset = batch.baseOffset
+            maxTimestampOffset = batchBase
             if timeIndex.lastEntry == nil || bytesSinceTimeEntry >= indexIntervalBytes {
-                try timeIndex.append(timestamp: batchMax, offset: batch.baseOffset)
+                try timeIndex.append(timestamp: batchMax, offset: batchBase)
                 bytesSinceTimeEntry = 0
             }
         }
-        bytesSinceTimeEntry += batch.totalBytes
+        bytesSinceTimeEntry += totalBytes
     }
 
-    /// Appends a batch whose offsets are already assigned. Precondition: it follows the
-    /// segment's last batch.
-    func append(_ batch: RecordBatch) throws(StorageError) {
-        precondition(batch.baseOffset >= nextOffset, "batches must be appended in offset order")
-        precondition(batch.lastOffset.rawValue - baseOffset.rawValue <= Int64(UInt32.max), "relative offset overflows u32")
+    /// Appends a batch at its placed offset and epoch, writing the 16-byte prefix that carries
+    /// them and the batch's remaining bytes in one vectored write, without copying the batch.
+    /// Precondition: it follows the segment's last batch.
+    func append(_ placed: PlacedBatch) throws(StorageError) {
+        precondition(placed.baseOffset >= nextOffset, "batches must be appended in offset order")
+        precondition(placed.lastOffset.rawValue - baseOffset.rawValue <= Int64(UInt32.max), "relative offset overflows u32")
         let position = size
-        try batch.bytes.withUnsafeReadableBytes { (raw) throws(StorageError) in
-            try logFile.write(raw, at: position)
+        let prefix = placed.storedPrefix()
+        var failure: StorageError?
+        prefix.withUnsafeBytes { head in
+            placed.batch.bytes.withUnsafeReadableBytes { body in
+                do throws(StorageError) {
+                    try logFile.write(vectored: [head, UnsafeRawBufferPointer(rebasing: body[PlacedBatch.prefixBytes...])], at: position)
+                } catch {
+                    failure = error
+                }
+            }
         }
-        size += Int64(batch.totalBytes)
-        try indexBatch(batch, at: position)
-        nextOffset = batch.nextOffset
+        if let failure { throw failure }
+        size += Int64(placed.totalBytes)
+        try indexBatch(baseOffset: placed.baseOffset, maxTimestamp: placed.maxTimestamp, totalBytes: placed.totalBytes, at: position)
+        nextOffset = placed.nextOffset
     }
 
     /// The byte position of the first batch whose last offset is ≥ `offset`, or nil if every
@@ -221,20 +232,52 @@ final class LogSegment {
 
     /// Whole batches starting at byte `position`, at most `maxBytes` of them (but at least one
     /// if `minOneBatch`, KIP-74), stopping before any batch whose base offset is ≥ `maxOffset`.
-    /// Every batch is validated (CRC included): bit rot is reported, never served.
+    /// The range is read with one positional read into the buffer that is returned, then every
+    /// batch in it is validated in place (CRC included): bit rot is reported, never served.
     func read(at position: Int64, maxBytes: Int, maxOffset: Offset, minOneBatch: Bool) throws(LogError) -> ByteBuffer {
-        var reader = BatchReader(file: logFile, position: position, end: size)
-        var out = ByteBufferAllocator().buffer(capacity: 0)
-        while let header = try reader.nextHeader() {
-            if header.baseOffset >= maxOffset { break }
-            let fits = out.readableBytes + header.totalBytes <= maxBytes
-            if !fits && !(minOneBatch && out.readableBytes == 0) { break }
-            let batch = try reader.readBatch(header)
-            var bytes = batch.bytes
-            out.writeBuffer(&bytes)
-            reader.advance(past: batch)
+        var want = Int(min(Int64(maxBytes), size - position))
+        if minOneBatch {
+            // The first batch may be larger than maxBytes; it is returned whole.
+            var reader = BatchReader(file: logFile, position: position, end: size)
+            if let first = try reader.nextHeader() { want = max(want, first.totalBytes) }
         }
-        return out
+        guard want > 0 else { return ByteBufferAllocator().buffer(capacity: 0) }
+        var buffer = try readRange(at: position, count: want)
+        var splitter = RecordBatchSplitter(buffer, trailingBytes: .allowPartialTrailingBatch)
+        var keep = 0
+        do throws(RecordBatchError) {
+            while let batch = try splitter.next() {
+                if batch.baseOffset >= maxOffset { break }
+                keep = splitter.position
+            }
+        } catch {
+            // Serve the good batches before the damage; a read that starts at the damaged
+            // batch gets the error.
+            if keep == 0 {
+                throw .corruptLog(path: logFile.path, position: position + Int64(splitter.position), reason: "\(error)")
+            }
+        }
+        buffer.moveWriterIndex(to: buffer.readerIndex + keep)
+        return buffer
+    }
+
+    /// `count` bytes of the `.log` at `position`, in a new buffer.
+    private func readRange(at position: Int64, count: Int) throws(LogError) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        var failure: StorageError?
+        let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: count) { raw in
+            do throws(StorageError) {
+                return try logFile.read(into: UnsafeMutableRawBufferPointer(rebasing: raw.prefix(count)), at: position)
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw .storage(failure) }
+        guard n == count else {
+            throw .corruptLog(path: logFile.path, position: position, reason: "short read: \(n) of \(count) bytes")
+        }
+        return buffer
     }
 
     /// The first batch (at or after byte `position`) whose maxTimestamp is ≥ `timestamp`.

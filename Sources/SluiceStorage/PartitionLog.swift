@@ -150,11 +150,13 @@ public final class PartitionLog {
         }
         guard !batches.isEmpty else { throw .invalidBatch(.batchTooSmall(bytes: 0)) }
         var next = logEndOffset
-        for i in batches.indices {
-            batches[i].assign(baseOffset: next, partitionLeaderEpoch: leaderEpoch)
-            next = batches[i].nextOffset
+        var placed: [PlacedBatch] = []
+        placed.reserveCapacity(batches.count)
+        for batch in batches {
+            placed.append(PlacedBatch(batch, baseOffset: next, leaderEpoch: leaderEpoch))
+            next = placed.last!.nextOffset
         }
-        return try append(batches, nowMs: nowMs)
+        return try append(placed, nowMs: nowMs)
     }
 
     /// Appends batches replicated from the leader, offsets and epochs as the leader assigned
@@ -168,24 +170,23 @@ public final class PartitionLog {
         } catch {
             throw .invalidBatch(error)
         }
-        guard let first = batches.first else { return nil }
+        guard !batches.isEmpty else { return nil }
         var expected = logEndOffset
         for batch in batches {
             guard batch.baseOffset == expected else { throw .nonContiguousAppend(expected: expected, got: batch.baseOffset) }
             expected = batch.nextOffset
         }
-        _ = first
-        return try append(batches, nowMs: nowMs)
+        return try append(batches.map(PlacedBatch.init(asStored:)), nowMs: nowMs)
     }
 
-    private func append(_ batches: [RecordBatch], nowMs: Int64) throws(LogError) -> AppendResult {
+    private func append(_ batches: [PlacedBatch], nowMs: Int64) throws(LogError) -> AppendResult {
         let first = batches.first!.baseOffset
         var records = 0
         var bytes = 0
         do throws(StorageError) {
             for batch in batches {
                 try rollIfNeeded(incomingBytes: batch.totalBytes, lastOffset: batch.lastOffset, nowMs: nowMs)
-                let epoch = batch.partitionLeaderEpoch
+                let epoch = batch.leaderEpoch
                 if epoch != .unknown && epoch > (epochCache.latestEpoch ?? .unknown) {
                     epochCache.assign(epoch: epoch, startOffset: batch.baseOffset)
                     try writeEpochCheckpoint()

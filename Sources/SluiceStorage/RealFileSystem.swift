@@ -116,6 +116,31 @@ final class RealFile: StorageFile {
         }
     }
 
+    func write(vectored parts: [UnsafeRawBufferPointer], at offset: Int64) throws(StorageError) {
+        let fd = try checkOpen()
+        var vectors = parts.filter { $0.count > 0 }.map { iovec(iov_base: UnsafeMutableRawPointer(mutating: $0.baseAddress), iov_len: $0.count) }
+        var position = offset
+        var first = 0
+        while first < vectors.count {
+            let n = vectors[first...].withUnsafeBufferPointer { pwritev(fd, $0.baseAddress, Int32($0.count), off_t(position)) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .io(operation: "pwritev", path: path, errno: errno)
+            }
+            // Skip the fully written vectors and trim a partially written one.
+            var written = n
+            position += Int64(n)
+            while first < vectors.count, written >= vectors[first].iov_len {
+                written -= vectors[first].iov_len
+                first += 1
+            }
+            if first < vectors.count, written > 0 {
+                vectors[first].iov_base += written
+                vectors[first].iov_len -= written
+            }
+        }
+    }
+
     func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
         let fd = try checkOpen()
         var done = 0
