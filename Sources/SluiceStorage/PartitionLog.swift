@@ -364,6 +364,13 @@ public final class PartitionLog {
         return deleted
     }
 
+    /// Applies a new configuration (a per-topic override changed). Size and age limits apply
+    /// from the next append or retention pass; the flush policy from the next append.
+    public func update(config newConfig: LogConfig) {
+        precondition(newConfig.problems().isEmpty, "invalid LogConfig: \(newConfig.problems())")
+        config = newConfig
+    }
+
     // MARK: durability
 
     /// Sets the high watermark (the replication layer owns it) and checkpoints it.

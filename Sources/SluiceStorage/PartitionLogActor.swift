@@ -7,7 +7,8 @@ import SluiceCore
 public actor PartitionLogActor {
     private let log: PartitionLog
     private let executor: IOThreadExecutor
-    private let committer: GroupCommitter?
+    /// Created once; used only while the flush policy is `.always`.
+    private let committer: GroupCommitter
     private let now: @Sendable () -> Int64
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
@@ -22,15 +23,17 @@ public actor PartitionLogActor {
         self.log = log
         self.executor = executor
         self.now = now
-        committer = config.flush == .always
-            ? GroupCommitter(source: log.syncSource, durableOffset: log.flushedOffset, executor: syncExecutor) : nil
+        committer = GroupCommitter(source: log.syncSource, durableOffset: log.flushedOffset, executor: syncExecutor)
     }
 
     public var logEndOffset: Offset { log.logEndOffset }
     public var logStartOffset: Offset { log.logStartOffset }
     public var highWatermark: Offset { log.highWatermark }
     public var epochCache: LeaderEpochCache { log.epochCache }
-    public var fsyncCount: Int { get async { await committer?.syncCount ?? 0 } }
+    public var fsyncCount: Int { get async { await committer.syncCount } }
+    public var config: LogConfig { log.config }
+    public var openReport: PartitionLog.OpenReport { log.openReport }
+    public var sizeInBytes: Int64 { log.sizeInBytes }
 
     public func appendAsLeader(_ records: ByteBuffer, leaderEpoch: LeaderEpoch) async throws(LogError) -> PartitionLog.AppendResult {
         let result = try log.appendAsLeader(records, leaderEpoch: leaderEpoch, nowMs: now())
@@ -45,7 +48,7 @@ public actor PartitionLogActor {
     }
 
     private func makeDurable(_ offset: Offset) async throws(LogError) {
-        guard let committer else { return }
+        guard log.config.flush == .always else { return }
         do throws(StorageError) {
             let durable = try await committer.waitDurable(beyond: offset)
             log.markFlushed(upTo: durable)
@@ -77,6 +80,26 @@ public actor PartitionLogActor {
 
     public func flushIfDue() throws(StorageError) {
         try log.flushIfDue(nowMs: now())
+    }
+
+    public func update(config: LogConfig) {
+        log.update(config: config)
+    }
+
+    /// One maintenance pass: retention, a due interval flush, and the checkpoints.
+    public func maintain() throws(LogError) -> Int {
+        let deleted = try log.applyRetention(nowMs: now())
+        do throws(StorageError) {
+            try log.flushIfDue(nowMs: now())
+            try log.checkpoint()
+        } catch {
+            throw .storage(error)
+        }
+        return deleted
+    }
+
+    public func delete() throws(StorageError) {
+        try log.delete()
     }
 
     public func close() throws(StorageError) {
