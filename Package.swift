@@ -49,6 +49,9 @@ let package = Package(
             ]),
         .target(name: "SluiceRaft", dependencies: ["SluiceCore"]),
         .target(
+            name: "SluiceStorage",
+            dependencies: ["SluiceCore", "SluiceRecords", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(
             name: "SluiceTLS",
             dependencies: [
                 "COpenSSL",
@@ -70,7 +73,8 @@ let package = Package(
             ]),
         .executableTarget(
             name: "sluice-bench",
-            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire"]),
+            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage",
+                           .product(name: "NIOCore", package: "swift-nio")]),
 
         // MARK: tests
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
@@ -82,6 +86,9 @@ let package = Package(
             name: "SluiceWireTests",
             dependencies: ["SluiceWire", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft"]),
+        .testTarget(
+            name: "SluiceStorageTests",
+            dependencies: ["SluiceStorage", "SluiceRecords", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: [

@@ -1,2 +1,0 @@
-// SluiceRecords: see docs/ARCHITECTURE.md.
-public enum SluiceRecordsModule {}

@@ -1,0 +1,100 @@
+import NIOCore
+import SluiceCore
+import SluiceRecords
+
+/// The fields of a stored batch's header that navigation needs, read without the body.
+struct BatchHeader {
+    var baseOffset: Offset
+    var lastOffset: Offset
+    var maxTimestamp: Int64
+    var totalBytes: Int
+}
+
+/// Walks the batches of a `.log` file with positional reads: a 61-byte header read to
+/// navigate, a whole-batch read (validated, CRC included) to return data.
+struct BatchReader {
+    let file: any StorageFile
+    /// The byte position of the next batch.
+    private(set) var position: Int64
+    /// Bytes at and after `end` are not read.
+    let end: Int64
+
+    init(file: any StorageFile, position: Int64, end: Int64) {
+        self.file = file
+        self.position = position
+        self.end = end
+    }
+
+    private func corrupt(_ reason: String) -> LogError {
+        .corruptLog(path: file.path, position: position, reason: reason)
+    }
+
+    /// The next batch's header, nil at `end`. A header that is cut short, has the wrong magic,
+    /// or claims more bytes than remain is corruption (after a crash: a torn tail).
+    mutating func nextHeader() throws(LogError) -> BatchHeader? {
+        guard position < end else { return nil }
+        guard end - position >= Int64(RecordBatch.headerBytes) else {
+            throw corrupt("only \(end - position) bytes remain, less than a batch header")
+        }
+        let header: [UInt8]
+        do throws(StorageError) {
+            header = try file.read(count: RecordBatch.headerBytes, at: position)
+        } catch {
+            throw .storage(error)
+        }
+        guard header.count == RecordBatch.headerBytes else { throw corrupt("short read of a batch header") }
+        let length = Int32(bigEndianBytes: header[8..<12])
+        let total = RecordBatch.lengthPrefixBytes + Int(length)
+        guard header[16] == UInt8(bitPattern: RecordBatch.magicV2) else { throw corrupt("magic is \(header[16]), not 2") }
+        guard total >= RecordBatch.headerBytes, total <= Limits.batchBytesMax else {
+            throw corrupt("batch length \(length) is impossible")
+        }
+        guard position + Int64(total) <= end else {
+            throw corrupt("batch of \(total) bytes runs past the end of the log at \(end)")
+        }
+        let base = Offset(Int64(bigEndianBytes: header[0..<8]))
+        let lastDelta = Int32(bigEndianBytes: header[23..<27])
+        return BatchHeader(baseOffset: base, lastOffset: base.advanced(by: Int64(lastDelta)),
+                           maxTimestamp: Int64(bigEndianBytes: header[35..<43]), totalBytes: total)
+    }
+
+    /// Reads and validates the batch whose header was just returned by `nextHeader()`.
+    func readBatch(_ header: BatchHeader) throws(LogError) -> RecordBatch {
+        var buffer = ByteBufferAllocator().buffer(capacity: header.totalBytes)
+        let position = self.position
+        var failure: StorageError?
+        let n = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: header.totalBytes) { raw in
+            do throws(StorageError) {
+                return try file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw.prefix(header.totalBytes)), at: position)
+            } catch {
+                failure = error
+                return 0
+            }
+        }
+        if let failure { throw .storage(failure) }
+        guard n == header.totalBytes else { throw corrupt("short read of a \(header.totalBytes)-byte batch") }
+        do throws(RecordBatchError) {
+            return try RecordBatch(validating: buffer)
+        } catch {
+            throw corrupt("\(error)")
+        }
+    }
+
+    /// The next whole, valid batch, nil at `end`.
+    mutating func next() throws(LogError) -> RecordBatch? {
+        guard let header = try nextHeader() else { return nil }
+        return try readBatch(header)
+    }
+
+    mutating func skip(_ header: BatchHeader) { position += Int64(header.totalBytes) }
+    mutating func advance(past batch: RecordBatch) { position += Int64(batch.totalBytes) }
+}
+
+extension FixedWidthInteger {
+    /// Reads a big-endian integer from exactly `MemoryLayout<Self>.size` bytes.
+    init(bigEndianBytes bytes: ArraySlice<UInt8>) {
+        var value: Self = 0
+        for byte in bytes { value = value << 8 | Self(byte) }
+        self = value
+    }
+}

@@ -1,0 +1,129 @@
+import SluiceCore
+import Synchronization
+
+/// Every partition log of a node: where they live on disk, which I/O thread runs each, and the
+/// background maintenance (retention, interval flushes, checkpoints) that keeps them bounded.
+///
+/// ```
+/// <dataDirectory>/topics/<topic>-<partition>/     one PartitionLog each
+/// ```
+/// Logs are spread over `ioThreads` dedicated threads by a hash of the partition, so blocking
+/// file calls of different partitions run in parallel and never on the cooperative pool.
+public actor LogManager {
+    public let dataDirectory: String
+    private let fileSystem: any FileSystem
+    private let executors: [IOThreadExecutor]
+    private let syncExecutor: IOThreadExecutor
+    private let now: @Sendable () -> Int64
+    private let log: @Sendable (String) -> Void
+    private var logs: [TopicPartition: PartitionLogActor] = [:]
+    /// The configuration each topic's logs use (defaults merged with the topic's overrides).
+    private var topicConfigs: [TopicName: LogConfig] = [:]
+    public let defaultConfig: LogConfig
+
+    /// Upper bound on I/O threads; more than the disk's useful queue depth only adds switching.
+    public static let ioThreadsMax = 64
+
+    public init(fileSystem: any FileSystem, dataDirectory: String, defaultConfig: LogConfig, ioThreads: Int = 4,
+                now: @escaping @Sendable () -> Int64, log: @escaping @Sendable (String) -> Void = { _ in }) {
+        precondition((1...Self.ioThreadsMax).contains(ioThreads), "ioThreads must be 1...\(Self.ioThreadsMax)")
+        self.fileSystem = fileSystem
+        self.dataDirectory = dataDirectory
+        self.defaultConfig = defaultConfig
+        self.executors = (0..<ioThreads).map { IOThreadExecutor(name: "sluice-io-\($0)") }
+        self.syncExecutor = IOThreadExecutor(name: "sluice-fsync")
+        self.now = now
+        self.log = log
+    }
+
+    public func directory(for partition: TopicPartition) -> String {
+        joinPath(joinPath(dataDirectory, "topics"), "\(partition.topic)-\(partition.partition)")
+    }
+
+    /// The partitions that have a directory on disk (to reconcile with metadata at startup).
+    public func partitionsOnDisk() throws(StorageError) -> [TopicPartition] {
+        let topics = joinPath(dataDirectory, "topics")
+        guard fileSystem.fileExists(topics) else { return [] }
+        return try fileSystem.listDirectory(topics).compactMap { name -> TopicPartition? in
+            guard let dash = name.lastIndex(of: "-"), let index = Int32(name[name.index(after: dash)...]),
+                let topic = TopicName(rawValue: String(name[..<dash]))
+            else { return nil }
+            return TopicPartition(topic, PartitionIndex(index))
+        }
+    }
+
+    public func setConfig(_ config: LogConfig, for topic: TopicName) async {
+        topicConfigs[topic] = config
+        for (partition, log) in logs where partition.topic == topic { await log.update(config: config) }
+    }
+
+    /// The open log of `partition`, opening (and recovering) or creating it on first use.
+    public func log(for partition: TopicPartition) throws(LogError) -> PartitionLogActor {
+        if let existing = logs[partition] { return existing }
+        let config = topicConfigs[partition.topic] ?? defaultConfig
+        var hasher = Hasher()
+        hasher.combine(partition)
+        let executor = executors[Int(UInt(bitPattern: hasher.finalize()) % UInt(executors.count))]
+        let actor = try PartitionLogActor(fileSystem: fileSystem, directory: directory(for: partition), config: config,
+                                          executor: executor, syncExecutor: syncExecutor, now: now)
+        logs[partition] = actor
+        return actor
+    }
+
+    /// Opens a log and reports what recovery did, as the node does for every local replica at
+    /// startup.
+    public func open(_ partition: TopicPartition) async throws(LogError) -> PartitionLogActor {
+        let actor = try log(for: partition)
+        let report = await actor.openReport
+        if report.truncatedBytes > 0 || report.rebuiltIndexSegments > 0 {
+            log("recovered \(partition): cut \(report.truncatedBytes) bytes, rebuilt indexes of \(report.rebuiltIndexSegments) segment(s)"
+                + (report.reasons.isEmpty ? "" : "; " + report.reasons.joined(separator: "; ")))
+        }
+        return actor
+    }
+
+    public var openPartitions: [TopicPartition] { logs.keys.sorted() }
+
+    /// Closes and deletes a partition's log (topic deletion or reassignment away).
+    public func delete(_ partition: TopicPartition) async throws(StorageError) {
+        if let actor = logs.removeValue(forKey: partition) {
+            try await actor.delete()
+        } else {
+            try fileSystem.remove(directory(for: partition))
+        }
+    }
+
+    /// One maintenance pass over every open log; returns the number of segments deleted. A
+    /// failing log is reported and skipped so the others are still maintained.
+    @discardableResult
+    public func maintain() async -> Int {
+        var deleted = 0
+        for (partition, actor) in logs {
+            do throws(LogError) {
+                deleted += try await actor.maintain()
+            } catch {
+                log("maintenance of \(partition) failed: \(error)")
+            }
+        }
+        return deleted
+    }
+
+    /// Runs `maintain()` every `interval` until the task is cancelled (graceful shutdown
+    /// cancels it, then calls `closeAll()`).
+    public func runMaintenance(every interval: Duration) async {
+        while !Task.isCancelled {
+            do { try await Task.sleep(for: interval) } catch { return }
+            await maintain()
+        }
+    }
+
+    /// Clean shutdown of every log: flush, checkpoint, clean-shutdown marker.
+    public func closeAll() async {
+        for (partition, actor) in logs {
+            do throws(StorageError) { try await actor.close() } catch { log("closing \(partition) failed: \(error)") }
+        }
+        logs.removeAll()
+        for executor in executors { executor.shutdown() }
+        syncExecutor.shutdown()
+    }
+}

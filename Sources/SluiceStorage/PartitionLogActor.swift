@@ -1,0 +1,108 @@
+import NIOCore
+import SluiceCore
+
+/// The async face of a `PartitionLog`: every call runs on the log's dedicated I/O thread, never
+/// on Swift's cooperative pool, and `flush = always` appends return only once durable, sharing
+/// fsyncs through a `GroupCommitter` on a second thread.
+public actor PartitionLogActor {
+    private let log: PartitionLog
+    private let executor: IOThreadExecutor
+    /// Created once; used only while the flush policy is `.always`.
+    private let committer: GroupCommitter
+    private let now: @Sendable () -> Int64
+
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
+    /// Opens the log on `executor`'s thread. `syncExecutor` runs group-commit fsyncs and is
+    /// only used when the config's flush policy is `.always`.
+    public init(fileSystem: any FileSystem, directory: String, config: LogConfig, executor: IOThreadExecutor,
+                syncExecutor: IOThreadExecutor, now: @escaping @Sendable () -> Int64) throws(LogError) {
+        // Opening scans files; callers construct the actor from an I/O context (or accept one
+        // blocking open at startup, as the broker does before it serves).
+        let log = try PartitionLog(fileSystem: fileSystem, directory: directory, config: config, nowMs: now())
+        self.log = log
+        self.executor = executor
+        self.now = now
+        committer = GroupCommitter(source: log.syncSource, durableOffset: log.flushedOffset, executor: syncExecutor)
+    }
+
+    public var logEndOffset: Offset { log.logEndOffset }
+    public var logStartOffset: Offset { log.logStartOffset }
+    public var highWatermark: Offset { log.highWatermark }
+    public var epochCache: LeaderEpochCache { log.epochCache }
+    public var fsyncCount: Int { get async { await committer.syncCount } }
+    public var config: LogConfig { log.config }
+    public var openReport: PartitionLog.OpenReport { log.openReport }
+    public var sizeInBytes: Int64 { log.sizeInBytes }
+
+    public func appendAsLeader(_ records: ByteBuffer, leaderEpoch: LeaderEpoch) async throws(LogError) -> PartitionLog.AppendResult {
+        let result = try log.appendAsLeader(records, leaderEpoch: leaderEpoch, nowMs: now())
+        try await makeDurable(result.lastOffset)
+        return result
+    }
+
+    public func appendAsFollower(_ records: ByteBuffer) async throws(LogError) -> PartitionLog.AppendResult? {
+        guard let result = try log.appendAsFollower(records, nowMs: now()) else { return nil }
+        try await makeDurable(result.lastOffset)
+        return result
+    }
+
+    private func makeDurable(_ offset: Offset) async throws(LogError) {
+        guard log.config.flush == .always else { return }
+        do throws(StorageError) {
+            let durable = try await committer.waitDurable(beyond: offset)
+            log.markFlushed(upTo: durable)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    public func read(from offset: Offset, maxBytes: Int, maxOffset: Offset? = nil, minOneBatch: Bool = true) throws(LogError) -> ByteBuffer {
+        try log.read(from: offset, maxBytes: maxBytes, maxOffset: maxOffset, minOneBatch: minOneBatch)
+    }
+
+    public func offset(forTimestamp timestamp: Int64) throws(LogError) -> (offset: Offset, timestamp: Int64)? {
+        try log.offset(forTimestamp: timestamp)
+    }
+
+    @discardableResult
+    public func truncate(to offset: Offset) throws(LogError) -> Offset {
+        try log.truncate(to: offset, nowMs: now())
+    }
+
+    public func updateHighWatermark(_ offset: Offset) throws(LogError) {
+        try log.updateHighWatermark(offset)
+    }
+
+    public func applyRetention() throws(LogError) -> Int {
+        try log.applyRetention(nowMs: now())
+    }
+
+    public func flushIfDue() throws(StorageError) {
+        try log.flushIfDue(nowMs: now())
+    }
+
+    public func update(config: LogConfig) {
+        log.update(config: config)
+    }
+
+    /// One maintenance pass: retention, a due interval flush, and the checkpoints.
+    public func maintain() throws(LogError) -> Int {
+        let deleted = try log.applyRetention(nowMs: now())
+        do throws(StorageError) {
+            try log.flushIfDue(nowMs: now())
+            try log.checkpoint()
+        } catch {
+            throw .storage(error)
+        }
+        return deleted
+    }
+
+    public func delete() throws(StorageError) {
+        try log.delete()
+    }
+
+    public func close() throws(StorageError) {
+        try log.close(nowMs: now())
+    }
+}

@@ -1,0 +1,99 @@
+import NIOCore
+import SluiceCore
+import SluiceRecords
+@testable import SluiceStorage
+import Testing
+
+/// Random operation sequences against a simple in-memory model of the log: after every step
+/// the log's offsets and contents must equal the model's. Crashes are the one place the model
+/// is told what the log kept, after checking that nothing synced was lost.
+@Suite struct PartitionLogModelTests {
+    struct Model {
+        var batches: [ModelBatch] = []
+        var logStartOffset: Offset = 0
+        var logEndOffset: Offset { batches.last?.nextOffset ?? logStartOffset }
+        var visible: [ModelBatch] { batches.filter { $0.lastOffset >= logStartOffset } }
+    }
+
+    @Test(arguments: 0..<60 as Range<UInt64>)
+    func randomOperationsMatchTheModel(seed: UInt64) throws {
+        var random = SplitMix64(seed: seed)
+        let fs = SimulatedFileSystem()
+        var config = LogConfig()
+        config.segmentBytes = 1024 * Int(1 + random.next(below: 8))
+        config.indexIntervalBytes = 64 * Int(1 + random.next(below: 16))
+        config.retentionMilliseconds = nil
+        config.retentionBytes = Int64(4096 * (1 + random.next(below: 4)))
+        var log = try PartitionLog(fileSystem: fs, directory: "/p", config: config, nowMs: 0)
+        var model = Model()
+        var epoch: LeaderEpoch = 0
+        var tagCounter = 0
+        var trace: [String] = []
+
+        for step in 0..<150 {
+            let op = random.next(below: 100)
+            switch op {
+            case 0..<45:
+                let count = Int(random.next(below: 6)) + 1
+                let ts = Int64(random.next(below: 1000))
+                tagCounter += 1
+                let tag = "s\(tagCounter)"
+                let r = try log.appendAsLeader(makeBatch(tag: tag, count: count, valueBytes: Int(random.next(below: 300)), timestamp: ts),
+                                               leaderEpoch: epoch, nowMs: 0)
+                #expect(r.firstOffset == model.logEndOffset)
+                model.batches.append(ModelBatch(baseOffset: r.firstOffset, recordCount: count, maxTimestamp: ts + Int64(count - 1), tag: tag))
+                trace.append("append \(tag) x\(count)")
+            case 45..<55:
+                guard model.logEndOffset > model.logStartOffset else { continue }
+                let target = Offset(Int64(random.next(below: UInt64(model.logEndOffset.rawValue - model.logStartOffset.rawValue + 1))) + model.logStartOffset.rawValue)
+                let newEnd = try log.truncate(to: target, nowMs: 0)
+                model.batches.removeAll { $0.lastOffset >= target }
+                if model.batches.isEmpty || model.logEndOffset < model.logStartOffset { model.logStartOffset = min(model.logStartOffset, newEnd) }
+                #expect(newEnd == model.logEndOffset, "seed \(seed) step \(step): truncate to \(target)")
+                epoch = epoch.next
+                trace.append("truncate \(target) -> \(newEnd)")
+            case 55..<62:
+                try log.roll(nowMs: 0)
+                trace.append("roll")
+            case 62..<72:
+                try log.updateHighWatermark(log.logEndOffset)
+                let deleted = try log.applyRetention(nowMs: 0)
+                model.logStartOffset = log.logStartOffset
+                trace.append("retention deleted \(deleted), start \(log.logStartOffset)")
+            case 72..<78:
+                try log.close(nowMs: 0)
+                log = try PartitionLog(fileSystem: fs, directory: "/p", config: config, nowMs: 0)
+                #expect(log.openReport.wasCleanShutdown)
+                trace.append("clean restart")
+            case 78..<86:
+                let flushed = log.flushedOffset
+                fs.crash(using: &random)
+                log = try PartitionLog(fileSystem: fs, directory: "/p", config: config, nowMs: 0)
+                let end = log.logEndOffset
+                #expect(end >= min(flushed, model.logEndOffset), "seed \(seed) step \(step): crash lost synced offsets below \(flushed), log ends at \(end)")
+                model.batches.removeAll { $0.lastOffset >= end }
+                trace.append("crash (flushed \(flushed)) -> end \(end), start \(log.logStartOffset)")
+                model.logStartOffset = log.logStartOffset
+            case 86..<92:
+                try log.flush(nowMs: 0)
+                trace.append("flush")
+            default:
+                let t = Int64(random.next(below: 1100))
+                let expected = model.visible.first { $0.maxTimestamp >= t }
+                let found = try log.offset(forTimestamp: t)
+                #expect(found?.timestamp == expected?.maxTimestamp, "seed \(seed) step \(step): timestamp \(t)")
+                trace.append("lookup \(t)")
+            }
+            if log.logEndOffset != model.logEndOffset {
+                let recent = trace.suffix(12).joined(separator: "\n")
+                Issue.record("seed \(seed) step \(step): log ends at \(log.logEndOffset), model at \(model.logEndOffset); trace:\n\(recent)")
+                return
+            }
+            #expect(log.logStartOffset == model.logStartOffset, "seed \(seed) step \(step) after \(trace.suffix(5))")
+            if step % 10 == 0 || step == 149 {
+                let contents = try readAll(log, from: log.logStartOffset, maxBytes: Int(random.next(below: 4000)) + 1)
+                #expect(contents == model.visible, "seed \(seed) step \(step) after \(trace.suffix(5))")
+            }
+        }
+    }
+}
