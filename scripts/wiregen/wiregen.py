@@ -321,7 +321,8 @@ def struct_body(name, fields, whole, indent, top_message=None):
     for f in fields:
         lines.append(f"/// `{f.name}` ({f.wire_type}), {versions_doc(f, whole)}.")
         lines.append(f"public var {f.swift_name}: {f.swift_type()}")
-    lines.append("")
+    if lines:
+        lines.append("")
     if fields:
         lines.append("public init(")
         params = [f"    {f.swift_name}: {f.swift_type()} = {default_value(f)}" for f in fields]
@@ -469,7 +470,7 @@ def scalar_arbitrary(field):
 def arbitrary_body(type_name, fields, whole, indent):
     lines = [f"extension {type_name} {{",
              "    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {",
-             "        var value = Self()"]
+             "        var value = Self()" if fields else "        let value = Self()"]
     for f in fields:
         present = condition(f.versions, whole)
         null_cond = None
@@ -493,6 +494,10 @@ def range_literal(span):
     return f"{span[0]}...{span[1]}" if span else "nil"
 
 
+def default_literal(field):
+    return "nil" if field.default is None else f'"{field.default}"'
+
+
 def schema_fields(fields, indent):
     out = []
     for f in fields:
@@ -500,7 +505,7 @@ def schema_fields(fields, indent):
         children = "[\n" + ",\n".join(nested) + f"\n{indent}]" if nested else "[]"
         out.append(f"{indent}FieldSchema(name: \"{f.name}\", type: \"{f.wire_type}\", "
                    f"versions: {range_literal(f.versions)}, nullable: {range_literal(f.nullable)}, "
-                   f"fields: {children})")
+                   f"defaultValue: {default_literal(f)}, fields: {children})")
     return out
 
 

@@ -10,7 +10,6 @@ public struct ApiVersionsRequest: APIRequest {
     public static let apiKey: Int16 = 18
     public static let versions: ClosedRange<Int16> = 0...2
 
-
     public init() {
     }
 

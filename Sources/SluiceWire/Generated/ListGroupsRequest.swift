@@ -10,7 +10,6 @@ public struct ListGroupsRequest: APIRequest {
     public static let apiKey: Int16 = 16
     public static let versions: ClosedRange<Int16> = 0...2
 
-
     public init() {
     }
 

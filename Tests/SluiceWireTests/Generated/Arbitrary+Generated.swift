@@ -7,7 +7,7 @@ import SluiceCore
 
 extension ApiVersionsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
-        var value = Self()
+        let value = Self()
         return value
     }
 }
@@ -557,7 +557,7 @@ extension LeaveGroupResponse.MemberResponse {
 
 extension ListGroupsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
-        var value = Self()
+        let value = Self()
         return value
     }
 }

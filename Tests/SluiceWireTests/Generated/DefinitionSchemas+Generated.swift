@@ -9,307 +9,307 @@ let definitionSchemas: [MessageSchema] = [
     MessageSchema(
         name: "ApiVersionsResponse", kind: "response", apiKey: 18, versions: 0...2,
         fields: [
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, fields: []),
-            FieldSchema(name: "ApiKeys", type: "[]ApiVersion", versions: 0...2, nullable: nil, fields: [
-                FieldSchema(name: "ApiKey", type: "int16", versions: 0...2, nullable: nil, fields: []),
-                FieldSchema(name: "MinVersion", type: "int16", versions: 0...2, nullable: nil, fields: []),
-                FieldSchema(name: "MaxVersion", type: "int16", versions: 0...2, nullable: nil, fields: [])
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ApiKeys", type: "[]ApiVersion", versions: 0...2, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ApiKey", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "MinVersion", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "MaxVersion", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: [])
             ]),
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "ConsumerProtocolAssignment", kind: "data", apiKey: nil, versions: 0...3,
         fields: [
-            FieldSchema(name: "AssignedPartitions", type: "[]TopicPartition", versions: 0...3, nullable: nil, fields: [
-                FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]int32", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "AssignedPartitions", type: "[]TopicPartition", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
             ]),
-            FieldSchema(name: "UserData", type: "bytes", versions: 0...3, nullable: 0...3, fields: [])
+            FieldSchema(name: "UserData", type: "bytes", versions: 0...3, nullable: 0...3, defaultValue: "null", fields: [])
         ]),
     MessageSchema(
         name: "ConsumerProtocolSubscription", kind: "data", apiKey: nil, versions: 0...3,
         fields: [
-            FieldSchema(name: "Topics", type: "[]string", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "UserData", type: "bytes", versions: 0...3, nullable: 0...3, fields: []),
-            FieldSchema(name: "OwnedPartitions", type: "[]TopicPartition", versions: 1...3, nullable: nil, fields: [
-                FieldSchema(name: "Topic", type: "string", versions: 1...3, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]int32", versions: 1...3, nullable: nil, fields: [])
+            FieldSchema(name: "Topics", type: "[]string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "UserData", type: "bytes", versions: 0...3, nullable: 0...3, defaultValue: "null", fields: []),
+            FieldSchema(name: "OwnedPartitions", type: "[]TopicPartition", versions: 1...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: [])
             ]),
-            FieldSchema(name: "GenerationId", type: "int32", versions: 2...3, nullable: nil, fields: []),
-            FieldSchema(name: "RackId", type: "string", versions: 3...3, nullable: 3...3, fields: [])
+            FieldSchema(name: "GenerationId", type: "int32", versions: 2...3, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "RackId", type: "string", versions: 3...3, nullable: 3...3, defaultValue: "null", fields: [])
         ]),
     MessageSchema(
         name: "CreatePartitionsRequest", kind: "request", apiKey: 37, versions: 0...1,
         fields: [
-            FieldSchema(name: "Topics", type: "[]CreatePartitionsTopic", versions: 0...1, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, fields: []),
-                FieldSchema(name: "Count", type: "int32", versions: 0...1, nullable: nil, fields: []),
-                FieldSchema(name: "Assignments", type: "[]CreatePartitionsAssignment", versions: 0...1, nullable: 0...1, fields: [
-                    FieldSchema(name: "BrokerIds", type: "[]int32", versions: 0...1, nullable: nil, fields: [])
+            FieldSchema(name: "Topics", type: "[]CreatePartitionsTopic", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Count", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Assignments", type: "[]CreatePartitionsAssignment", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: [
+                    FieldSchema(name: "BrokerIds", type: "[]int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
                 ])
             ]),
-            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...1, nullable: nil, fields: []),
-            FieldSchema(name: "ValidateOnly", type: "bool", versions: 0...1, nullable: nil, fields: [])
+            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ValidateOnly", type: "bool", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "CreatePartitionsResponse", kind: "response", apiKey: 37, versions: 0...1,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, fields: []),
-            FieldSchema(name: "Results", type: "[]CreatePartitionsTopicResult", versions: 0...1, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, fields: []),
-                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, fields: []),
-                FieldSchema(name: "ErrorMessage", type: "string", versions: 0...1, nullable: 0...1, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Results", type: "[]CreatePartitionsTopicResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorMessage", type: "string", versions: 0...1, nullable: 0...1, defaultValue: "null", fields: [])
             ])
         ]),
     MessageSchema(
         name: "CreateTopicsRequest", kind: "request", apiKey: 19, versions: 0...4,
         fields: [
-            FieldSchema(name: "Topics", type: "[]CreatableTopic", versions: 0...4, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "NumPartitions", type: "int32", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "ReplicationFactor", type: "int16", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "Assignments", type: "[]CreatableReplicaAssignment", versions: 0...4, nullable: nil, fields: [
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...4, nullable: nil, fields: []),
-                    FieldSchema(name: "BrokerIds", type: "[]int32", versions: 0...4, nullable: nil, fields: [])
+            FieldSchema(name: "Topics", type: "[]CreatableTopic", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "NumPartitions", type: "int32", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ReplicationFactor", type: "int16", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Assignments", type: "[]CreatableReplicaAssignment", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "BrokerIds", type: "[]int32", versions: 0...4, nullable: nil, defaultValue: nil, fields: [])
                 ]),
-                FieldSchema(name: "Configs", type: "[]CreatableTopicConfig", versions: 0...4, nullable: nil, fields: [
-                    FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, fields: []),
-                    FieldSchema(name: "Value", type: "string", versions: 0...4, nullable: 0...4, fields: [])
+                FieldSchema(name: "Configs", type: "[]CreatableTopicConfig", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Value", type: "string", versions: 0...4, nullable: 0...4, defaultValue: nil, fields: [])
                 ])
             ]),
-            FieldSchema(name: "timeoutMs", type: "int32", versions: 0...4, nullable: nil, fields: []),
-            FieldSchema(name: "validateOnly", type: "bool", versions: 1...4, nullable: nil, fields: [])
+            FieldSchema(name: "timeoutMs", type: "int32", versions: 0...4, nullable: nil, defaultValue: "60000", fields: []),
+            FieldSchema(name: "validateOnly", type: "bool", versions: 1...4, nullable: nil, defaultValue: "false", fields: [])
         ]),
     MessageSchema(
         name: "CreateTopicsResponse", kind: "response", apiKey: 19, versions: 0...4,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...4, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]CreatableTopicResult", versions: 0...4, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "ErrorMessage", type: "string", versions: 1...4, nullable: 1...4, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...4, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]CreatableTopicResult", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorMessage", type: "string", versions: 1...4, nullable: 1...4, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
         name: "DeleteTopicsRequest", kind: "request", apiKey: 20, versions: 0...3,
         fields: [
-            FieldSchema(name: "TopicNames", type: "[]string", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "TopicNames", type: "[]string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "DeleteTopicsResponse", kind: "response", apiKey: 20, versions: 0...3,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, fields: []),
-            FieldSchema(name: "Responses", type: "[]DeletableTopicResult", versions: 0...3, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Responses", type: "[]DeletableTopicResult", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
         name: "DescribeConfigsRequest", kind: "request", apiKey: 32, versions: 0...3,
         fields: [
-            FieldSchema(name: "Resources", type: "[]DescribeConfigsResource", versions: 0...3, nullable: nil, fields: [
-                FieldSchema(name: "ResourceType", type: "int8", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "ResourceName", type: "string", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "ConfigurationKeys", type: "[]string", versions: 0...3, nullable: 0...3, fields: [])
+            FieldSchema(name: "Resources", type: "[]DescribeConfigsResource", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ResourceType", type: "int8", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceName", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ConfigurationKeys", type: "[]string", versions: 0...3, nullable: 0...3, defaultValue: nil, fields: [])
             ]),
-            FieldSchema(name: "IncludeSynonyms", type: "bool", versions: 1...3, nullable: nil, fields: []),
-            FieldSchema(name: "IncludeDocumentation", type: "bool", versions: 3...3, nullable: nil, fields: [])
+            FieldSchema(name: "IncludeSynonyms", type: "bool", versions: 1...3, nullable: nil, defaultValue: "false", fields: []),
+            FieldSchema(name: "IncludeDocumentation", type: "bool", versions: 3...3, nullable: nil, defaultValue: "false", fields: [])
         ]),
     MessageSchema(
         name: "DescribeConfigsResponse", kind: "response", apiKey: 32, versions: 0...3,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "Results", type: "[]DescribeConfigsResult", versions: 0...3, nullable: nil, fields: [
-                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "ErrorMessage", type: "string", versions: 0...3, nullable: 0...3, fields: []),
-                FieldSchema(name: "ResourceType", type: "int8", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "ResourceName", type: "string", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "Configs", type: "[]DescribeConfigsResourceResult", versions: 0...3, nullable: nil, fields: [
-                    FieldSchema(name: "Name", type: "string", versions: 0...3, nullable: nil, fields: []),
-                    FieldSchema(name: "Value", type: "string", versions: 0...3, nullable: 0...3, fields: []),
-                    FieldSchema(name: "ReadOnly", type: "bool", versions: 0...3, nullable: nil, fields: []),
-                    FieldSchema(name: "IsDefault", type: "bool", versions: 0...0, nullable: nil, fields: []),
-                    FieldSchema(name: "ConfigSource", type: "int8", versions: 1...3, nullable: nil, fields: []),
-                    FieldSchema(name: "IsSensitive", type: "bool", versions: 0...3, nullable: nil, fields: []),
-                    FieldSchema(name: "Synonyms", type: "[]DescribeConfigsSynonym", versions: 1...3, nullable: nil, fields: [
-                        FieldSchema(name: "Name", type: "string", versions: 1...3, nullable: nil, fields: []),
-                        FieldSchema(name: "Value", type: "string", versions: 1...3, nullable: 1...3, fields: []),
-                        FieldSchema(name: "Source", type: "int8", versions: 1...3, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Results", type: "[]DescribeConfigsResult", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorMessage", type: "string", versions: 0...3, nullable: 0...3, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceType", type: "int8", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceName", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Configs", type: "[]DescribeConfigsResourceResult", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Name", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Value", type: "string", versions: 0...3, nullable: 0...3, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ReadOnly", type: "bool", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "IsDefault", type: "bool", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ConfigSource", type: "int8", versions: 1...3, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "IsSensitive", type: "bool", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Synonyms", type: "[]DescribeConfigsSynonym", versions: 1...3, nullable: nil, defaultValue: nil, fields: [
+                        FieldSchema(name: "Name", type: "string", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "Value", type: "string", versions: 1...3, nullable: 1...3, defaultValue: nil, fields: []),
+                        FieldSchema(name: "Source", type: "int8", versions: 1...3, nullable: nil, defaultValue: nil, fields: [])
                     ]),
-                    FieldSchema(name: "ConfigType", type: "int8", versions: 3...3, nullable: nil, fields: []),
-                    FieldSchema(name: "Documentation", type: "string", versions: 3...3, nullable: 3...3, fields: [])
+                    FieldSchema(name: "ConfigType", type: "int8", versions: 3...3, nullable: nil, defaultValue: "0", fields: []),
+                    FieldSchema(name: "Documentation", type: "string", versions: 3...3, nullable: 3...3, defaultValue: nil, fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "DescribeGroupsRequest", kind: "request", apiKey: 15, versions: 0...4,
         fields: [
-            FieldSchema(name: "Groups", type: "[]string", versions: 0...4, nullable: nil, fields: []),
-            FieldSchema(name: "IncludeAuthorizedOperations", type: "bool", versions: 3...4, nullable: nil, fields: [])
+            FieldSchema(name: "Groups", type: "[]string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "IncludeAuthorizedOperations", type: "bool", versions: 3...4, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "DescribeGroupsResponse", kind: "response", apiKey: 15, versions: 0...4,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...4, nullable: nil, fields: []),
-            FieldSchema(name: "Groups", type: "[]DescribedGroup", versions: 0...4, nullable: nil, fields: [
-                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "GroupId", type: "string", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "GroupState", type: "string", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "ProtocolType", type: "string", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "ProtocolData", type: "string", versions: 0...4, nullable: nil, fields: []),
-                FieldSchema(name: "Members", type: "[]DescribedGroupMember", versions: 0...4, nullable: nil, fields: [
-                    FieldSchema(name: "MemberId", type: "string", versions: 0...4, nullable: nil, fields: []),
-                    FieldSchema(name: "GroupInstanceId", type: "string", versions: 4...4, nullable: 4...4, fields: []),
-                    FieldSchema(name: "ClientId", type: "string", versions: 0...4, nullable: nil, fields: []),
-                    FieldSchema(name: "ClientHost", type: "string", versions: 0...4, nullable: nil, fields: []),
-                    FieldSchema(name: "MemberMetadata", type: "bytes", versions: 0...4, nullable: nil, fields: []),
-                    FieldSchema(name: "MemberAssignment", type: "bytes", versions: 0...4, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...4, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Groups", type: "[]DescribedGroup", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "GroupId", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "GroupState", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ProtocolType", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ProtocolData", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Members", type: "[]DescribedGroupMember", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "MemberId", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "GroupInstanceId", type: "string", versions: 4...4, nullable: 4...4, defaultValue: "null", fields: []),
+                    FieldSchema(name: "ClientId", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ClientHost", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "MemberMetadata", type: "bytes", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "MemberAssignment", type: "bytes", versions: 0...4, nullable: nil, defaultValue: nil, fields: [])
                 ]),
-                FieldSchema(name: "AuthorizedOperations", type: "int32", versions: 3...4, nullable: nil, fields: [])
+                FieldSchema(name: "AuthorizedOperations", type: "int32", versions: 3...4, nullable: nil, defaultValue: "-2147483648", fields: [])
             ])
         ]),
     MessageSchema(
         name: "FetchRequest", kind: "request", apiKey: 1, versions: 0...11,
         fields: [
-            FieldSchema(name: "ReplicaId", type: "int32", versions: 0...11, nullable: nil, fields: []),
-            FieldSchema(name: "MaxWaitMs", type: "int32", versions: 0...11, nullable: nil, fields: []),
-            FieldSchema(name: "MinBytes", type: "int32", versions: 0...11, nullable: nil, fields: []),
-            FieldSchema(name: "MaxBytes", type: "int32", versions: 3...11, nullable: nil, fields: []),
-            FieldSchema(name: "IsolationLevel", type: "int8", versions: 4...11, nullable: nil, fields: []),
-            FieldSchema(name: "SessionId", type: "int32", versions: 7...11, nullable: nil, fields: []),
-            FieldSchema(name: "SessionEpoch", type: "int32", versions: 7...11, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]FetchTopic", versions: 0...11, nullable: nil, fields: [
-                FieldSchema(name: "Topic", type: "string", versions: 0...11, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]FetchPartition", versions: 0...11, nullable: nil, fields: [
-                    FieldSchema(name: "Partition", type: "int32", versions: 0...11, nullable: nil, fields: []),
-                    FieldSchema(name: "CurrentLeaderEpoch", type: "int32", versions: 9...11, nullable: nil, fields: []),
-                    FieldSchema(name: "FetchOffset", type: "int64", versions: 0...11, nullable: nil, fields: []),
-                    FieldSchema(name: "LogStartOffset", type: "int64", versions: 5...11, nullable: nil, fields: []),
-                    FieldSchema(name: "PartitionMaxBytes", type: "int32", versions: 0...11, nullable: nil, fields: [])
+            FieldSchema(name: "ReplicaId", type: "int32", versions: 0...11, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "MaxWaitMs", type: "int32", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "MinBytes", type: "int32", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "MaxBytes", type: "int32", versions: 3...11, nullable: nil, defaultValue: "0x7fffffff", fields: []),
+            FieldSchema(name: "IsolationLevel", type: "int8", versions: 4...11, nullable: nil, defaultValue: "0", fields: []),
+            FieldSchema(name: "SessionId", type: "int32", versions: 7...11, nullable: nil, defaultValue: "0", fields: []),
+            FieldSchema(name: "SessionEpoch", type: "int32", versions: 7...11, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "Topics", type: "[]FetchTopic", versions: 0...11, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]FetchPartition", versions: 0...11, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Partition", type: "int32", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CurrentLeaderEpoch", type: "int32", versions: 9...11, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "FetchOffset", type: "int64", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LogStartOffset", type: "int64", versions: 5...11, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "PartitionMaxBytes", type: "int32", versions: 0...11, nullable: nil, defaultValue: nil, fields: [])
                 ])
             ]),
-            FieldSchema(name: "ForgottenTopicsData", type: "[]ForgottenTopic", versions: 7...11, nullable: nil, fields: [
-                FieldSchema(name: "Topic", type: "string", versions: 7...11, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]int32", versions: 7...11, nullable: nil, fields: [])
+            FieldSchema(name: "ForgottenTopicsData", type: "[]ForgottenTopic", versions: 7...11, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 7...11, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]int32", versions: 7...11, nullable: nil, defaultValue: nil, fields: [])
             ]),
-            FieldSchema(name: "RackId", type: "string", versions: 11...11, nullable: nil, fields: [])
+            FieldSchema(name: "RackId", type: "string", versions: 11...11, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "FetchResponse", kind: "response", apiKey: 1, versions: 0...11,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...11, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 7...11, nullable: nil, fields: []),
-            FieldSchema(name: "SessionId", type: "int32", versions: 7...11, nullable: nil, fields: []),
-            FieldSchema(name: "Responses", type: "[]FetchableTopicResponse", versions: 0...11, nullable: nil, fields: [
-                FieldSchema(name: "Topic", type: "string", versions: 0...11, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]PartitionData", versions: 0...11, nullable: nil, fields: [
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...11, nullable: nil, fields: []),
-                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...11, nullable: nil, fields: []),
-                    FieldSchema(name: "HighWatermark", type: "int64", versions: 0...11, nullable: nil, fields: []),
-                    FieldSchema(name: "LastStableOffset", type: "int64", versions: 4...11, nullable: nil, fields: []),
-                    FieldSchema(name: "LogStartOffset", type: "int64", versions: 5...11, nullable: nil, fields: []),
-                    FieldSchema(name: "AbortedTransactions", type: "[]AbortedTransaction", versions: 4...11, nullable: 4...11, fields: [
-                        FieldSchema(name: "ProducerId", type: "int64", versions: 4...11, nullable: nil, fields: []),
-                        FieldSchema(name: "FirstOffset", type: "int64", versions: 4...11, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...11, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 7...11, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "SessionId", type: "int32", versions: 7...11, nullable: nil, defaultValue: "0", fields: []),
+            FieldSchema(name: "Responses", type: "[]FetchableTopicResponse", versions: 0...11, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]PartitionData", versions: 0...11, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "HighWatermark", type: "int64", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LastStableOffset", type: "int64", versions: 4...11, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "LogStartOffset", type: "int64", versions: 5...11, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "AbortedTransactions", type: "[]AbortedTransaction", versions: 4...11, nullable: 4...11, defaultValue: nil, fields: [
+                        FieldSchema(name: "ProducerId", type: "int64", versions: 4...11, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "FirstOffset", type: "int64", versions: 4...11, nullable: nil, defaultValue: nil, fields: [])
                     ]),
-                    FieldSchema(name: "PreferredReadReplica", type: "int32", versions: 11...11, nullable: nil, fields: []),
-                    FieldSchema(name: "Records", type: "records", versions: 0...11, nullable: 0...11, fields: [])
+                    FieldSchema(name: "PreferredReadReplica", type: "int32", versions: 11...11, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "Records", type: "records", versions: 0...11, nullable: 0...11, defaultValue: nil, fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "FindCoordinatorRequest", kind: "request", apiKey: 10, versions: 0...2,
         fields: [
-            FieldSchema(name: "Key", type: "string", versions: 0...2, nullable: nil, fields: []),
-            FieldSchema(name: "KeyType", type: "int8", versions: 1...2, nullable: nil, fields: [])
+            FieldSchema(name: "Key", type: "string", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "KeyType", type: "int8", versions: 1...2, nullable: nil, defaultValue: "0", fields: [])
         ]),
     MessageSchema(
         name: "FindCoordinatorResponse", kind: "response", apiKey: 10, versions: 0...2,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorMessage", type: "string", versions: 1...2, nullable: 1...2, fields: []),
-            FieldSchema(name: "NodeId", type: "int32", versions: 0...2, nullable: nil, fields: []),
-            FieldSchema(name: "Host", type: "string", versions: 0...2, nullable: nil, fields: []),
-            FieldSchema(name: "Port", type: "int32", versions: 0...2, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorMessage", type: "string", versions: 1...2, nullable: 1...2, defaultValue: nil, fields: []),
+            FieldSchema(name: "NodeId", type: "int32", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Host", type: "string", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Port", type: "int32", versions: 0...2, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "HeartbeatRequest", kind: "request", apiKey: 12, versions: 0...3,
         fields: [
-            FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "GenerationId", type: "int32", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, fields: [])
+            FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GenerationId", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, defaultValue: "null", fields: [])
         ]),
     MessageSchema(
         name: "HeartbeatResponse", kind: "response", apiKey: 12, versions: 0...3,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "InitProducerIdRequest", kind: "request", apiKey: 22, versions: 0...1,
         fields: [
-            FieldSchema(name: "TransactionalId", type: "string", versions: 0...1, nullable: 0...1, fields: []),
-            FieldSchema(name: "TransactionTimeoutMs", type: "int32", versions: 0...1, nullable: nil, fields: [])
+            FieldSchema(name: "TransactionalId", type: "string", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: []),
+            FieldSchema(name: "TransactionTimeoutMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "InitProducerIdResponse", kind: "response", apiKey: 22, versions: 0...1,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, fields: []),
-            FieldSchema(name: "ProducerId", type: "int64", versions: 0...1, nullable: nil, fields: []),
-            FieldSchema(name: "ProducerEpoch", type: "int16", versions: 0...1, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ProducerId", type: "int64", versions: 0...1, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "ProducerEpoch", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "JoinGroupRequest", kind: "request", apiKey: 11, versions: 0...5,
         fields: [
-            FieldSchema(name: "GroupId", type: "string", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "SessionTimeoutMs", type: "int32", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "RebalanceTimeoutMs", type: "int32", versions: 1...5, nullable: nil, fields: []),
-            FieldSchema(name: "MemberId", type: "string", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "GroupInstanceId", type: "string", versions: 5...5, nullable: 5...5, fields: []),
-            FieldSchema(name: "ProtocolType", type: "string", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "Protocols", type: "[]JoinGroupRequestProtocol", versions: 0...5, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, fields: []),
-                FieldSchema(name: "Metadata", type: "bytes", versions: 0...5, nullable: nil, fields: [])
+            FieldSchema(name: "GroupId", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "SessionTimeoutMs", type: "int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "RebalanceTimeoutMs", type: "int32", versions: 1...5, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "MemberId", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GroupInstanceId", type: "string", versions: 5...5, nullable: 5...5, defaultValue: "null", fields: []),
+            FieldSchema(name: "ProtocolType", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Protocols", type: "[]JoinGroupRequestProtocol", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Metadata", type: "bytes", versions: 0...5, nullable: nil, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
         name: "JoinGroupResponse", kind: "response", apiKey: 11, versions: 0...5,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...5, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "GenerationId", type: "int32", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "ProtocolName", type: "string", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "Leader", type: "string", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "MemberId", type: "string", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "Members", type: "[]JoinGroupResponseMember", versions: 0...5, nullable: nil, fields: [
-                FieldSchema(name: "MemberId", type: "string", versions: 0...5, nullable: nil, fields: []),
-                FieldSchema(name: "GroupInstanceId", type: "string", versions: 5...5, nullable: 5...5, fields: []),
-                FieldSchema(name: "Metadata", type: "bytes", versions: 0...5, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GenerationId", type: "int32", versions: 0...5, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "ProtocolName", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Leader", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "MemberId", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Members", type: "[]JoinGroupResponseMember", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "MemberId", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "GroupInstanceId", type: "string", versions: 5...5, nullable: 5...5, defaultValue: "null", fields: []),
+                FieldSchema(name: "Metadata", type: "bytes", versions: 0...5, nullable: nil, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
         name: "LeaveGroupRequest", kind: "request", apiKey: 13, versions: 0...3,
         fields: [
-            FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "MemberId", type: "string", versions: 0...2, nullable: nil, fields: []),
-            FieldSchema(name: "Members", type: "[]MemberIdentity", versions: 3...3, nullable: nil, fields: [
-                FieldSchema(name: "MemberId", type: "string", versions: 3...3, nullable: nil, fields: []),
-                FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, fields: [])
+            FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "MemberId", type: "string", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Members", type: "[]MemberIdentity", versions: 3...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "MemberId", type: "string", versions: 3...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, defaultValue: "null", fields: [])
             ])
         ]),
     MessageSchema(
         name: "LeaveGroupResponse", kind: "response", apiKey: 13, versions: 0...3,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "Members", type: "[]MemberResponse", versions: 3...3, nullable: nil, fields: [
-                FieldSchema(name: "MemberId", type: "string", versions: 3...3, nullable: nil, fields: []),
-                FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, fields: []),
-                FieldSchema(name: "ErrorCode", type: "int16", versions: 3...3, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Members", type: "[]MemberResponse", versions: 3...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "MemberId", type: "string", versions: 3...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 3...3, nullable: nil, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
@@ -318,217 +318,217 @@ let definitionSchemas: [MessageSchema] = [
     MessageSchema(
         name: "ListGroupsResponse", kind: "response", apiKey: 16, versions: 0...2,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, fields: []),
-            FieldSchema(name: "Groups", type: "[]ListedGroup", versions: 0...2, nullable: nil, fields: [
-                FieldSchema(name: "GroupId", type: "string", versions: 0...2, nullable: nil, fields: []),
-                FieldSchema(name: "ProtocolType", type: "string", versions: 0...2, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Groups", type: "[]ListedGroup", versions: 0...2, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "GroupId", type: "string", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ProtocolType", type: "string", versions: 0...2, nullable: nil, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
         name: "ListOffsetsRequest", kind: "request", apiKey: 2, versions: 0...5,
         fields: [
-            FieldSchema(name: "ReplicaId", type: "int32", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "IsolationLevel", type: "int8", versions: 2...5, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]ListOffsetsTopic", versions: 0...5, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]ListOffsetsPartition", versions: 0...5, nullable: nil, fields: [
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...5, nullable: nil, fields: []),
-                    FieldSchema(name: "CurrentLeaderEpoch", type: "int32", versions: 4...5, nullable: nil, fields: []),
-                    FieldSchema(name: "Timestamp", type: "int64", versions: 0...5, nullable: nil, fields: []),
-                    FieldSchema(name: "MaxNumOffsets", type: "int32", versions: 0...0, nullable: nil, fields: [])
+            FieldSchema(name: "ReplicaId", type: "int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "IsolationLevel", type: "int8", versions: 2...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]ListOffsetsTopic", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]ListOffsetsPartition", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CurrentLeaderEpoch", type: "int32", versions: 4...5, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "Timestamp", type: "int64", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "MaxNumOffsets", type: "int32", versions: 0...0, nullable: nil, defaultValue: "1", fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "ListOffsetsResponse", kind: "response", apiKey: 2, versions: 0...5,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...5, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]ListOffsetsTopicResponse", versions: 0...5, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]ListOffsetsPartitionResponse", versions: 0...5, nullable: nil, fields: [
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...5, nullable: nil, fields: []),
-                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...5, nullable: nil, fields: []),
-                    FieldSchema(name: "OldStyleOffsets", type: "[]int64", versions: 0...0, nullable: nil, fields: []),
-                    FieldSchema(name: "Timestamp", type: "int64", versions: 1...5, nullable: nil, fields: []),
-                    FieldSchema(name: "Offset", type: "int64", versions: 1...5, nullable: nil, fields: []),
-                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 4...5, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]ListOffsetsTopicResponse", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]ListOffsetsPartitionResponse", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "OldStyleOffsets", type: "[]int64", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Timestamp", type: "int64", versions: 1...5, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "Offset", type: "int64", versions: 1...5, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 4...5, nullable: nil, defaultValue: "-1", fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "MetadataRequest", kind: "request", apiKey: 3, versions: 0...8,
         fields: [
-            FieldSchema(name: "Topics", type: "[]MetadataRequestTopic", versions: 0...8, nullable: 1...8, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, fields: [])
+            FieldSchema(name: "Topics", type: "[]MetadataRequestTopic", versions: 0...8, nullable: 1...8, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, defaultValue: nil, fields: [])
             ]),
-            FieldSchema(name: "AllowAutoTopicCreation", type: "bool", versions: 4...8, nullable: nil, fields: []),
-            FieldSchema(name: "IncludeClusterAuthorizedOperations", type: "bool", versions: 8...8, nullable: nil, fields: []),
-            FieldSchema(name: "IncludeTopicAuthorizedOperations", type: "bool", versions: 8...8, nullable: nil, fields: [])
+            FieldSchema(name: "AllowAutoTopicCreation", type: "bool", versions: 4...8, nullable: nil, defaultValue: "true", fields: []),
+            FieldSchema(name: "IncludeClusterAuthorizedOperations", type: "bool", versions: 8...8, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "IncludeTopicAuthorizedOperations", type: "bool", versions: 8...8, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "MetadataResponse", kind: "response", apiKey: 3, versions: 0...8,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...8, nullable: nil, fields: []),
-            FieldSchema(name: "Brokers", type: "[]MetadataResponseBroker", versions: 0...8, nullable: nil, fields: [
-                FieldSchema(name: "NodeId", type: "int32", versions: 0...8, nullable: nil, fields: []),
-                FieldSchema(name: "Host", type: "string", versions: 0...8, nullable: nil, fields: []),
-                FieldSchema(name: "Port", type: "int32", versions: 0...8, nullable: nil, fields: []),
-                FieldSchema(name: "Rack", type: "string", versions: 1...8, nullable: 1...8, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...8, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Brokers", type: "[]MetadataResponseBroker", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "NodeId", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Host", type: "string", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Port", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Rack", type: "string", versions: 1...8, nullable: 1...8, defaultValue: "null", fields: [])
             ]),
-            FieldSchema(name: "ClusterId", type: "string", versions: 2...8, nullable: 2...8, fields: []),
-            FieldSchema(name: "ControllerId", type: "int32", versions: 1...8, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]MetadataResponseTopic", versions: 0...8, nullable: nil, fields: [
-                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...8, nullable: nil, fields: []),
-                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, fields: []),
-                FieldSchema(name: "IsInternal", type: "bool", versions: 1...8, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]MetadataResponsePartition", versions: 0...8, nullable: nil, fields: [
-                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "LeaderId", type: "int32", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 7...8, nullable: nil, fields: []),
-                    FieldSchema(name: "ReplicaNodes", type: "[]int32", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "IsrNodes", type: "[]int32", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "OfflineReplicas", type: "[]int32", versions: 5...8, nullable: nil, fields: [])
+            FieldSchema(name: "ClusterId", type: "string", versions: 2...8, nullable: 2...8, defaultValue: "null", fields: []),
+            FieldSchema(name: "ControllerId", type: "int32", versions: 1...8, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "Topics", type: "[]MetadataResponseTopic", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "IsInternal", type: "bool", versions: 1...8, nullable: nil, defaultValue: "false", fields: []),
+                FieldSchema(name: "Partitions", type: "[]MetadataResponsePartition", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LeaderId", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 7...8, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "ReplicaNodes", type: "[]int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "IsrNodes", type: "[]int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "OfflineReplicas", type: "[]int32", versions: 5...8, nullable: nil, defaultValue: nil, fields: [])
                 ]),
-                FieldSchema(name: "TopicAuthorizedOperations", type: "int32", versions: 8...8, nullable: nil, fields: [])
+                FieldSchema(name: "TopicAuthorizedOperations", type: "int32", versions: 8...8, nullable: nil, defaultValue: "-2147483648", fields: [])
             ]),
-            FieldSchema(name: "ClusterAuthorizedOperations", type: "int32", versions: 8...8, nullable: nil, fields: [])
+            FieldSchema(name: "ClusterAuthorizedOperations", type: "int32", versions: 8...8, nullable: nil, defaultValue: "-2147483648", fields: [])
         ]),
     MessageSchema(
         name: "OffsetCommitRequest", kind: "request", apiKey: 8, versions: 0...7,
         fields: [
-            FieldSchema(name: "GroupId", type: "string", versions: 0...7, nullable: nil, fields: []),
-            FieldSchema(name: "GenerationIdOrMemberEpoch", type: "int32", versions: 1...7, nullable: nil, fields: []),
-            FieldSchema(name: "MemberId", type: "string", versions: 1...7, nullable: nil, fields: []),
-            FieldSchema(name: "GroupInstanceId", type: "string", versions: 7...7, nullable: 7...7, fields: []),
-            FieldSchema(name: "RetentionTimeMs", type: "int64", versions: 2...4, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]OffsetCommitRequestTopic", versions: 0...7, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...7, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]OffsetCommitRequestPartition", versions: 0...7, nullable: nil, fields: [
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...7, nullable: nil, fields: []),
-                    FieldSchema(name: "CommittedOffset", type: "int64", versions: 0...7, nullable: nil, fields: []),
-                    FieldSchema(name: "CommittedLeaderEpoch", type: "int32", versions: 6...7, nullable: nil, fields: []),
-                    FieldSchema(name: "CommitTimestamp", type: "int64", versions: 1...1, nullable: nil, fields: []),
-                    FieldSchema(name: "CommittedMetadata", type: "string", versions: 0...7, nullable: 0...7, fields: [])
+            FieldSchema(name: "GroupId", type: "string", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GenerationIdOrMemberEpoch", type: "int32", versions: 1...7, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "MemberId", type: "string", versions: 1...7, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GroupInstanceId", type: "string", versions: 7...7, nullable: 7...7, defaultValue: "null", fields: []),
+            FieldSchema(name: "RetentionTimeMs", type: "int64", versions: 2...4, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetCommitRequestTopic", versions: 0...7, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]OffsetCommitRequestPartition", versions: 0...7, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CommittedOffset", type: "int64", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CommittedLeaderEpoch", type: "int32", versions: 6...7, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "CommitTimestamp", type: "int64", versions: 1...1, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "CommittedMetadata", type: "string", versions: 0...7, nullable: 0...7, defaultValue: nil, fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "OffsetCommitResponse", kind: "response", apiKey: 8, versions: 0...7,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...7, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]OffsetCommitResponseTopic", versions: 0...7, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...7, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]OffsetCommitResponsePartition", versions: 0...7, nullable: nil, fields: [
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...7, nullable: nil, fields: []),
-                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...7, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...7, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetCommitResponseTopic", versions: 0...7, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]OffsetCommitResponsePartition", versions: 0...7, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...7, nullable: nil, defaultValue: nil, fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "OffsetFetchRequest", kind: "request", apiKey: 9, versions: 0...5,
         fields: [
-            FieldSchema(name: "GroupId", type: "string", versions: 0...5, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]OffsetFetchRequestTopic", versions: 0...5, nullable: 2...5, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, fields: []),
-                FieldSchema(name: "PartitionIndexes", type: "[]int32", versions: 0...5, nullable: nil, fields: [])
+            FieldSchema(name: "GroupId", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetFetchRequestTopic", versions: 0...5, nullable: 2...5, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "PartitionIndexes", type: "[]int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
         name: "OffsetFetchResponse", kind: "response", apiKey: 9, versions: 0...5,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...5, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]OffsetFetchResponseTopic", versions: 0...5, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]OffsetFetchResponsePartition", versions: 0...5, nullable: nil, fields: [
-                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...5, nullable: nil, fields: []),
-                    FieldSchema(name: "CommittedOffset", type: "int64", versions: 0...5, nullable: nil, fields: []),
-                    FieldSchema(name: "CommittedLeaderEpoch", type: "int32", versions: 5...5, nullable: nil, fields: []),
-                    FieldSchema(name: "Metadata", type: "string", versions: 0...5, nullable: 0...5, fields: []),
-                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...5, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...5, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetFetchResponseTopic", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]OffsetFetchResponsePartition", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CommittedOffset", type: "int64", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CommittedLeaderEpoch", type: "int32", versions: 5...5, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "Metadata", type: "string", versions: 0...5, nullable: 0...5, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...5, nullable: nil, defaultValue: nil, fields: [])
                 ])
             ]),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 2...5, nullable: nil, fields: [])
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 2...5, nullable: nil, defaultValue: "0", fields: [])
         ]),
     MessageSchema(
         name: "OffsetForLeaderEpochRequest", kind: "request", apiKey: 23, versions: 0...3,
         fields: [
-            FieldSchema(name: "ReplicaId", type: "int32", versions: 3...3, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]OffsetForLeaderTopic", versions: 0...3, nullable: nil, fields: [
-                FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]OffsetForLeaderPartition", versions: 0...3, nullable: nil, fields: [
-                    FieldSchema(name: "Partition", type: "int32", versions: 0...3, nullable: nil, fields: []),
-                    FieldSchema(name: "CurrentLeaderEpoch", type: "int32", versions: 2...3, nullable: nil, fields: []),
-                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "ReplicaId", type: "int32", versions: 3...3, nullable: nil, defaultValue: "-2", fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetForLeaderTopic", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]OffsetForLeaderPartition", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Partition", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CurrentLeaderEpoch", type: "int32", versions: 2...3, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "OffsetForLeaderEpochResponse", kind: "response", apiKey: 23, versions: 0...3,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...3, nullable: nil, fields: []),
-            FieldSchema(name: "Topics", type: "[]OffsetForLeaderTopicResult", versions: 0...3, nullable: nil, fields: [
-                FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "Partitions", type: "[]EpochEndOffset", versions: 0...3, nullable: nil, fields: [
-                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, fields: []),
-                    FieldSchema(name: "Partition", type: "int32", versions: 0...3, nullable: nil, fields: []),
-                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 1...3, nullable: nil, fields: []),
-                    FieldSchema(name: "EndOffset", type: "int64", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetForLeaderTopicResult", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]EpochEndOffset", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Partition", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 1...3, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "EndOffset", type: "int64", versions: 0...3, nullable: nil, defaultValue: "-1", fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "ProduceRequest", kind: "request", apiKey: 0, versions: 0...8,
         fields: [
-            FieldSchema(name: "TransactionalId", type: "string", versions: 3...8, nullable: 3...8, fields: []),
-            FieldSchema(name: "Acks", type: "int16", versions: 0...8, nullable: nil, fields: []),
-            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...8, nullable: nil, fields: []),
-            FieldSchema(name: "TopicData", type: "[]TopicProduceData", versions: 0...8, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, fields: []),
-                FieldSchema(name: "PartitionData", type: "[]PartitionProduceData", versions: 0...8, nullable: nil, fields: [
-                    FieldSchema(name: "Index", type: "int32", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "Records", type: "records", versions: 0...8, nullable: 0...8, fields: [])
+            FieldSchema(name: "TransactionalId", type: "string", versions: 3...8, nullable: 3...8, defaultValue: "null", fields: []),
+            FieldSchema(name: "Acks", type: "int16", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "TopicData", type: "[]TopicProduceData", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "PartitionData", type: "[]PartitionProduceData", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Index", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Records", type: "records", versions: 0...8, nullable: 0...8, defaultValue: nil, fields: [])
                 ])
             ])
         ]),
     MessageSchema(
         name: "ProduceResponse", kind: "response", apiKey: 0, versions: 0...8,
         fields: [
-            FieldSchema(name: "Responses", type: "[]TopicProduceResponse", versions: 0...8, nullable: nil, fields: [
-                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, fields: []),
-                FieldSchema(name: "PartitionResponses", type: "[]PartitionProduceResponse", versions: 0...8, nullable: nil, fields: [
-                    FieldSchema(name: "Index", type: "int32", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "BaseOffset", type: "int64", versions: 0...8, nullable: nil, fields: []),
-                    FieldSchema(name: "LogAppendTimeMs", type: "int64", versions: 2...8, nullable: nil, fields: []),
-                    FieldSchema(name: "LogStartOffset", type: "int64", versions: 5...8, nullable: nil, fields: []),
-                    FieldSchema(name: "RecordErrors", type: "[]BatchIndexAndErrorMessage", versions: 8...8, nullable: nil, fields: [
-                        FieldSchema(name: "BatchIndex", type: "int32", versions: 8...8, nullable: nil, fields: []),
-                        FieldSchema(name: "BatchIndexErrorMessage", type: "string", versions: 8...8, nullable: 8...8, fields: [])
+            FieldSchema(name: "Responses", type: "[]TopicProduceResponse", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "PartitionResponses", type: "[]PartitionProduceResponse", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Index", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "BaseOffset", type: "int64", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LogAppendTimeMs", type: "int64", versions: 2...8, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "LogStartOffset", type: "int64", versions: 5...8, nullable: nil, defaultValue: "-1", fields: []),
+                    FieldSchema(name: "RecordErrors", type: "[]BatchIndexAndErrorMessage", versions: 8...8, nullable: nil, defaultValue: nil, fields: [
+                        FieldSchema(name: "BatchIndex", type: "int32", versions: 8...8, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "BatchIndexErrorMessage", type: "string", versions: 8...8, nullable: 8...8, defaultValue: "null", fields: [])
                     ]),
-                    FieldSchema(name: "ErrorMessage", type: "string", versions: 8...8, nullable: 8...8, fields: [])
+                    FieldSchema(name: "ErrorMessage", type: "string", versions: 8...8, nullable: 8...8, defaultValue: "null", fields: [])
                 ])
             ]),
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...8, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...8, nullable: nil, defaultValue: "0", fields: [])
         ]),
     MessageSchema(
         name: "SyncGroupRequest", kind: "request", apiKey: 14, versions: 0...3,
         fields: [
-            FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "GenerationId", type: "int32", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, fields: []),
-            FieldSchema(name: "Assignments", type: "[]SyncGroupRequestAssignment", versions: 0...3, nullable: nil, fields: [
-                FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, fields: []),
-                FieldSchema(name: "Assignment", type: "bytes", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GenerationId", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "GroupInstanceId", type: "string", versions: 3...3, nullable: 3...3, defaultValue: "null", fields: []),
+            FieldSchema(name: "Assignments", type: "[]SyncGroupRequestAssignment", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Assignment", type: "bytes", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
             ])
         ]),
     MessageSchema(
         name: "SyncGroupResponse", kind: "response", apiKey: 14, versions: 0...3,
         fields: [
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, fields: []),
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, fields: []),
-            FieldSchema(name: "Assignment", type: "bytes", versions: 0...3, nullable: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Assignment", type: "bytes", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
         ]),
 ]
