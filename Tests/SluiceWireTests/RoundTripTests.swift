@@ -88,4 +88,12 @@ struct RoundTripTests {
         #expect(decoded.topicData[0].partitionData[0].records == batch)
         #expect(decoded.topicData[0].partitionData[0].index == PartitionIndex(3))
     }
+
+    @Test("a string longer than Kafka's 32767 bytes is cut at a character boundary, not trapped on")
+    func overlongStringIsCut() throws {
+        let long = String(repeating: "a", count: 32766) + "é" + "tail"  // é straddles the limit
+        let response = JoinGroupResponse(memberID: long)
+        let decoded = try JoinGroupResponse.decode(exactly: response.encoded(version: 5), version: 5)
+        #expect(decoded.memberID == String(repeating: "a", count: 32766))
+    }
 }

@@ -160,11 +160,24 @@ extension ByteBuffer {
         writeInteger(value.low, endianness: .big)
     }
 
+    /// Writes an INT16-length string. A string longer than the 32767 bytes Kafka allows is cut
+    /// at the last whole character that fits, rather than trapping: such strings can be built
+    /// from client input (a member id is the client id plus a UUID), and a node must not crash
+    /// on them. Decoded strings always fit, so only freshly built ones are ever cut.
     mutating func writeWireString(_ value: String) {
-        let length = value.utf8.count
-        precondition(length <= Int(Int16.max), "a Kafka string holds at most 32767 bytes")
-        writeInteger(Int16(length), endianness: .big)
-        writeString(value)
+        let utf8 = value.utf8
+        guard utf8.count > Int(Int16.max) else {
+            writeInteger(Int16(utf8.count), endianness: .big)
+            writeString(value)
+            return
+        }
+        var end = utf8.index(utf8.startIndex, offsetBy: Int(Int16.max))
+        while end > utf8.startIndex && UTF8.isContinuation(utf8[end]) {
+            end = utf8.index(before: end)
+        }
+        let cut = utf8[..<end]
+        writeInteger(Int16(cut.count), endianness: .big)
+        writeBytes(cut)
     }
 
     mutating func writeWireNullableString(_ value: String?) {
