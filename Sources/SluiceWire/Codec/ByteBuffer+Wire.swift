@@ -14,9 +14,13 @@ public struct KafkaUUID: Hashable, Sendable, CustomStringConvertible {
         self.low = low
     }
     public static let zero = KafkaUUID(high: 0, low: 0)
+    /// 32 lowercase hex digits (Kafka prints base64; hex is unambiguous in logs too).
     public var description: String {
-        let hex = String(high, radix: 16) + String(low, radix: 16)
-        return "KafkaUUID(\(high == 0 && low == 0 ? "0" : hex))"
+        func hex(_ half: UInt64) -> String {
+            let digits = String(half, radix: 16)
+            return String(repeating: "0", count: 16 - digits.count) + digits
+        }
+        return hex(high) + hex(low)
     }
 }
 
