@@ -509,11 +509,41 @@ def schema_fields(fields, indent):
     return out
 
 
+def qualified_struct(message, target):
+    """`Message.Outer.Inner` for a nested struct field."""
+    def find(fields, prefix):
+        for f in fields:
+            if f.is_struct:
+                name = f"{prefix}.{f.element}"
+                if f is target:
+                    return name
+                found = find(f.fields, name)
+                if found:
+                    return found
+        return None
+    return find(message.fields, message.name)
+
+
 def test_sources(all_messages):
     arbitrary = [HEADER.format(source="*.wire"), "import NIOCore", "import SluiceCore",
                  "@testable import SluiceWire", ""]
     for m, _ in all_messages:
         arbitrary += arbitrary_body(m.name, m.fields, m.versions, "") + [""]
+    arbitrary.append("/// Every nested struct: its encoded size with default (smallest) values, and the")
+    arbitrary.append("/// `wireBytesMin` that bounds decoded counts. They must be equal at every version.")
+    arbitrary.append("let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, "
+                     "sizes: @Sendable (Int16) -> (encoded: Int, minimum: Int))] = [")
+    for m, _ in all_messages:
+        for f in walk(m.fields):
+            if f.is_struct:
+                path = qualified_struct(m, f)
+                arbitrary.append(f"    (\"{path}\", {range_literal(m.versions)}, {{ version in")
+                arbitrary.append(f"        var buffer = ByteBuffer()")
+                arbitrary.append(f"        {path}().encode(into: &buffer, version: version)")
+                arbitrary.append(f"        return (buffer.readableBytes, {path}.wireBytesMin(version: version))")
+                arbitrary.append("    }),")
+    arbitrary.append("]")
+    arbitrary.append("")
     arbitrary.append("/// Every generated message type, for the round-trip and fuzz tests.")
     arbitrary.append("let allMessageTypes: [any ArbitraryWireMessage.Type] = [")
     arbitrary += [f"    {m.name}.self," for m, _ in all_messages]

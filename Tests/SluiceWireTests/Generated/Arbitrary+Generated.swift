@@ -979,6 +979,276 @@ extension SyncGroupResponse {
     }
 }
 
+/// Every nested struct: its encoded size with default (smallest) values, and the
+/// `wireBytesMin` that bounds decoded counts. They must be equal at every version.
+let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sendable (Int16) -> (encoded: Int, minimum: Int))] = [
+    ("ApiVersionsResponse.ApiVersion", 0...2, { version in
+        var buffer = ByteBuffer()
+        ApiVersionsResponse.ApiVersion().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ApiVersionsResponse.ApiVersion.wireBytesMin(version: version))
+    }),
+    ("ConsumerProtocolAssignment.TopicPartition", 0...3, { version in
+        var buffer = ByteBuffer()
+        ConsumerProtocolAssignment.TopicPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ConsumerProtocolAssignment.TopicPartition.wireBytesMin(version: version))
+    }),
+    ("ConsumerProtocolSubscription.TopicPartition", 0...3, { version in
+        var buffer = ByteBuffer()
+        ConsumerProtocolSubscription.TopicPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ConsumerProtocolSubscription.TopicPartition.wireBytesMin(version: version))
+    }),
+    ("CreatePartitionsRequest.CreatePartitionsTopic", 0...1, { version in
+        var buffer = ByteBuffer()
+        CreatePartitionsRequest.CreatePartitionsTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, CreatePartitionsRequest.CreatePartitionsTopic.wireBytesMin(version: version))
+    }),
+    ("CreatePartitionsRequest.CreatePartitionsTopic.CreatePartitionsAssignment", 0...1, { version in
+        var buffer = ByteBuffer()
+        CreatePartitionsRequest.CreatePartitionsTopic.CreatePartitionsAssignment().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, CreatePartitionsRequest.CreatePartitionsTopic.CreatePartitionsAssignment.wireBytesMin(version: version))
+    }),
+    ("CreatePartitionsResponse.CreatePartitionsTopicResult", 0...1, { version in
+        var buffer = ByteBuffer()
+        CreatePartitionsResponse.CreatePartitionsTopicResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, CreatePartitionsResponse.CreatePartitionsTopicResult.wireBytesMin(version: version))
+    }),
+    ("CreateTopicsRequest.CreatableTopic", 0...4, { version in
+        var buffer = ByteBuffer()
+        CreateTopicsRequest.CreatableTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, CreateTopicsRequest.CreatableTopic.wireBytesMin(version: version))
+    }),
+    ("CreateTopicsRequest.CreatableTopic.CreatableReplicaAssignment", 0...4, { version in
+        var buffer = ByteBuffer()
+        CreateTopicsRequest.CreatableTopic.CreatableReplicaAssignment().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, CreateTopicsRequest.CreatableTopic.CreatableReplicaAssignment.wireBytesMin(version: version))
+    }),
+    ("CreateTopicsRequest.CreatableTopic.CreatableTopicConfig", 0...4, { version in
+        var buffer = ByteBuffer()
+        CreateTopicsRequest.CreatableTopic.CreatableTopicConfig().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, CreateTopicsRequest.CreatableTopic.CreatableTopicConfig.wireBytesMin(version: version))
+    }),
+    ("CreateTopicsResponse.CreatableTopicResult", 0...4, { version in
+        var buffer = ByteBuffer()
+        CreateTopicsResponse.CreatableTopicResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, CreateTopicsResponse.CreatableTopicResult.wireBytesMin(version: version))
+    }),
+    ("DeleteTopicsResponse.DeletableTopicResult", 0...3, { version in
+        var buffer = ByteBuffer()
+        DeleteTopicsResponse.DeletableTopicResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DeleteTopicsResponse.DeletableTopicResult.wireBytesMin(version: version))
+    }),
+    ("DescribeConfigsRequest.DescribeConfigsResource", 0...3, { version in
+        var buffer = ByteBuffer()
+        DescribeConfigsRequest.DescribeConfigsResource().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeConfigsRequest.DescribeConfigsResource.wireBytesMin(version: version))
+    }),
+    ("DescribeConfigsResponse.DescribeConfigsResult", 0...3, { version in
+        var buffer = ByteBuffer()
+        DescribeConfigsResponse.DescribeConfigsResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeConfigsResponse.DescribeConfigsResult.wireBytesMin(version: version))
+    }),
+    ("DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult", 0...3, { version in
+        var buffer = ByteBuffer()
+        DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.wireBytesMin(version: version))
+    }),
+    ("DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym", 0...3, { version in
+        var buffer = ByteBuffer()
+        DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym.wireBytesMin(version: version))
+    }),
+    ("DescribeGroupsResponse.DescribedGroup", 0...4, { version in
+        var buffer = ByteBuffer()
+        DescribeGroupsResponse.DescribedGroup().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeGroupsResponse.DescribedGroup.wireBytesMin(version: version))
+    }),
+    ("DescribeGroupsResponse.DescribedGroup.DescribedGroupMember", 0...4, { version in
+        var buffer = ByteBuffer()
+        DescribeGroupsResponse.DescribedGroup.DescribedGroupMember().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeGroupsResponse.DescribedGroup.DescribedGroupMember.wireBytesMin(version: version))
+    }),
+    ("FetchRequest.FetchTopic", 0...11, { version in
+        var buffer = ByteBuffer()
+        FetchRequest.FetchTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, FetchRequest.FetchTopic.wireBytesMin(version: version))
+    }),
+    ("FetchRequest.FetchTopic.FetchPartition", 0...11, { version in
+        var buffer = ByteBuffer()
+        FetchRequest.FetchTopic.FetchPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, FetchRequest.FetchTopic.FetchPartition.wireBytesMin(version: version))
+    }),
+    ("FetchRequest.ForgottenTopic", 0...11, { version in
+        var buffer = ByteBuffer()
+        FetchRequest.ForgottenTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, FetchRequest.ForgottenTopic.wireBytesMin(version: version))
+    }),
+    ("FetchResponse.FetchableTopicResponse", 0...11, { version in
+        var buffer = ByteBuffer()
+        FetchResponse.FetchableTopicResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, FetchResponse.FetchableTopicResponse.wireBytesMin(version: version))
+    }),
+    ("FetchResponse.FetchableTopicResponse.PartitionData", 0...11, { version in
+        var buffer = ByteBuffer()
+        FetchResponse.FetchableTopicResponse.PartitionData().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, FetchResponse.FetchableTopicResponse.PartitionData.wireBytesMin(version: version))
+    }),
+    ("FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction", 0...11, { version in
+        var buffer = ByteBuffer()
+        FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction.wireBytesMin(version: version))
+    }),
+    ("JoinGroupRequest.JoinGroupRequestProtocol", 0...5, { version in
+        var buffer = ByteBuffer()
+        JoinGroupRequest.JoinGroupRequestProtocol().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, JoinGroupRequest.JoinGroupRequestProtocol.wireBytesMin(version: version))
+    }),
+    ("JoinGroupResponse.JoinGroupResponseMember", 0...5, { version in
+        var buffer = ByteBuffer()
+        JoinGroupResponse.JoinGroupResponseMember().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, JoinGroupResponse.JoinGroupResponseMember.wireBytesMin(version: version))
+    }),
+    ("LeaveGroupRequest.MemberIdentity", 0...3, { version in
+        var buffer = ByteBuffer()
+        LeaveGroupRequest.MemberIdentity().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, LeaveGroupRequest.MemberIdentity.wireBytesMin(version: version))
+    }),
+    ("LeaveGroupResponse.MemberResponse", 0...3, { version in
+        var buffer = ByteBuffer()
+        LeaveGroupResponse.MemberResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, LeaveGroupResponse.MemberResponse.wireBytesMin(version: version))
+    }),
+    ("ListGroupsResponse.ListedGroup", 0...2, { version in
+        var buffer = ByteBuffer()
+        ListGroupsResponse.ListedGroup().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ListGroupsResponse.ListedGroup.wireBytesMin(version: version))
+    }),
+    ("ListOffsetsRequest.ListOffsetsTopic", 0...5, { version in
+        var buffer = ByteBuffer()
+        ListOffsetsRequest.ListOffsetsTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ListOffsetsRequest.ListOffsetsTopic.wireBytesMin(version: version))
+    }),
+    ("ListOffsetsRequest.ListOffsetsTopic.ListOffsetsPartition", 0...5, { version in
+        var buffer = ByteBuffer()
+        ListOffsetsRequest.ListOffsetsTopic.ListOffsetsPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ListOffsetsRequest.ListOffsetsTopic.ListOffsetsPartition.wireBytesMin(version: version))
+    }),
+    ("ListOffsetsResponse.ListOffsetsTopicResponse", 0...5, { version in
+        var buffer = ByteBuffer()
+        ListOffsetsResponse.ListOffsetsTopicResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ListOffsetsResponse.ListOffsetsTopicResponse.wireBytesMin(version: version))
+    }),
+    ("ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse", 0...5, { version in
+        var buffer = ByteBuffer()
+        ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse.wireBytesMin(version: version))
+    }),
+    ("MetadataRequest.MetadataRequestTopic", 0...8, { version in
+        var buffer = ByteBuffer()
+        MetadataRequest.MetadataRequestTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, MetadataRequest.MetadataRequestTopic.wireBytesMin(version: version))
+    }),
+    ("MetadataResponse.MetadataResponseBroker", 0...8, { version in
+        var buffer = ByteBuffer()
+        MetadataResponse.MetadataResponseBroker().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, MetadataResponse.MetadataResponseBroker.wireBytesMin(version: version))
+    }),
+    ("MetadataResponse.MetadataResponseTopic", 0...8, { version in
+        var buffer = ByteBuffer()
+        MetadataResponse.MetadataResponseTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, MetadataResponse.MetadataResponseTopic.wireBytesMin(version: version))
+    }),
+    ("MetadataResponse.MetadataResponseTopic.MetadataResponsePartition", 0...8, { version in
+        var buffer = ByteBuffer()
+        MetadataResponse.MetadataResponseTopic.MetadataResponsePartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, MetadataResponse.MetadataResponseTopic.MetadataResponsePartition.wireBytesMin(version: version))
+    }),
+    ("OffsetCommitRequest.OffsetCommitRequestTopic", 0...7, { version in
+        var buffer = ByteBuffer()
+        OffsetCommitRequest.OffsetCommitRequestTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetCommitRequest.OffsetCommitRequestTopic.wireBytesMin(version: version))
+    }),
+    ("OffsetCommitRequest.OffsetCommitRequestTopic.OffsetCommitRequestPartition", 0...7, { version in
+        var buffer = ByteBuffer()
+        OffsetCommitRequest.OffsetCommitRequestTopic.OffsetCommitRequestPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetCommitRequest.OffsetCommitRequestTopic.OffsetCommitRequestPartition.wireBytesMin(version: version))
+    }),
+    ("OffsetCommitResponse.OffsetCommitResponseTopic", 0...7, { version in
+        var buffer = ByteBuffer()
+        OffsetCommitResponse.OffsetCommitResponseTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetCommitResponse.OffsetCommitResponseTopic.wireBytesMin(version: version))
+    }),
+    ("OffsetCommitResponse.OffsetCommitResponseTopic.OffsetCommitResponsePartition", 0...7, { version in
+        var buffer = ByteBuffer()
+        OffsetCommitResponse.OffsetCommitResponseTopic.OffsetCommitResponsePartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetCommitResponse.OffsetCommitResponseTopic.OffsetCommitResponsePartition.wireBytesMin(version: version))
+    }),
+    ("OffsetFetchRequest.OffsetFetchRequestTopic", 0...5, { version in
+        var buffer = ByteBuffer()
+        OffsetFetchRequest.OffsetFetchRequestTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetFetchRequest.OffsetFetchRequestTopic.wireBytesMin(version: version))
+    }),
+    ("OffsetFetchResponse.OffsetFetchResponseTopic", 0...5, { version in
+        var buffer = ByteBuffer()
+        OffsetFetchResponse.OffsetFetchResponseTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetFetchResponse.OffsetFetchResponseTopic.wireBytesMin(version: version))
+    }),
+    ("OffsetFetchResponse.OffsetFetchResponseTopic.OffsetFetchResponsePartition", 0...5, { version in
+        var buffer = ByteBuffer()
+        OffsetFetchResponse.OffsetFetchResponseTopic.OffsetFetchResponsePartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetFetchResponse.OffsetFetchResponseTopic.OffsetFetchResponsePartition.wireBytesMin(version: version))
+    }),
+    ("OffsetForLeaderEpochRequest.OffsetForLeaderTopic", 0...3, { version in
+        var buffer = ByteBuffer()
+        OffsetForLeaderEpochRequest.OffsetForLeaderTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetForLeaderEpochRequest.OffsetForLeaderTopic.wireBytesMin(version: version))
+    }),
+    ("OffsetForLeaderEpochRequest.OffsetForLeaderTopic.OffsetForLeaderPartition", 0...3, { version in
+        var buffer = ByteBuffer()
+        OffsetForLeaderEpochRequest.OffsetForLeaderTopic.OffsetForLeaderPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetForLeaderEpochRequest.OffsetForLeaderTopic.OffsetForLeaderPartition.wireBytesMin(version: version))
+    }),
+    ("OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult", 0...3, { version in
+        var buffer = ByteBuffer()
+        OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.wireBytesMin(version: version))
+    }),
+    ("OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset", 0...3, { version in
+        var buffer = ByteBuffer()
+        OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset.wireBytesMin(version: version))
+    }),
+    ("ProduceRequest.TopicProduceData", 0...8, { version in
+        var buffer = ByteBuffer()
+        ProduceRequest.TopicProduceData().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ProduceRequest.TopicProduceData.wireBytesMin(version: version))
+    }),
+    ("ProduceRequest.TopicProduceData.PartitionProduceData", 0...8, { version in
+        var buffer = ByteBuffer()
+        ProduceRequest.TopicProduceData.PartitionProduceData().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ProduceRequest.TopicProduceData.PartitionProduceData.wireBytesMin(version: version))
+    }),
+    ("ProduceResponse.TopicProduceResponse", 0...8, { version in
+        var buffer = ByteBuffer()
+        ProduceResponse.TopicProduceResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ProduceResponse.TopicProduceResponse.wireBytesMin(version: version))
+    }),
+    ("ProduceResponse.TopicProduceResponse.PartitionProduceResponse", 0...8, { version in
+        var buffer = ByteBuffer()
+        ProduceResponse.TopicProduceResponse.PartitionProduceResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ProduceResponse.TopicProduceResponse.PartitionProduceResponse.wireBytesMin(version: version))
+    }),
+    ("ProduceResponse.TopicProduceResponse.PartitionProduceResponse.BatchIndexAndErrorMessage", 0...8, { version in
+        var buffer = ByteBuffer()
+        ProduceResponse.TopicProduceResponse.PartitionProduceResponse.BatchIndexAndErrorMessage().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ProduceResponse.TopicProduceResponse.PartitionProduceResponse.BatchIndexAndErrorMessage.wireBytesMin(version: version))
+    }),
+    ("SyncGroupRequest.SyncGroupRequestAssignment", 0...3, { version in
+        var buffer = ByteBuffer()
+        SyncGroupRequest.SyncGroupRequestAssignment().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, SyncGroupRequest.SyncGroupRequestAssignment.wireBytesMin(version: version))
+    }),
+]
+
 /// Every generated message type, for the round-trip and fuzz tests.
 let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     ApiVersionsRequest.self,
