@@ -46,7 +46,9 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceRecords",
                 .product(name: "NIOCore", package: "swift-nio"),
-            ]),
+            ],
+            // The definitions feed scripts/wiregen; the generated Swift is what compiles.
+            exclude: ["Definitions", "README.md"]),
         .target(name: "SluiceRaft", dependencies: ["SluiceCore"]),
         .target(
             name: "SluiceStorage",
@@ -84,7 +86,12 @@ let package = Package(
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SluiceWireTests",
-            dependencies: ["SluiceWire", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [
+                "SluiceWire", "SluiceCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+            ]),
         .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft"]),
         .testTarget(
             name: "SluiceStorageTests",

@@ -2,6 +2,7 @@
 let allSuites: [any BenchmarkSuite.Type] = [
     MemcpyBenchmark.self,
     StorageBenchmark.self,
+    WireBenchmark.self,
 ]
 
 /// The reference every in-memory suite compares against, on its own.

@@ -1,2 +1,0 @@
-// SluiceWire: see docs/ARCHITECTURE.md.
-public enum SluiceWireModule {}

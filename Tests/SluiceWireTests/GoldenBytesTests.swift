@@ -1,0 +1,189 @@
+import NIOCore
+import SluiceCore
+import Testing
+
+@testable import SluiceWire
+
+/// Byte layouts worked out by hand from the Kafka protocol's field lists, so a generator bug
+/// that is symmetric (wrong on both encode and decode) still fails here.
+@Suite("Golden bytes")
+struct GoldenBytesTests {
+    private func bytes(_ buffer: ByteBuffer) -> [UInt8] { Array(buffer.readableBytesView) }
+
+    private let twoKeys = ApiVersionsResponse(
+        errorCode: 0,
+        apiKeys: [.init(apiKey: 0, minVersion: 0, maxVersion: 8), .init(apiKey: 18, minVersion: 0, maxVersion: 2)],
+        throttleTimeMs: 100)
+
+    @Test("ApiVersions response v0: error, then the key array; no throttle time")
+    func apiVersionsResponseV0() throws {
+        let expected: [UInt8] = [
+            0x00, 0x00,  // error_code 0
+            0x00, 0x00, 0x00, 0x02,  // api_keys count 2
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x08,  // Produce 0...8
+            0x00, 0x12, 0x00, 0x00, 0x00, 0x02,  // ApiVersions 0...2
+        ]
+        #expect(bytes(twoKeys.encoded(version: 0)) == expected)
+        var decoded = try ApiVersionsResponse.decode(exactly: ByteBuffer(bytes: expected), version: 0)
+        decoded.throttleTimeMs = 100
+        #expect(decoded == twoKeys)
+    }
+
+    @Test("ApiVersions response v1 and v2 append throttle_time_ms", arguments: [Int16(1), 2])
+    func apiVersionsResponseV1V2(version: Int16) throws {
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x08,
+            0x00, 0x12, 0x00, 0x00, 0x00, 0x02,
+            0x00, 0x00, 0x00, 0x64,  // throttle_time_ms 100
+        ]
+        #expect(bytes(twoKeys.encoded(version: version)) == expected)
+        #expect(try ApiVersionsResponse.decode(exactly: ByteBuffer(bytes: expected), version: version) == twoKeys)
+    }
+
+    @Test("the ApiVersions fallback is header v0 + v0 body with error 35 and {18, 0, 2}")
+    func apiVersionsFallbackBytes() {
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x07,  // correlation_id 7
+            0x00, 0x23,  // error_code 35 UNSUPPORTED_VERSION
+            0x00, 0x00, 0x00, 0x01,  // one entry
+            0x00, 0x12, 0x00, 0x00, 0x00, 0x02,  // ApiVersions 0...2
+        ]
+        #expect(bytes(SupportedAPIs.apiVersionsFallback(correlationID: 7)) == expected)
+    }
+
+    @Test("Metadata v1 request frame: size, header v1 with client id, topic array")
+    func metadataV1RequestFrame() throws {
+        let frame: [UInt8] = [
+            0x00, 0x00, 0x00, 0x17,  // size 23
+            0x00, 0x03, 0x00, 0x01,  // Metadata v1
+            0x00, 0x00, 0x00, 0x2A,  // correlation_id 42
+            0x00, 0x04, 0x6B, 0x63, 0x61, 0x74,  // client_id "kcat"
+            0x00, 0x00, 0x00, 0x01,  // one topic
+            0x00, 0x03, 0x66, 0x6F, 0x6F,  // "foo"
+        ]
+        var stream = ByteBuffer(bytes: frame)
+        let payload = try #require(try KafkaFrameParser().nextFrame(from: &stream))
+        let decoded = try RequestDecoder.decode(frame: payload)
+        #expect(decoded.header == RequestHeader(apiKey: 3, apiVersion: 1, correlationID: 42, clientID: "kcat"))
+        #expect(decoded.request == .metadata(MetadataRequest(topics: [.init(name: "foo")])))
+
+        var encoded = ByteBuffer()
+        decoded.header.encode(into: &encoded, version: 1)
+        decoded.request.encode(into: &encoded, version: 1)
+        var framed = ByteBuffer()
+        try KafkaFrameEncoder().encode(data: encoded, out: &framed)
+        #expect(bytes(framed) == frame)
+    }
+
+    @Test("Metadata v1 request with null topics means all topics: count -1")
+    func metadataV1NullTopics() throws {
+        #expect(bytes(MetadataRequest(topics: nil).encoded(version: 1)) == [0xFF, 0xFF, 0xFF, 0xFF])
+        let decoded = try MetadataRequest.decode(exactly: ByteBuffer(bytes: [0xFF, 0xFF, 0xFF, 0xFF]), version: 1)
+        #expect(decoded.topics == nil)
+    }
+
+    @Test("Produce v3 request: header v1, null transactional id, acks -1, one partition of records")
+    func produceV3Request() throws {
+        let payload: [UInt8] = [
+            0x00, 0x00, 0x00, 0x03,  // Produce v3
+            0x00, 0x00, 0x00, 0x05,  // correlation_id 5
+            0xFF, 0xFF,  // client_id null
+            0xFF, 0xFF,  // transactional_id null
+            0xFF, 0xFF,  // acks -1
+            0x00, 0x00, 0x75, 0x30,  // timeout_ms 30000
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x74,  // one topic "t"
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02,  // one partition, index 2
+            0x00, 0x00, 0x00, 0x03, 0xAA, 0xBB, 0xCC,  // records: 3 opaque bytes
+        ]
+        let decoded = try RequestDecoder.decode(frame: ByteBuffer(bytes: payload))
+        #expect(decoded.header == RequestHeader(apiKey: 0, apiVersion: 3, correlationID: 5, clientID: nil))
+        let expected = ProduceRequest(
+            transactionalID: nil, acks: -1, timeoutMs: 30000,
+            topicData: [.init(name: "t", partitionData: [.init(index: 2, records: ByteBuffer(bytes: [0xAA, 0xBB, 0xCC]))])])
+        #expect(decoded.request == .produce(expected))
+        #expect(bytes(expected.encoded(version: 3)) == Array(payload[10...]))
+    }
+
+    @Test("Produce v8 response: per-partition record errors and error message, then throttle")
+    func produceV8Response() throws {
+        let response = ProduceResponse(
+            responses: [.init(name: "t", partitionResponses: [
+                .init(index: 0, errorCode: 87, baseOffset: -1, logAppendTimeMs: -1, logStartOffset: 10,
+                      recordErrors: [.init(batchIndex: 1, batchIndexErrorMessage: nil)], errorMessage: "bad")
+            ])],
+            throttleTimeMs: 0)
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x74,  // one topic "t"
+            0x00, 0x00, 0x00, 0x01,  // one partition
+            0x00, 0x00, 0x00, 0x00,  // index 0
+            0x00, 0x57,  // error 87 INVALID_RECORD
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,  // base_offset -1
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,  // log_append_time_ms -1
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0A,  // log_start_offset 10
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0xFF, 0xFF,  // record_errors [{1, null}]
+            0x00, 0x03, 0x62, 0x61, 0x64,  // error_message "bad"
+            0x00, 0x00, 0x00, 0x00,  // throttle_time_ms
+        ]
+        #expect(bytes(response.encoded(version: 8)) == expected)
+        #expect(try ProduceResponse.decode(exactly: ByteBuffer(bytes: expected), version: 8) == response)
+    }
+
+    @Test("a response frame payload is header v0 then the body")
+    func responseEncoderWritesHeaderV0() {
+        let header = RequestHeader(apiKey: 12, apiVersion: 1, correlationID: 9, clientID: "c")
+        let payload = ResponseEncoder.encode(HeartbeatResponse(throttleTimeMs: 3, errorCode: 27), answering: header)
+        #expect(bytes(payload) == [0, 0, 0, 9, 0, 0, 0, 3, 0, 0x1B])
+        #expect(bytes(ResponseEncoder.encode(.heartbeat(HeartbeatResponse(errorCode: 27)), answering: header))
+            == [0, 0, 0, 9, 0, 0, 0, 0, 0, 0x1B])
+    }
+
+    @Test("headers: request v2 ends with a tag buffer, response v1 with an empty one")
+    func flexibleHeaders() throws {
+        var request = ByteBuffer()
+        RequestHeader(apiKey: 18, apiVersion: 3, correlationID: 1, clientID: "a").encode(into: &request, version: 2)
+        #expect(bytes(request) == [0, 0x12, 0, 3, 0, 0, 0, 1, 0, 1, 0x61, 0])
+        var response = ByteBuffer()
+        ResponseHeader(correlationID: 1).encode(into: &response, version: 1)
+        #expect(bytes(response) == [0, 0, 0, 1, 0])
+        var tagged = ByteBuffer(bytes: [0, 0, 0, 1, 0x02, 0x00, 0x01, 0xEE, 0x05, 0x00])
+        #expect(try ResponseHeader(from: &tagged, version: 1) == ResponseHeader(correlationID: 1))
+        #expect(tagged.readableBytes == 0)
+    }
+
+    @Test("consumer protocol subscription v0 and assignment v0 behind their version prefix")
+    func consumerProtocolV0() throws {
+        let subscription = ConsumerProtocolSubscription(topics: ["t1"], userData: nil)
+        let subscriptionBytes: [UInt8] = [
+            0x00, 0x00,  // version 0
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x74, 0x31,  // topics ["t1"]
+            0xFF, 0xFF, 0xFF, 0xFF,  // user_data null
+        ]
+        #expect(subscription.encodedVersionPrefixed(version: 0) == subscriptionBytes)
+        #expect(try ConsumerProtocolSubscription.decodeVersionPrefixed(subscriptionBytes).message == subscription)
+
+        let assignment = ConsumerProtocolAssignment(
+            assignedPartitions: [.init(topic: "t1", partitions: [0, 2])], userData: [])
+        let assignmentBytes: [UInt8] = [
+            0x00, 0x00,
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x74, 0x31,  // one topic "t1"
+            0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,  // [0, 2]
+            0x00, 0x00, 0x00, 0x00,  // user_data empty
+        ]
+        #expect(assignment.encodedVersionPrefixed(version: 0) == assignmentBytes)
+        let decoded = try ConsumerProtocolAssignment.decodeVersionPrefixed(assignmentBytes)
+        #expect(decoded.message.assignedPartitions[0].partitions == [PartitionIndex(0), PartitionIndex(2)])
+    }
+
+    @Test("a newer consumer protocol version is read with the newest known layout")
+    func consumerProtocolNewerVersion() throws {
+        var bytes = ConsumerProtocolSubscription(topics: ["a"], userData: nil, ownedPartitions: [],
+                                                 generationID: 4, rackID: "r").encodedVersionPrefixed(version: 3)
+        bytes[1] = 9  // claim v9, and append a field v3 does not know
+        bytes += [0x01, 0x02]
+        let decoded = try ConsumerProtocolSubscription.decodeVersionPrefixed(bytes)
+        #expect(decoded.version == 9)
+        #expect(decoded.message.rackID == "r")
+        #expect(decoded.message.generationID == GenerationID(4))
+    }
+}

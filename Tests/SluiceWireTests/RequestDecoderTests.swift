@@ -1,0 +1,145 @@
+import NIOCore
+import SluiceCore
+import Testing
+
+@testable import SluiceWire
+
+@Suite("Request decoding")
+struct RequestDecoderTests {
+    private func payload(key: Int16, version: Int16, correlation: Int32 = 11, body: [UInt8]) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        RequestHeader(apiKey: key, apiVersion: version, correlationID: correlation, clientID: "test")
+            .encode(into: &buffer, version: 1)
+        buffer.writeBytes(body)
+        return buffer
+    }
+
+    @Test("librdkafka's flexible ApiVersions v3 is an unsupported version with its correlation id")
+    func apiVersionsV3IsUnsupported() throws {
+        // Header v2 (client_id keeps its INT16 length, then an empty tag buffer), then the v3
+        // body: compact strings "librdkafka" and "2.0.2" and an empty tag buffer.
+        var frame = ByteBuffer(bytes: [0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07])
+        frame.writeString("rdkafka")
+        frame.writeBytes([0x00, 0x0B])
+        frame.writeString("librdkafka")
+        frame.writeBytes([0x06])
+        frame.writeString("2.0.2")
+        frame.writeBytes([0x00])
+        let error = try #require(throws: RequestDecodingError.self) { try RequestDecoder.decode(frame: frame) }
+        guard case .unsupportedVersion(let header, let supported) = error else {
+            Issue.record("expected unsupportedVersion, got \(error)")
+            return
+        }
+        #expect(header == RequestHeader(apiKey: 18, apiVersion: 3, correlationID: 1, clientID: "rdkafka"))
+        #expect(supported == 0...2)
+        let answer = SupportedAPIs.apiVersionsFallback(correlationID: header.correlationID)
+        var reader = answer
+        #expect(try ResponseHeader(from: &reader, version: 0).correlationID == 1)
+        let body = try ApiVersionsResponse.decode(exactly: reader, version: 0)
+        #expect(body.errorCode == KafkaErrorCode.unsupportedVersion.rawValue)
+    }
+
+    @Test("ApiVersions v0-v2 requests decode to the typed request", arguments: [Int16(0), 1, 2])
+    func apiVersionsV0ToV2Decode(version: Int16) throws {
+        let decoded = try RequestDecoder.decode(frame: payload(key: 18, version: version, body: []))
+        #expect(decoded.request == .apiVersions(ApiVersionsRequest()))
+        #expect(decoded.header.apiVersion == version)
+    }
+
+    @Test("an unknown API key is reported as such, with its header")
+    func unknownAPIKey() {
+        #expect(throws: RequestDecodingError.unknownAPIKey(
+            RequestHeader(apiKey: 999, apiVersion: 0, correlationID: 11, clientID: "test"))) {
+            try RequestDecoder.decode(frame: payload(key: 999, version: 0, body: []))
+        }
+    }
+
+    @Test("a version above the maximum is unsupported, not malformed")
+    func versionAboveMaximum() {
+        #expect(throws: RequestDecodingError.unsupportedVersion(
+            RequestHeader(apiKey: 0, apiVersion: 9, correlationID: 11, clientID: "test"), supported: 0...8)) {
+            try RequestDecoder.decode(frame: payload(key: 0, version: 9, body: []))
+        }
+    }
+
+    @Test("a body cut short is malformed and names the message, field and version")
+    func truncatedBodyIsMalformed() throws {
+        let error = try #require(throws: RequestDecodingError.self) {
+            try RequestDecoder.decode(frame: payload(key: 12, version: 0, body: [0, 1, 0x67, 0, 0]))
+        }
+        guard case .malformedBody(let header, let wire) = error else {
+            Issue.record("expected malformedBody, got \(error)")
+            return
+        }
+        #expect(header.correlationID == 11)
+        #expect(wire == WireError(.truncated(needed: 4, available: 2), message: "HeartbeatRequest",
+                                  field: "GenerationId", version: 0))
+        #expect("\(error)".contains("HeartbeatRequest v0 field GenerationId"))
+    }
+
+    @Test("bytes after the last field are malformed")
+    func trailingBytesAreMalformed() {
+        #expect(throws: RequestDecodingError.self) {
+            try RequestDecoder.decode(frame: payload(key: 16, version: 0, body: [0]))
+        }
+    }
+
+    @Test("a frame too short for a header is a malformed header")
+    func shortHeader() {
+        #expect(throws: RequestDecodingError.malformedHeader(
+            WireError(.truncated(needed: 4, available: 2), message: "RequestHeader", field: "CorrelationId", version: 1))) {
+            try RequestDecoder.decode(frame: ByteBuffer(bytes: [0, 3, 0, 1, 0, 0]))
+        }
+    }
+
+    @Test("an array count larger than the frame could hold is refused before allocating")
+    func hugeCountIsRefused() throws {
+        // Metadata v1 claiming 2^31-1 topics in a 4-byte body.
+        let error = try #require(throws: RequestDecodingError.self) {
+            try RequestDecoder.decode(frame: payload(key: 3, version: 1, body: [0x7F, 0xFF, 0xFF, 0xFF]))
+        }
+        guard case .malformedBody(_, let wire) = error else {
+            Issue.record("expected malformedBody, got \(error)")
+            return
+        }
+        #expect(wire.reason == .countExceedsRemaining(count: Int(Int32.max), elementBytesMin: 2, available: 0))
+    }
+
+    @Test("a string length past the end is truncated; -2 is an invalid length")
+    func badStringLengths() {
+        #expect(throws: RequestDecodingError.self) {
+            try RequestDecoder.decode(frame: payload(key: 10, version: 0, body: [0x7F, 0xFF, 0x61]))
+        }
+        var bad = ByteBuffer(bytes: [0xFF, 0xFE])
+        #expect(throws: WireError(.invalidLength(-2), message: "FindCoordinatorRequest", field: "Key", version: 0)) {
+            _ = try FindCoordinatorRequest(from: &bad, version: 0)
+        }
+        var null = ByteBuffer(bytes: [0xFF, 0xFF])
+        #expect(throws: WireError(.invalidLength(-1), message: "FindCoordinatorRequest", field: "Key", version: 0)) {
+            _ = try FindCoordinatorRequest(from: &null, version: 0)
+        }
+    }
+
+    @Test("every request enum case round-trips through a frame payload", arguments: MessageCase.all.filter {
+        $0.type is any APIRequest.Type
+    })
+    func requestsRoundTripThroughTheDecoder(_ message: MessageCase) throws {
+        try viaDecoder(message.type)
+    }
+
+    private func viaDecoder<M: ArbitraryWireMessage>(_ type: M.Type) throws {
+        var rng = SeededGenerator(seed: 0x5EED_0003, salt: "\(M.self)")
+        let key = (M.self as! any APIRequest.Type).apiKey
+        for version in M.versions {
+            let value = M.arbitrary(version: version, using: &rng)
+            var frame = ByteBuffer()
+            RequestHeader(apiKey: key, apiVersion: version, correlationID: 3, clientID: nil).encode(into: &frame, version: 1)
+            value.encode(into: &frame, version: version)
+            let decoded = try RequestDecoder.decode(frame: frame)
+            var reencoded = ByteBuffer()
+            decoded.request.encode(into: &reencoded, version: version)
+            #expect(reencoded == value.encoded(version: version))
+            #expect(decoded.request.apiKey == key)
+        }
+    }
+}
