@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "SluiceWireTests",
             dependencies: ["SluiceWire", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft"]),
+        .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceCore"]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: [
@@ -92,3 +92,10 @@ let package = Package(
             ]),
     ]
 )
+
+// MARK: Raft simulation (test support and the `sluice-sim` executable)
+package.targets += [
+    .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore"]),
+    .executableTarget(name: "sluice-sim", dependencies: ["SluiceSimulation", "SluiceCore"]),
+]
+package.products += [.executable(name: "sluice-sim", targets: ["sluice-sim"])]
