@@ -22,6 +22,7 @@ extension Simulation {
         nodes[k].raft = nil
         nodes[k].pendingReady = nil
         crashes += 1
+        if unsynced > 0 { tornCrashes += 1 }
         record("crash n\(nodes[k].id) (kept \(kept) of \(unsynced) unsynced records)")
     }
 

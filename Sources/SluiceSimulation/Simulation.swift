@@ -15,6 +15,7 @@ public struct Simulation {
         public let acknowledgedProposals: Int
         public let committedEntries: Int
         public let crashes: Int
+        public let tornCrashes: Int
         public let snapshotsInstalled: Int
         public let leaderTerms: Int
         public var passed: Bool { violation == nil }
@@ -30,6 +31,8 @@ public struct Simulation {
     var proposalCounter = 0
     var acknowledged = 0
     var crashes = 0
+    /// Crashes that hit writes not yet fsynced.
+    var tornCrashes = 0
     var snapshotsInstalled = 0
     var leaderTermsSeen: Set<RaftTerm> = []
     /// Liveness phase: no loss, duplication or long delays.
@@ -66,7 +69,7 @@ public struct Simulation {
         return Result(
             seed: options.seed, violation: checker.violation, trace: trace.lines, ticks: now,
             acknowledgedProposals: acknowledged, committedEntries: checker.history.count,
-            crashes: crashes, snapshotsInstalled: snapshotsInstalled, leaderTerms: leaderTermsSeen.count)
+            crashes: crashes, tornCrashes: tornCrashes, snapshotsInstalled: snapshotsInstalled, leaderTerms: leaderTermsSeen.count)
     }
 
     // MARK: one tick
@@ -88,6 +91,7 @@ public struct Simulation {
 
     mutating func deliver(_ m: RaftMessage) {
         guard let k = index(of: m.to), nodes[k].isUp, !network.isCut(m.from, m.to) else { return }
+        if options.traceMessages { record("deliver \(m)") }
         nodes[k].raft!.step(m)
         afterStep(k)
     }
@@ -142,7 +146,7 @@ public struct Simulation {
             if let t = nodes[k].proposals.removeValue(forKey: e.index) {
                 if t == e.term {
                     acknowledged += 1
-                    record("n\(id) acknowledged proposal \(e)")
+                    if options.traceMessages { record("n\(id) acknowledged proposal \(e)") }
                 } else {
                     record("n\(id) lost proposal \(e.index)@\(t): replaced by \(e)")
                 }

@@ -45,6 +45,8 @@ public struct SimulationOptions: Sendable {
     public var bug: BugInjection = .none
     /// Events kept for the failure report.
     public var traceEventsMax = 400
+    /// Also trace every message delivered (slower; what `sluice-sim --seed N` shows).
+    public var traceMessages = false
 
     public init(seed: UInt64, voterCount: Int = 3, learnerCount: Int = 0) {
         self.seed = seed

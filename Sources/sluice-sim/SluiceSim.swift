@@ -30,8 +30,10 @@ struct SluiceSim {
         let learners = value("--learners").flatMap(Int.init)
         let bug = value("--bug").flatMap(BugInjection.init(rawValue:)) ?? BugInjection.none
         let faultTicks = value("--ticks").flatMap(Int.init)
+        let showTrace = args.contains("--trace")
+        args.removeAll { $0 == "--trace" }
         guard args.isEmpty, seed != nil || count != nil, nodes == nil || nodes == 3 || nodes == 5 else {
-            print("usage: sluice-sim (--seed N | --seeds COUNT [--first N]) [--nodes 3|5] [--learners K] [--ticks T] [--bug \(BugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
+            print("usage: sluice-sim (--seed N | --seeds COUNT [--first N]) [--nodes 3|5] [--learners K] [--ticks T] [--trace] [--bug \(BugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
             exit(2)
         }
         func options(_ s: UInt64) -> SimulationOptions {
@@ -42,14 +44,17 @@ struct SluiceSim {
             return o
         }
         if let seed {
-            let r = Simulation.run(options(seed))
+            var o = options(seed)
+            o.traceMessages = true
+            let r = Simulation.run(o)
             report(r, verbose: true)
+            if showTrace && r.passed { for line in r.trace { print("  \(line)") } }
             exit(r.passed ? 0 : 1)
         }
-        var ticks = 0, acked = 0, crashes = 0, snapshots = 0
+        var ticks = 0, acked = 0, crashes = 0, torn = 0, snapshots = 0
         for s in first..<(first + UInt64(count!)) {
             let r = Simulation.run(options(s))
-            ticks += r.ticks; acked += r.acknowledgedProposals; crashes += r.crashes; snapshots += r.snapshotsInstalled
+            ticks += r.ticks; acked += r.acknowledgedProposals; crashes += r.crashes; torn += r.tornCrashes; snapshots += r.snapshotsInstalled
             if !r.passed {
                 report(r, verbose: true)
                 print("FAILED at seed \(s); reproduce: sluice-sim --seed \(s)\(nodes.map { " --nodes \($0)" } ?? "")")
@@ -57,7 +62,7 @@ struct SluiceSim {
             }
             if (s - first + 1) % 1000 == 0 { print("… \(s - first + 1) seeds passed") }
         }
-        print("\(count!) seeds passed (\(first)…\(first + UInt64(count!) - 1)): \(ticks) ticks, \(acked) acknowledged proposals, \(crashes) crashes, \(snapshots) snapshots installed")
+        print("\(count!) seeds passed (\(first)…\(first + UInt64(count!) - 1)): \(ticks) ticks, \(acked) acknowledged proposals, \(crashes) crashes (\(torn) with unsynced writes), \(snapshots) snapshots installed")
     }
 
     static func report(_ r: Simulation.Result, verbose: Bool) {
@@ -66,7 +71,7 @@ struct SluiceSim {
             print("last \(r.trace.count) events:")
             for line in r.trace { print("  \(line)") }
         } else {
-            print("seed \(r.seed): ok — \(r.ticks) ticks, \(r.leaderTerms) leader terms, \(r.acknowledgedProposals) acknowledged, \(r.committedEntries) committed, \(r.crashes) crashes, \(r.snapshotsInstalled) snapshots installed")
+            print("seed \(r.seed): ok — \(r.ticks) ticks, \(r.leaderTerms) leader terms, \(r.acknowledgedProposals) acknowledged, \(r.committedEntries) committed, \(r.crashes) crashes (\(r.tornCrashes) torn), \(r.snapshotsInstalled) snapshots installed")
         }
     }
 }
