@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(
             name: "SluiceWireTests",
             dependencies: ["SluiceWire", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceCore"]),
+        .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceRaftStorage", "SluiceCore"]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: [
@@ -93,9 +93,10 @@ let package = Package(
     ]
 )
 
-// MARK: Raft simulation (test support and the `sluice-sim` executable)
+// MARK: Raft: simulation (test support, the `sluice-sim` executable) and the file-backed log store
 package.targets += [
     .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore"]),
+    .target(name: "SluiceRaftStorage", dependencies: ["SluiceRaft", "SluiceCore"]),
     .executableTarget(name: "sluice-sim", dependencies: ["SluiceSimulation", "SluiceCore"]),
 ]
 package.products += [.executable(name: "sluice-sim", targets: ["sluice-sim"])]

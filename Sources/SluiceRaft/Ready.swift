@@ -21,6 +21,15 @@ public struct Ready: Sendable, Equatable {
     public var messages: [RaftMessage]
     public var committedEntries: [RaftEntry]
 
+    public init(hardState: HardState? = nil, snapshot: RaftSnapshot? = nil, entries: [RaftEntry] = [],
+                messages: [RaftMessage] = [], committedEntries: [RaftEntry] = []) {
+        self.hardState = hardState
+        self.snapshot = snapshot
+        self.entries = entries
+        self.messages = messages
+        self.committedEntries = committedEntries
+    }
+
     public var isEmpty: Bool {
         hardState == nil && snapshot == nil && entries.isEmpty && messages.isEmpty
             && committedEntries.isEmpty

@@ -3,7 +3,7 @@ import SluiceRaft
 
 /// A node's disk: what was fsynced survives a crash; what was only written may survive in
 /// part (a prefix of records, as a write-ahead log with checksums recovers a torn tail).
-struct SimulatedDisk {
+struct SimulatedDisk: RaftLogStore {
     enum Record {
         case snapshot(RaftSnapshot)
         case entry(RaftEntry)
@@ -16,6 +16,8 @@ struct SimulatedDisk {
     private(set) var entries: [RaftEntry] = []
     /// Written, not yet fsynced, oldest first.
     private(set) var unsynced: [Record] = []
+
+    var recoveredState: RaftPersistentState { persistentState }
 
     var persistentState: RaftPersistentState {
         RaftPersistentState(hardState: hardState, snapshot: snapshot, entries: entries)

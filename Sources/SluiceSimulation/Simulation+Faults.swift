@@ -5,7 +5,7 @@ extension Simulation {
     /// Start (or restart) node `k` from its disk.
     mutating func start(_ k: Int) {
         if options.bug == .forgetVoteOnRestart && nodes[k].restarts > 0 { nodes[k].disk.forgetVote() }
-        let state = nodes[k].disk.persistentState
+        let state = nodes[k].disk.recoveredState
         let seed = options.seed ^ (UInt64(UInt32(bitPattern: nodes[k].id.rawValue)) << 32) ^ UInt64(nodes[k].restarts)
         nodes[k].raft = RaftNode(
             id: nodes[k].id, configuration: nodes[k].configuration, options: options.raftOptions,
