@@ -10,12 +10,19 @@ let nio = Package.Dependency.package(url: "https://github.com/apple/swift-nio", 
 let argumentParser = Package.Dependency.package(
     url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
 
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
+let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
+let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
+let argumentParserProduct = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
 let package = Package(
     name: "Sluice",
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sluice-server", targets: ["sluice-server"]),
         .executable(name: "sluice", targets: ["sluice"]),
+        .executable(name: "sluice-sim", targets: ["sluice-sim"]),
         .library(name: "SluiceRecords", targets: ["SluiceRecords"]),
         .library(name: "SluiceWire", targets: ["SluiceWire"]),
     ],
@@ -37,72 +44,51 @@ let package = Package(
         .target(name: "SluiceCore"),
         .target(
             name: "SluiceRecords",
-            dependencies: [
-                "SluiceCore", "CLZ4", "CZlib", "CSluiceCRC32C",
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]),
+            dependencies: ["SluiceCore", "CLZ4", "CZlib", "CSluiceCRC32C", nioCore]),
         .target(
             name: "SluiceWire",
-            dependencies: [
-                "SluiceCore", "SluiceRecords",
-                .product(name: "NIOCore", package: "swift-nio"),
-            ],
+            dependencies: ["SluiceCore", "SluiceRecords", nioCore],
             // The definitions feed scripts/wiregen; the generated Swift is what compiles.
             exclude: ["Definitions", "README.md"]),
         .target(name: "SluiceRaft", dependencies: ["SluiceCore"]),
-        .target(
-            name: "SluiceStorage",
-            dependencies: ["SluiceCore", "SluiceRecords", .product(name: "NIOCore", package: "swift-nio")]),
-        .target(
-            name: "SluiceTLS",
-            dependencies: [
-                "COpenSSL",
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]),
+        .target(name: "SluiceRaftStorage", dependencies: ["SluiceRaft", "SluiceCore"]),
+        .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceRecords", nioCore]),
+        .target(name: "SluiceTLS", dependencies: ["COpenSSL", nioCore]),
+
+        // MARK: test support: the seeded whole-cluster Raft simulator
+        .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore"]),
 
         // MARK: executables
         .executableTarget(
             name: "sluice-server",
-            dependencies: [
-                "SluiceCore", "SluiceWire",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            dependencies: ["SluiceCore", "SluiceWire", argumentParserProduct]),
         .executableTarget(
             name: "sluice",
-            dependencies: [
-                "SluiceCore",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]),
+            dependencies: ["SluiceCore", argumentParserProduct]),
+        .executableTarget(name: "sluice-sim", dependencies: ["SluiceSimulation", "SluiceCore"]),
         .executableTarget(
             name: "sluice-bench",
-            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage",
-                           .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [
+                "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", nioCore, nioPosix,
+            ]),
 
         // MARK: tests
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
         .testTarget(
             name: "SluiceRecordsTests",
-            dependencies: ["SluiceRecords", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["SluiceRecords", nioCore],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SluiceWireTests",
-            dependencies: [
-                "SluiceWire", "SluiceCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOTestUtils", package: "swift-nio"),
-            ]),
-        .testTarget(name: "SluiceRaftTests", dependencies: ["SluiceRaft"]),
+            dependencies: ["SluiceWire", "SluiceCore", nioCore, nioEmbedded, nioTestUtils]),
+        .testTarget(
+            name: "SluiceRaftTests",
+            dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceRaftStorage", "SluiceCore"]),
         .testTarget(
             name: "SluiceStorageTests",
-            dependencies: ["SluiceStorage", "SluiceRecords", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: ["SluiceStorage", "SluiceRecords", nioCore]),
         .testTarget(
             name: "SluiceTLSTests",
-            dependencies: [
-                "SluiceTLS",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ]),
+            dependencies: ["SluiceTLS", nioCore, nioEmbedded, nioPosix]),
     ]
 )

@@ -1,2 +1,0 @@
-// SluiceRaft: see docs/ARCHITECTURE.md.
-public enum SluiceRaftModule {}
