@@ -34,6 +34,8 @@ public struct TLSConfigurationError: Error, Equatable, CustomStringConvertible {
 
     public var problems: [Problem]
 
+    public init(problems: [Problem]) { self.problems = problems }
+
     public var description: String {
         "invalid TLS configuration: " + problems.map(\.description).joined(separator: "; ")
     }

@@ -85,8 +85,15 @@ final class SSLContextHandle: @unchecked Sendable {
                                                    openSSL: OpenSSLErrorQueue.drainDescription()))
             } else if let key = configuration.privateKeyPath {
                 if SSL_CTX_use_PrivateKey_file(pointer, key, SSL_FILETYPE_PEM) != 1 {
-                    problems.append(.rejectedByOpenSSL(what: "private key", path: key,
-                                                       openSSL: OpenSSLErrorQueue.drainDescription()))
+                    // Loading a key already compares it with the loaded certificate.
+                    let errors = OpenSSLErrorQueue.drain()
+                    let mismatch = errors.contains {
+                        $0.library == ERR_LIB_X509 && $0.reason == X509_R_KEY_VALUES_MISMATCH
+                    }
+                    let openSSL = OpenSSLErrorQueue.describe(errors)
+                    problems.append(mismatch
+                        ? .keyDoesNotMatchCertificate(certificatePath: chain, keyPath: key, openSSL: openSSL)
+                        : .rejectedByOpenSSL(what: "private key", path: key, openSSL: openSSL))
                 } else if SSL_CTX_check_private_key(pointer) != 1 {
                     problems.append(.keyDoesNotMatchCertificate(
                         certificatePath: chain, keyPath: key, openSSL: OpenSSLErrorQueue.drainDescription()))
