@@ -26,12 +26,15 @@ struct CertificateFixtures: Sendable {
         let directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("sluice-tls-tests-\(ProcessInfo.processInfo.processIdentifier)").path
         try? FileManager.default.removeItem(atPath: directory)
-        let fixtures = CertificateFixtures(directory: directory, cluster: directory + "/cluster",
+        let made = CertificateFixtures(directory: directory, cluster: directory + "/cluster",
                                            otherCluster: directory + "/other")
-        try shell("\(genCerts) --nodes 2 '\(fixtures.cluster)' >/dev/null")
-        try shell("\(genCerts) --nodes 1 '\(fixtures.otherCluster)' >/dev/null")
-        try shell(expiredScript, in: fixtures.cluster)
-        return fixtures
+        try shell("\(genCerts) --nodes 2 '\(made.cluster)' >/dev/null")
+        try shell("\(genCerts) --nodes 1 '\(made.otherCluster)' >/dev/null")
+        try shell(expiredScript, in: made.cluster)
+        // Removed when the test process exits normally. The closure captures nothing (C
+        // function pointer); it reads the global.
+        atexit { try? FileManager.default.removeItem(atPath: fixtures.directory) }
+        return made
     }
 
     /// `openssl ca` is the OpenSSL 3.0 tool that takes explicit -startdate/-enddate.
