@@ -70,7 +70,11 @@ let package = Package(
             ]),
         .executableTarget(
             name: "sluice-bench",
-            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire"]),
+            dependencies: [
+                "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceTLS",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]),
 
         // MARK: tests
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
