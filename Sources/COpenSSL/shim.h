@@ -37,4 +37,22 @@ static inline uint64_t sluice_SSL_OP_CIPHER_SERVER_PREFERENCE(void) { return SSL
 static inline long sluice_SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER(void) { return SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER; }
 static inline long sluice_SSL_MODE_ENABLE_PARTIAL_WRITE(void) { return SSL_MODE_ENABLE_PARTIAL_WRITE; }
 
+// SluiceTLS (Sources/SluiceTLS): more macro wrappers.
+static inline long sluice_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode) {
+    return SSL_CTX_set_session_cache_mode(ctx, mode);
+}
+static inline long sluice_SSL_set_mode(SSL *ssl, long mode) {
+    return SSL_set_mode(ssl, mode);
+}
+static inline void sluice_OPENSSL_free(void *p) { OPENSSL_free(p); }
+static inline int sluice_ERR_GET_LIB(unsigned long e) { return ERR_GET_LIB(e); }
+static inline int sluice_ERR_GET_REASON(unsigned long e) { return ERR_GET_REASON(e); }
+static inline int sluice_ERR_LIB_SSL(void) { return ERR_LIB_SSL; }
+static inline uint64_t sluice_SSL_OP_NO_TICKET(void) { return SSL_OP_NO_TICKET; }
+static inline uint64_t sluice_SSL_OP_IGNORE_UNEXPECTED_EOF(void) { return SSL_OP_IGNORE_UNEXPECTED_EOF; }
+static inline int sluice_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list) {
+    return (int)SSL_CTX_set1_groups_list(ctx, list);
+}
+static inline unsigned long sluice_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
+
 #endif

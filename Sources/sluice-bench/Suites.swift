@@ -3,6 +3,7 @@ let allSuites: [any BenchmarkSuite.Type] = [
     MemcpyBenchmark.self,
     StorageBenchmark.self,
     WireBenchmark.self,
+    TLSBenchmark.self,
 ]
 
 /// The reference every in-memory suite compares against, on its own.

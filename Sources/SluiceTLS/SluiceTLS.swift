@@ -1,2 +1,0 @@
-// SluiceTLS: see docs/ARCHITECTURE.md.
-public enum SluiceTLSModule {}
