@@ -3,7 +3,7 @@ import Foundation
 /// One benchmark suite of `sluice-bench`. Every figure is reported beside a reference measured
 /// in the same run (memcpy, raw disk write, plaintext TCP, a peer broker), because an absolute
 /// number on a shared 2-core machine means little; the ratio is what docs/BENCHMARKS.md keeps.
-protocol BenchmarkSuite {
+protocol BenchmarkSuite: Sendable {
     /// The name given on the command line (`sluice-bench records`).
     static var name: String { get }
     /// One line saying what the suite measures.
