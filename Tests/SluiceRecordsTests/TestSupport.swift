@@ -38,3 +38,6 @@ enum TestBatches {
 extension ByteBuffer {
     var string: String { String(decoding: readableBytesView, as: UTF8.self) }
 }
+
+/// Lets the fuzz tests use the stdlib's `randomElement(using:)` with a seeded generator.
+extension SplitMix64: RandomNumberGenerator {}
