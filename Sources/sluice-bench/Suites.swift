@@ -1,6 +1,7 @@
 /// Every suite `sluice-bench` knows. Each lives in its own `…Benchmark.swift` file.
 let allSuites: [any BenchmarkSuite.Type] = [
     MemcpyBenchmark.self,
+    RecordsBenchmark.self,
 ]
 
 /// The reference every in-memory suite compares against, on its own.
