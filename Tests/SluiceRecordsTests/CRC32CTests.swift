@@ -34,8 +34,10 @@ import Testing
 
     @Test func hardwareTableAndBitwiseAgreeOnRandomData() {
         var rng = SystemRandomNumberGenerator()
-        for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4096 + 3] {
-            for _ in 0..<5 {
+        // Lengths around the hardware path's three-lane cut-offs (3 × 256 and 3 × 8192 bytes).
+        for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 767, 768, 769, 1000, 4096 + 3,
+                       3 * 8192 - 1, 3 * 8192, 3 * 8192 + 13, 2 * 3 * 8192 + 3 * 256 + 5] {
+            for _ in 0..<3 {
                 let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &rng) }
                 let expected = Self.bitwise(bytes)
                 for implementation in Self.implementations {
