@@ -136,7 +136,7 @@ extension RecordBatch {
     {
         guard let codec = attributes.codec else { throw .unsupportedCompression(codecID: attributes.codecID) }
         do {
-            return try Compression.decompress(recordSection, codec: codec, bytesMax: bytesMax)
+            return try codec.decompress(recordSection, bytesMax: bytesMax)
         } catch {
             if case .unsupported(let id) = error { throw .unsupportedCompression(codecID: id) }
             throw .decompressionFailed(error)

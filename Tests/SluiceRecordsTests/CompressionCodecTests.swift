@@ -129,7 +129,7 @@ import Testing
     @Test func unsupportedCodecsAreRefusedByTheDispatcher() {
         for codec in [CompressionCodec.snappy, .zstd] {
             #expect(throws: CompressionError.unsupported(codecID: codec.rawValue)) {
-                try Compression.decompress(ByteBuffer(bytes: [1]), codec: codec, bytesMax: 10)
+                try codec.decompress(ByteBuffer(bytes: [1]), bytesMax: 10)
             }
         }
     }

@@ -127,16 +127,16 @@ import Testing
             if batch.attributes.codec == codec { streams.append(Array(batch.recordSection.readableBytesView)) }
         }
         let big = ByteBuffer(bytes: (0..<200_000).map { UInt8(truncatingIfNeeded: $0 * 7 / 5) })
-        streams.append(Array(try Compression.compress(big, codec: codec).readableBytesView))
+        streams.append(Array(try codec.compress(big).readableBytesView))
         // A bomb (4 MiB of zeros) is costly to inflate up to the bound, so it comes up rarely.
-        let bomb = Array(try Compression.compress(ByteBuffer(repeating: 0, count: 4 << 20), codec: codec).readableBytesView)
+        let bomb = Array(try codec.compress(ByteBuffer(repeating: 0, count: 4 << 20)).readableBytesView)
         var decoded = 0
         for round in 0..<40_000 {
             let stream = round % 500 == 0 ? bomb : streams[round % streams.count]
             let mutation: Mutation = [.bitFlips, .randomBytes, .truncate, .insertOrDelete, .append].randomElement(using: &rng)!
             let bytes = Self.mutate(stream, mutation, &rng)
             do {
-                let output = try Compression.decompress(ByteBuffer(bytes: bytes), codec: codec, bytesMax: Self.decompressedBytesMax)
+                let output = try codec.decompress(ByteBuffer(bytes: bytes), bytesMax: Self.decompressedBytesMax)
                 #expect(output.readableBytes <= Self.decompressedBytesMax)
                 decoded += 1
             } catch {
