@@ -36,12 +36,11 @@ public struct RecordIterator: Sendable {
             guard section.readableBytes == 0 else { throw .trailingRecordBytes(count: section.readableBytes) }
             return nil
         }
+        index += 1
         do {
-            let record = try readRecord()
-            index += 1
-            return record
+            return try readRecord()
         } catch {
-            throw .malformedRecord(recordIndex: index, problem: error)
+            throw .malformedRecord(recordIndex: index - 1, problem: error)
         }
     }
 
