@@ -94,7 +94,7 @@ import Testing
         var rng = SplitMix64(seed: 0x5EED_0000 + UInt64(Mutation.allCases.firstIndex(of: mutation)!))
         let seeds = Self.seeds
         #expect(seeds.count >= 15)
-        for round in 0..<12_000 {
+        for round in 0..<20_000 {
             let seed = seeds[round % seeds.count]
             var bytes = Self.mutate(seed, mutation, &rng)
             if round % 5 == 0 { bytes = Self.mutate(bytes, Mutation.allCases.randomElement(using: &rng)!, &rng) }
@@ -104,7 +104,7 @@ import Testing
 
     @Test func randomBytesWithAPlausibleHeaderNeverCrash() {
         var rng = SplitMix64(seed: 0xF00D)
-        for _ in 0..<40_000 {
+        for _ in 0..<60_000 {
             var bytes = (0..<Int(rng.next(below: 200))).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
             if bytes.count >= 61, rng.next(below: 4) != 0 {
                 TestBatches.setInt32(&bytes, at: 8, Int32(bytes.count - 12))
