@@ -91,7 +91,7 @@ public enum LZ4FrameCodec {
         let bound = LZ4F_compressFrameBound(input.readableBytes, &preferences)
         var output = allocator.buffer(capacity: bound)
         var failure: String?
-        input.withUnsafeReadableBytes { source in
+        _ = input.withUnsafeReadableBytes { source in
             output.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { destination in
                 let size = LZ4F_compressFrame(destination.baseAddress, destination.count,
                                               source.baseAddress, source.count, &preferences)

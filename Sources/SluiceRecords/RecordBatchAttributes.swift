@@ -38,9 +38,3 @@ public struct RecordBatchAttributes: RawRepresentable, Hashable, Sendable {
     /// Set by log compaction (KIP-534): `baseTimestamp` then holds the delete horizon.
     public var hasDeleteHorizon: Bool { rawValue & Self.deleteHorizonBit != 0 }
 }
-
-/// Which clock a batch's timestamps come from.
-public enum TimestampType: Sendable, Hashable {
-    case createTime
-    case logAppendTime
-}

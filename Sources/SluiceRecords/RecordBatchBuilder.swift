@@ -90,10 +90,10 @@ public struct RecordBatchBuilder: Sendable {
         precondition(count > 0, "a record batch holds at least one record")
         let section: ByteBuffer
         do {
-            section = try Compression.compress(records, codec: codec, allocator: allocator)
+            section = try codec.compress(records, allocator: allocator)
         } catch {
-            if case .unsupported(let id) = error { throw .unsupportedCompression(codecID: id) }
-            throw .decompressionFailed(error)
+            guard case .unsupported(let id) = error else { preconditionFailure("\(codec) compression failed: \(error)") }
+            throw .unsupportedCompression(codecID: id)
         }
         let total = RecordBatch.headerBytes + section.readableBytes
         guard total <= bytesMax else { throw .batchTooLarge(bytes: total, bytesMax: bytesMax) }

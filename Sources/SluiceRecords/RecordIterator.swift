@@ -36,72 +36,35 @@ public struct RecordIterator: Sendable {
             guard section.readableBytes == 0 else { throw .trailingRecordBytes(count: section.readableBytes) }
             return nil
         }
+        index += 1
         do {
-            let record = try readRecord()
-            index += 1
-            return record
+            return try readRecord()
         } catch {
-            throw .malformedRecord(recordIndex: index, problem: error)
+            throw .malformedRecord(recordIndex: index - 1, problem: error)
         }
     }
 
     private mutating func readRecord() throws(RecordProblem) -> Record {
-        let length = Int(try varint("length"))
-        guard length >= 0, length <= section.readableBytes else {
-            throw .lengthOutOfBounds(declaredBytes: length, remainingBytes: section.readableBytes)
-        }
-        // Parse within exactly `length` bytes so a field cannot run into the next record.
-        var body = section.readSlice(length: length)!
-        swap(&body, &section)
-        defer { swap(&body, &section) }
-
-        guard section.readInteger(as: Int8.self) != nil else {
-            throw .lengthMismatch(declaredBytes: length, usedBytes: length + 1)
-        }
-        let timestampDelta = try varlong("timestampDelta")
-        let offsetDelta = try varint("offsetDelta")
-        guard offsetDelta >= 0, offsetDelta <= lastOffsetDelta else { throw .offsetDeltaOutOfRange(offsetDelta) }
-        let key = try bytes("key")
-        let value = try bytes("value")
-        let headerCount = try varint("headerCount")
-        // Each header takes at least two bytes, so a count beyond that cannot be honest; checking
-        // first keeps a forged count from reserving memory.
-        guard headerCount >= 0, Int(headerCount) <= section.readableBytes / 2 else {
-            throw .invalidHeaderCount(headerCount)
-        }
-        var headers: [RecordHeader] = []
-        headers.reserveCapacity(Int(headerCount))
-        for _ in 0..<headerCount {
-            guard let keyBytes = try bytes("headerKey") else {
-                throw .fieldOutOfBounds(field: "headerKey", declaredBytes: -1, remainingBytes: section.readableBytes)
+        let lastOffsetDelta = self.lastOffsetDelta
+        let parsed = section.withUnsafeReadableBytes { bytes -> Result<RecordLayout, RecordProblem> in
+            do throws(RecordProblem) {
+                return .success(try RecordLayout.parse(bytes, lastOffsetDelta: lastOffsetDelta))
+            } catch {
+                return .failure(error)
             }
-            let headerKey = String(decoding: keyBytes.readableBytesView, as: UTF8.self)
-            headers.append(RecordHeader(key: headerKey, value: try bytes("headerValue")))
         }
-        guard section.readableBytes == 0 else {
-            throw .lengthMismatch(declaredBytes: length, usedBytes: length - section.readableBytes)
+        let layout = try parsed.get()
+        let start = section.readerIndex
+        func slice(_ range: Range<Int>?) -> ByteBuffer? {
+            range.map { section.getSlice(at: start + $0.lowerBound, length: $0.count)! }
         }
-        let timestamp = logAppendTime ?? RecordTimestamp(baseTimestamp.rawValue &+ timestampDelta)
-        return Record(offset: baseOffset.advanced(by: Int64(offsetDelta)), timestamp: timestamp,
-                      key: key, value: value, headers: headers)
-    }
-
-    private mutating func varint(_ field: String) throws(RecordProblem) -> Int32 {
-        do { return try section.readVarInt() } catch { throw .badVarint(field: field, error) }
-    }
-
-    private mutating func varlong(_ field: String) throws(RecordProblem) -> Int64 {
-        do { return try section.readVarLong() } catch { throw .badVarint(field: field, error) }
-    }
-
-    /// A length-prefixed byte field; -1 is null.
-    private mutating func bytes(_ field: String) throws(RecordProblem) -> ByteBuffer? {
-        let length = Int(try varint(field))
-        if length == -1 { return nil }
-        guard length >= 0, length <= section.readableBytes else {
-            throw .fieldOutOfBounds(field: field, declaredBytes: length, remainingBytes: section.readableBytes)
-        }
-        return section.readSlice(length: length)!
+        let headers = layout.headers.map { RecordHeader(key: $0.key, value: slice($0.value)) }
+        let record = Record(
+            offset: baseOffset.advanced(by: Int64(layout.offsetDelta)),
+            timestamp: logAppendTime ?? RecordTimestamp(baseTimestamp.rawValue &+ layout.timestampDelta),
+            key: slice(layout.key), value: slice(layout.value), headers: headers)
+        section.moveReaderIndex(forwardBy: layout.totalBytes)
+        return record
     }
 }
 
@@ -136,7 +99,7 @@ extension RecordBatch {
     {
         guard let codec = attributes.codec else { throw .unsupportedCompression(codecID: attributes.codecID) }
         do {
-            return try Compression.decompress(recordSection, codec: codec, bytesMax: bytesMax)
+            return try codec.decompress(recordSection, bytesMax: bytesMax)
         } catch {
             if case .unsupported(let id) = error { throw .unsupportedCompression(codecID: id) }
             throw .decompressionFailed(error)

@@ -7,11 +7,3 @@ public struct RecordTimestamp: IntegerIdentifier {
     public init(_ rawValue: Int64) { self.rawValue = rawValue }
     public static let none: RecordTimestamp = -1
 }
-
-/// An idempotent producer's per-partition sequence number (int32): a batch's `baseSequence`
-/// is its first record's. -1 means "not idempotent".
-public struct ProducerSequence: IntegerIdentifier {
-    public let rawValue: Int32
-    public init(_ rawValue: Int32) { self.rawValue = rawValue }
-    public static let none: ProducerSequence = -1
-}

@@ -4,6 +4,7 @@ let allSuites: [any BenchmarkSuite.Type] = [
     StorageBenchmark.self,
     WireBenchmark.self,
     TLSBenchmark.self,
+    RecordsBenchmark.self,
 ]
 
 /// The reference every in-memory suite compares against, on its own.

@@ -107,8 +107,12 @@ def versions():
             "aiokafka": f"aiokafka {aiokafka.__version__}"}
 
 
+# Kafka's own producer writes baseSequence -1 without idempotence; aiokafka 0.14 writes 0.
+NON_IDEMPOTENT_BASE_SEQUENCE = {"aiokafka": 0}
+
 SCENARIOS = [
-    # (fixture name, client, codec, records, runner, idempotent)
+    # (fixture name, client, codec, records, runner, idempotent). Idempotent producers get
+    # producer id 1000, epoch 0 from the stand-in and start at sequence 0.
     ("kcat-none", "kcat", "none", records_kcat(3), run_kcat, False),
     ("kcat-lz4", "kcat", "lz4", records_kcat(40), run_kcat, False),
     ("confluent-none", "confluent-kafka", "none", records_python("confluent", 5), run_confluent, False),
@@ -147,7 +151,8 @@ def main():
                 "file": f"{name}.bin", "client": client_versions[client], "codec": codec,
                 "codecID": codec_id, "produceVersion": version, "bytes": len(blob),
                 "producerID": PRODUCER_ID if idempotent else -1, "producerEpoch": 0 if idempotent else -1,
-                "baseSequence": 0 if idempotent else -1, "records": records})
+                "baseSequence": 0 if idempotent else NON_IDEMPOTENT_BASE_SEQUENCE.get(client, -1),
+                "records": records})
             print(f"{name}: {len(blob)} bytes, codec {codec_id}, Produce v{version}")
     finally:
         broker.stop()
