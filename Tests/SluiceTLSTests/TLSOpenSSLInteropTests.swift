@@ -244,8 +244,10 @@ final class OpenSSLServer: Sendable {
         throw ShellError(script: "openssl s_server", status: -1, output: output)
     }
 
+    /// SIGKILL, not `terminate()`: a child started from a concurrency-pool thread inherits its
+    /// signal mask, in which SIGTERM is blocked.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
