@@ -179,7 +179,7 @@ public class TLSHandler: ChannelDuplexHandler {
             fail(context: context, error)
             return
         }
-        let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator)
+        let ciphertext = connection.takeCiphertext()
         precondition(ciphertext != nil, "SSL_write succeeded without producing a record")
         context.write(wrapOutboundOut(ciphertext!), promise: promise)
     }
@@ -195,7 +195,7 @@ public class TLSHandler: ChannelDuplexHandler {
 
     /// Whatever OpenSSL has queued for the peer (handshake messages, alerts, close_notify).
     private func sendCiphertext(context: ChannelHandlerContext, flush: Bool) {
-        guard let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator) else { return }
+        guard let ciphertext = connection.takeCiphertext() else { return }
         context.write(wrapOutboundOut(ciphertext), promise: nil)
         if flush { context.flush() }
     }
