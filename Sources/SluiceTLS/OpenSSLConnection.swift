@@ -133,8 +133,13 @@ final class OpenSSLConnection {
         // Room for every record's header, content type and tag, so records are written into
         // the outbound buffer without it growing (and copying) as they come.
         let records = buffer.readableBytes / Self.recordPlaintextBytesMax + 1
-        buffers.outbound.reserveCapacity(
-            minimumWritableBytes: buffer.readableBytes + records * Self.recordOverheadBytesMax)
+        let needed = buffer.readableBytes + records * Self.recordOverheadBytesMax
+        if buffers.outbound.readableBytes == 0 {
+            // Exactly sized (reserveCapacity would round up to a power of two).
+            buffers.outbound = allocator.buffer(capacity: needed)
+        } else {
+            buffers.outbound.reserveCapacity(minimumWritableBytes: needed)
+        }
         return buffer.withUnsafeReadableBytes { bytes -> TLSError? in
             var offset = 0
             while offset < bytes.count {
@@ -149,8 +154,9 @@ final class OpenSSLConnection {
 
     static let recordPlaintextBytesMax = 16 * 1024
     /// TLS 1.3: 5-byte header, 1-byte inner content type, 16-byte AEAD tag; TLS 1.2 GCM: header,
-    /// 8-byte explicit nonce, tag. 64 covers both with room to spare.
-    static let recordOverheadBytesMax = 64
+    /// 8-byte explicit nonce, tag. 32 covers both.
+    static let recordOverheadBytesMax = 32
+    private let allocator = ByteBufferAllocator()
 
     /// Queues our `close_notify` in the outbound buffer.
     func shutdown() {
