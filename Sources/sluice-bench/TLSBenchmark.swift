@@ -62,11 +62,21 @@ enum TLSBenchmark: BenchmarkSuite {
         report.add("plaintext TCP, 1 MiB writes", plaintextBest, "MB/s")
         report.add("TLS \(tls.protocolVersion ?? "?") \(cipher), 1 MiB writes", tlsBest, "MB/s",
                    reference: ("plaintext TCP", plaintextBest))
+        var negotiatedCipherSpeed: Double?
         for evp in ["aes-128-gcm", cipher.contains("AES_256") ? "aes-256-gcm" : nil].compactMap({ $0 }) {
             if let speed = opensslSpeed(evp) {
                 report.add("TLS transfer vs one core of \(evp)", tlsBest, "MB/s",
                            reference: ("openssl speed -evp \(evp), 16 KiB", speed))
+                negotiatedCipherSpeed = speed
             }
+        }
+        // What one side could reach if TLS cost only the plaintext path plus the cipher at
+        // `openssl speed` rate, each side on its own core: a ceiling, to show how much of the
+        // gap to plaintext is the cipher itself and how much is ours (copies, records, calls).
+        if let cipherSpeed = negotiatedCipherSpeed {
+            let ceiling = 1 / (1 / plaintextBest + 1 / cipherSpeed)
+            report.add("TLS transfer vs ceiling (plaintext path + cipher, per side)", tlsBest, "MB/s",
+                       reference: ("1/(1/plaintext + 1/cipher)", ceiling))
         }
     }
 

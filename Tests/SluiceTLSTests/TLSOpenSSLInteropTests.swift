@@ -36,6 +36,31 @@ struct TLSOpenSSLInteropTests {
         }
     }
 
+    @Test func opensslTLS12ClientGetsAForwardSecretAEADSuite() throws {
+        try withEchoServer(.server()) { port, log in
+            let output = try sClient(port: port, input: "tls12", extraArguments: "-tls1_2")
+            #expect(output.contains("Protocol version: TLSv1.2"), "\(output)")
+            #expect(output.contains("Ciphersuite: ECDHE-ECDSA-AES256-GCM-SHA384")
+                    || output.contains("Ciphersuite: ECDHE-ECDSA-CHACHA20-POLY1305")
+                    || output.contains("Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256"), "\(output)")
+            #expect(output.contains("tls12"))
+        }
+    }
+
+    @Test func opensslTLS12ClientOfferingOnlyCBCOrStaticRSASuitesIsRefused() throws {
+        try withEchoServer(.server()) { port, log in
+            let output = try sClient(port: port, input: "cbc", allowFailure: true,
+                                     extraArguments: "-tls1_2 -cipher 'AES128-SHA:ECDHE-ECDSA-AES128-SHA'")
+            #expect(!output.contains("CONNECTION ESTABLISHED"), "\(output)")
+            #expect(try log.waitFor { !$0.errors.isEmpty })
+            guard case .handshakeFailed(let openSSL)? = log.snapshot.errors.first else {
+                Issue.record("expected handshakeFailed, got \(log.snapshot.errors)")
+                return
+            }
+            #expect(openSSL.contains("no shared cipher"), "\(openSSL)")
+        }
+    }
+
     @Test func opensslClientOfferingOnlyTLS11IsRefusedAsProtocolVersionTooOld() throws {
         try withEchoServer(.server()) { port, log in
             // SECLEVEL=0 lets this OpenSSL build offer TLS 1.1 at all.
