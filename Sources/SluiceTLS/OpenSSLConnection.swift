@@ -76,6 +76,12 @@ final class OpenSSLConnection {
         }
     }
 
+    /// Drops the reference to a fully consumed read buffer, so an idle connection does not keep
+    /// its last one (up to the channel's largest read) alive.
+    private func releaseConsumedInbound() {
+        if buffers.inbound.readableBytes == 0 && buffers.inbound.capacity > 0 { buffers.inbound = ByteBuffer() }
+    }
+
     /// Ciphertext OpenSSL produced for the network, or nil if there is none.
     func takeCiphertext() -> ByteBuffer? {
         guard buffers.outbound.readableBytes > 0 else { return nil }
@@ -88,6 +94,7 @@ final class OpenSSLConnection {
     func handshake() -> HandshakeResult {
         _ = OpenSSLErrorQueue.drain()
         let result = SSL_do_handshake(ssl)
+        releaseConsumedInbound()
         if result == 1 { return .complete }
         switch SSL_get_error(ssl, result) {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return .needsMoreData
@@ -118,6 +125,7 @@ final class OpenSSLConnection {
             }
             if chunk.readableBytes > 0 { deliver(chunk) }
             if chunk.writableBytes == 0 && outcome == 0 { continue } // chunk full: keep reading
+            releaseConsumedInbound()
             switch outcome {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return .needsMoreData
             case SSL_ERROR_ZERO_RETURN: return .closeNotifyReceived
