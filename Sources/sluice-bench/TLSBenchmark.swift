@@ -51,9 +51,14 @@ enum TLSBenchmark: BenchmarkSuite {
         _ = try await plaintext.transfer(bytes: 64 << 20)
         _ = try await tls.transfer(bytes: 64 << 20)
         var plaintextBest = 0.0, tlsBest = 0.0
+        var plaintextCPU = Double.infinity, tlsCPU = Double.infinity
         for _ in 0..<rounds {
-            plaintextBest = max(plaintextBest, try await plaintext.transfer(bytes: roundBytes))
-            tlsBest = max(tlsBest, try await tls.transfer(bytes: roundBytes))
+            let p = try await plaintext.transfer(bytes: roundBytes)
+            let t = try await tls.transfer(bytes: roundBytes)
+            plaintextBest = max(plaintextBest, p.megabytesPerSecond)
+            tlsBest = max(tlsBest, t.megabytesPerSecond)
+            plaintextCPU = min(plaintextCPU, p.cpuNanosecondsPerByte)
+            tlsCPU = min(tlsCPU, t.cpuNanosecondsPerByte)
         }
         try await plaintext.close()
         try await tls.close()
@@ -62,6 +67,11 @@ enum TLSBenchmark: BenchmarkSuite {
         report.add("plaintext TCP, 1 MiB writes", plaintextBest, "MB/s")
         report.add("TLS \(tls.protocolVersion ?? "?") \(cipher), 1 MiB writes", tlsBest, "MB/s",
                    reference: ("plaintext TCP", plaintextBest))
+        // CPU time (user + system, both event loop threads) per byte: unlike throughput it
+        // hardly depends on how much of the shared cores other processes take.
+        report.add("plaintext CPU per byte, sender + receiver", plaintextCPU, "ns/B")
+        report.add("TLS CPU per byte, sender + receiver", tlsCPU, "ns/B",
+                   reference: ("plaintext", plaintextCPU))
         var negotiatedCipherSpeed: Double?
         for evp in ["aes-128-gcm", cipher.contains("AES_256") ? "aes-256-gcm" : nil].compactMap({ $0 }) {
             if let speed = opensslSpeed(evp) {
@@ -197,16 +207,35 @@ private struct Link {
 
     /// Sends `bytes` in 1 MiB writes and returns MB/s (10^6 bytes per second) from the first
     /// write to the last byte received.
-    func transfer(bytes: Int) async throws -> Double {
+    struct Result {
+        var megabytesPerSecond: Double
+        var cpuNanosecondsPerByte: Double
+    }
+
+    /// Sends `bytes` in 1 MiB writes: MB/s (10^6 bytes per second) from the first write to the
+    /// last byte received, and the process's CPU time per byte meanwhile (only the two event
+    /// loops work during a transfer).
+    func transfer(bytes: Int) async throws -> Result {
         let done = server.eventLoop.makePromise(of: Void.self)
         progress.expect(bytes, done: done)
         let clock = ContinuousClock()
         let start = clock.now
+        let cpuStart = Self.processCPUSeconds()
         try await client.triggerUserOutboundEvent(BulkSender.Send(bytes: bytes)).get()
         try await done.futureResult.get()
+        let cpu = Self.processCPUSeconds() - cpuStart
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Double(bytes) / seconds / 1e6
+        return Result(megabytesPerSecond: Double(bytes) / seconds / 1e6,
+                      cpuNanosecondsPerByte: cpu * 1e9 / Double(bytes))
+    }
+
+    private static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
     }
 
     func close() async throws {
