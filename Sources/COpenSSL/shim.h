@@ -54,5 +54,8 @@ static inline int sluice_SSL_CTX_set1_groups_list(SSL_CTX *ctx, const char *list
     return (int)SSL_CTX_set1_groups_list(ctx, list);
 }
 static inline unsigned long sluice_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
+static inline void sluice_BIO_set_retry_read(BIO *b) { BIO_set_retry_read(b); }
+static inline void sluice_BIO_clear_retry_flags(BIO *b) { BIO_clear_retry_flags(b); }
+static inline int sluice_BIO_TYPE_SOURCE_SINK(void) { return BIO_TYPE_SOURCE_SINK; }
 
 #endif

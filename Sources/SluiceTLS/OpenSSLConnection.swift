@@ -1,14 +1,14 @@
 import COpenSSL
 import NIOCore
 
-/// One OpenSSL `SSL` running over two memory BIOs: ciphertext from the network is written into
-/// `inbound`, ciphertext for the network is read out of `outbound`. It does no I/O itself;
-/// ``TLSHandler`` moves the bytes. Not thread-safe: used only on its channel's event loop.
+/// One OpenSSL `SSL` whose BIO reads ciphertext from and writes ciphertext to ``BIOBuffers``
+/// (``ByteBufferBIO``). It does no I/O itself; ``TLSHandler`` moves the buffers. Not
+/// thread-safe: used only on its channel's event loop.
 final class OpenSSLConnection {
-    /// Invariant: non-null until `deinit`, owns `inbound` and `outbound` (`SSL_set_bio`).
+    /// Invariant: non-null until `deinit`; owns the BIO (`SSL_set_bio`), which points at
+    /// `buffers` unretained. `deinit` frees `ssl` before `buffers` is released.
     private let ssl: OpaquePointer
-    private let inbound: OpaquePointer
-    private let outbound: OpaquePointer
+    private let buffers = BIOBuffers()
     /// The name the server's certificate was checked against, for error messages.
     let expectedServerName: String?
 
@@ -32,14 +32,10 @@ final class OpenSSLConnection {
         guard let ssl = SSL_new(context.pointer) else {
             preconditionFailure("SSL_new failed: \(OpenSSLErrorQueue.drainDescription())")
         }
-        guard let inbound = BIO_new(BIO_s_mem()), let outbound = BIO_new(BIO_s_mem()) else {
-            preconditionFailure("BIO_new failed: \(OpenSSLErrorQueue.drainDescription())")
-        }
-        // The SSL owns both BIOs from here; SSL_free frees them.
-        SSL_set_bio(ssl, inbound, outbound)
         self.ssl = ssl
-        self.inbound = inbound
-        self.outbound = outbound
+        // One BIO for both directions; the SSL owns it from here and SSL_free frees it.
+        let bio = ByteBufferBIO.make(buffers)
+        SSL_set_bio(ssl, bio, bio)
         self.expectedServerName = serverName
         switch role {
         case .server:
@@ -68,27 +64,29 @@ final class OpenSSLConnection {
 
     // MARK: moving ciphertext
 
-    /// Hands ciphertext from the network to OpenSSL. Memory BIO writes only fail on allocation
-    /// failure, which is not survivable anyway.
+    /// Hands ciphertext from the network to OpenSSL: the buffer itself when nothing is
+    /// waiting (the usual case), else appended behind the partial record that is.
     func feed(_ buffer: ByteBuffer) {
-        buffer.withUnsafeReadableBytes { bytes in
-            guard bytes.count > 0 else { return }
-            let written = BIO_write(inbound, bytes.baseAddress, Int32(bytes.count))
-            precondition(written == Int32(bytes.count), "memory BIO write failed")
+        if buffers.inbound.readableBytes == 0 {
+            buffers.inbound = buffer
+        } else {
+            buffers.inbound.discardReadBytes()
+            var more = buffer
+            buffers.inbound.writeBuffer(&more)
         }
     }
 
+    /// Drops the reference to a fully consumed read buffer, so an idle connection does not keep
+    /// its last one (up to the channel's largest read) alive.
+    private func releaseConsumedInbound() {
+        if buffers.inbound.readableBytes == 0 && buffers.inbound.capacity > 0 { buffers.inbound = ByteBuffer() }
+    }
+
     /// Ciphertext OpenSSL produced for the network, or nil if there is none.
-    func takeCiphertext(allocator: ByteBufferAllocator) -> ByteBuffer? {
-        let pending = Int(BIO_ctrl_pending(outbound))
-        guard pending > 0 else { return nil }
-        var buffer = allocator.buffer(capacity: pending)
-        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: pending) { bytes in
-            let read = BIO_read(outbound, bytes.baseAddress, Int32(pending))
-            precondition(read == Int32(pending), "memory BIO read returned \(read) of \(pending)")
-            return pending
-        }
-        return buffer
+    func takeCiphertext() -> ByteBuffer? {
+        guard buffers.outbound.readableBytes > 0 else { return nil }
+        defer { buffers.outbound = ByteBuffer() }
+        return buffers.outbound
     }
 
     // MARK: TLS operations
@@ -96,6 +94,7 @@ final class OpenSSLConnection {
     func handshake() -> HandshakeResult {
         _ = OpenSSLErrorQueue.drain()
         let result = SSL_do_handshake(ssl)
+        releaseConsumedInbound()
         if result == 1 { return .complete }
         switch SSL_get_error(ssl, result) {
         case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return .needsMoreData
@@ -109,7 +108,7 @@ final class OpenSSLConnection {
                        deliver: (ByteBuffer) -> Void) -> ReadResult {
         _ = OpenSSLErrorQueue.drain()
         while true {
-            let available = Int(BIO_ctrl_pending(inbound)) + Int(SSL_pending(ssl))
+            let available = buffers.inbound.readableBytes + Int(SSL_pending(ssl))
             let capacity = min(max(available, 16 * 1024 + 256), chunkBytesMax)
             var chunk = allocator.buffer(capacity: capacity)
             var outcome: Int32 = 0 // SSL_ERROR_NONE until SSL_read stops returning data
@@ -126,6 +125,7 @@ final class OpenSSLConnection {
             }
             if chunk.readableBytes > 0 { deliver(chunk) }
             if chunk.writableBytes == 0 && outcome == 0 { continue } // chunk full: keep reading
+            releaseConsumedInbound()
             switch outcome {
             case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return .needsMoreData
             case SSL_ERROR_ZERO_RETURN: return .closeNotifyReceived
@@ -134,10 +134,20 @@ final class OpenSSLConnection {
         }
     }
 
-    /// Encrypts all of `buffer` into the outbound BIO. With a memory BIO `SSL_write` never
-    /// waits for the network, so it either takes everything or fails.
+    /// Encrypts all of `buffer` into the outbound buffer. The BIO never refuses a write, so
+    /// `SSL_write` never waits for the network: it either takes everything or fails.
     func write(_ buffer: ByteBuffer) -> TLSError? {
         _ = OpenSSLErrorQueue.drain()
+        // Room for every record's header, content type and tag, so records are written into
+        // the outbound buffer without it growing (and copying) as they come.
+        let records = buffer.readableBytes / Self.recordPlaintextBytesMax + 1
+        let needed = buffer.readableBytes + records * Self.recordOverheadBytesMax
+        if buffers.outbound.readableBytes == 0 {
+            // Exactly sized (reserveCapacity would round up to a power of two).
+            buffers.outbound = allocator.buffer(capacity: needed)
+        } else {
+            buffers.outbound.reserveCapacity(minimumWritableBytes: needed)
+        }
         return buffer.withUnsafeReadableBytes { bytes -> TLSError? in
             var offset = 0
             while offset < bytes.count {
@@ -150,7 +160,13 @@ final class OpenSSLConnection {
         }
     }
 
-    /// Queues our `close_notify` in the outbound BIO.
+    static let recordPlaintextBytesMax = 16 * 1024
+    /// TLS 1.3: 5-byte header, 1-byte inner content type, 16-byte AEAD tag; TLS 1.2 GCM: header,
+    /// 8-byte explicit nonce, tag. 32 covers both.
+    static let recordOverheadBytesMax = 32
+    private let allocator = ByteBufferAllocator()
+
+    /// Queues our `close_notify` in the outbound buffer.
     func shutdown() {
         _ = OpenSSLErrorQueue.drain()
         _ = SSL_shutdown(ssl)

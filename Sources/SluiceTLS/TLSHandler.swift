@@ -21,7 +21,11 @@ public class TLSHandler: ChannelDuplexHandler {
     public typealias OutboundOut = ByteBuffer
 
     /// The largest plaintext buffer passed up in one `channelRead`.
-    static let plaintextChunkBytesMax = 256 * 1024
+    static let plaintextChunkBytesMax = 64 * 1024
+    /// Large writes are encrypted this much plaintext at a time, each piece into its own
+    /// ciphertext buffer (four full records). Buffers this size come from malloc's heap; a
+    /// megabyte-sized one per write would be mmapped and page-faulted in every time.
+    static let encryptPieceBytesMax = 64 * 1024
 
     private var stateMachine: TLSStateMachine
     private let connection: OpenSSLConnection
@@ -174,14 +178,19 @@ public class TLSHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(plaintext), promise: promise)
             return
         }
-        if let error = connection.write(plaintext) {
-            promise?.fail(error)
-            fail(context: context, error)
-            return
+        var remaining = plaintext
+        while let piece = remaining.readSlice(length: min(remaining.readableBytes, Self.encryptPieceBytesMax)),
+              piece.readableBytes > 0 {
+            if let error = connection.write(piece) {
+                promise?.fail(error)
+                fail(context: context, error)
+                return
+            }
+            let ciphertext = connection.takeCiphertext()
+            precondition(ciphertext != nil, "SSL_write succeeded without producing a record")
+            // Writes complete in order, so the last piece's completion is the whole write's.
+            context.write(wrapOutboundOut(ciphertext!), promise: remaining.readableBytes == 0 ? promise : nil)
         }
-        let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator)
-        precondition(ciphertext != nil, "SSL_write succeeded without producing a record")
-        context.write(wrapOutboundOut(ciphertext!), promise: promise)
     }
 
     private func replay(_ writes: [TLSStateMachine.BufferedWrite], context: ChannelHandlerContext) {
@@ -195,7 +204,7 @@ public class TLSHandler: ChannelDuplexHandler {
 
     /// Whatever OpenSSL has queued for the peer (handshake messages, alerts, close_notify).
     private func sendCiphertext(context: ChannelHandlerContext, flush: Bool) {
-        guard let ciphertext = connection.takeCiphertext(allocator: context.channel.allocator) else { return }
+        guard let ciphertext = connection.takeCiphertext() else { return }
         context.write(wrapOutboundOut(ciphertext), promise: nil)
         if flush { context.flush() }
     }

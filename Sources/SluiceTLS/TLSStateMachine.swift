@@ -128,7 +128,9 @@ struct TLSStateMachine {
     mutating func flush() -> FlushAction {
         switch state {
         case .idle, .handshaking:
-            buffered.append(.flush)
+            // One marker stands for any number of flushes in a row, so flushes cannot grow
+            // the buffer without bound.
+            if case .flush? = buffered.last {} else { buffered.append(.flush) }
             return .none
         case .active: return .flush
         case .closing, .closed: return .none

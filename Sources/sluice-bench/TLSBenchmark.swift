@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
 import NIOPosix
 import SluiceTLS
@@ -48,9 +51,14 @@ enum TLSBenchmark: BenchmarkSuite {
         _ = try await plaintext.transfer(bytes: 64 << 20)
         _ = try await tls.transfer(bytes: 64 << 20)
         var plaintextBest = 0.0, tlsBest = 0.0
+        var plaintextCPU = Double.infinity, tlsCPU = Double.infinity
         for _ in 0..<rounds {
-            plaintextBest = max(plaintextBest, try await plaintext.transfer(bytes: roundBytes))
-            tlsBest = max(tlsBest, try await tls.transfer(bytes: roundBytes))
+            let p = try await plaintext.transfer(bytes: roundBytes)
+            let t = try await tls.transfer(bytes: roundBytes)
+            plaintextBest = max(plaintextBest, p.megabytesPerSecond)
+            tlsBest = max(tlsBest, t.megabytesPerSecond)
+            plaintextCPU = min(plaintextCPU, p.cpuNanosecondsPerByte)
+            tlsCPU = min(tlsCPU, t.cpuNanosecondsPerByte)
         }
         try await plaintext.close()
         try await tls.close()
@@ -59,11 +67,26 @@ enum TLSBenchmark: BenchmarkSuite {
         report.add("plaintext TCP, 1 MiB writes", plaintextBest, "MB/s")
         report.add("TLS \(tls.protocolVersion ?? "?") \(cipher), 1 MiB writes", tlsBest, "MB/s",
                    reference: ("plaintext TCP", plaintextBest))
+        // CPU time (user + system, both event loop threads) per byte: unlike throughput it
+        // hardly depends on how much of the shared cores other processes take.
+        report.add("plaintext CPU per byte, sender + receiver", plaintextCPU, "ns/B")
+        report.add("TLS CPU per byte, sender + receiver", tlsCPU, "ns/B",
+                   reference: ("plaintext", plaintextCPU))
+        var negotiatedCipherSpeed: Double?
         for evp in ["aes-128-gcm", cipher.contains("AES_256") ? "aes-256-gcm" : nil].compactMap({ $0 }) {
             if let speed = opensslSpeed(evp) {
                 report.add("TLS transfer vs one core of \(evp)", tlsBest, "MB/s",
                            reference: ("openssl speed -evp \(evp), 16 KiB", speed))
+                negotiatedCipherSpeed = speed
             }
+        }
+        // What one side could reach if TLS cost only the plaintext path plus the cipher at
+        // `openssl speed` rate, each side on its own core: a ceiling, to show how much of the
+        // gap to plaintext is the cipher itself and how much is ours (copies, records, calls).
+        if let cipherSpeed = negotiatedCipherSpeed {
+            let ceiling = 1 / (1 / plaintextBest + 1 / cipherSpeed)
+            report.add("TLS transfer vs ceiling (plaintext path + cipher, per side)", tlsBest, "MB/s",
+                       reference: ("1/(1/plaintext + 1/cipher)", ceiling))
         }
     }
 
@@ -84,31 +107,57 @@ enum TLSBenchmark: BenchmarkSuite {
     private static func opensslSpeed(_ evp: String) -> Double? {
         guard let output = try? command("/usr/bin/env", ["openssl", "speed", "-evp", evp, "-bytes", "16384",
                                                          "-seconds", "1"]) else { return nil }
-        // The table's last line: "AES-128-GCM    4798720.00k", one column per size asked for.
+        // "type  16 bytes  64 bytes …" over "AES-128-GCM  1234.56k  …": the name is one field
+        // on both lines, then one figure per size.
         let lines = output.split(separator: "\n")
-        guard let header = lines.firstIndex(where: { $0.hasPrefix("type") }),
-              header + 1 < lines.count,
-              let column = lines[header].split(separator: " ").firstIndex(of: "16384").map({ $0 - 1 }),
-              case let fields = lines[header + 1].split(separator: " "), column < fields.count,
-              let thousands = Double(fields[column].dropLast(fields[column].hasSuffix("k") ? 1 : 0))
+        guard let header = lines.firstIndex(where: { $0.hasPrefix("type") }), header + 1 < lines.count,
+              let column = lines[header].split(separator: " ").filter({ Int($0) != nil }).firstIndex(of: "16384"),
+              case let fields = lines[header + 1].split(separator: " "), column + 1 < fields.count,
+              case let figure = fields[column + 1],
+              let thousands = Double(figure.hasSuffix("k") ? figure.dropLast() : figure)
         else { return nil }
         return thousands * 1000 / 1e6
     }
 
+    /// Runs a command and returns its standard output. Not Foundation's `Process`: it passes on
+    /// the calling thread's signal mask, and the concurrency pool's threads block SIGALRM, which
+    /// `openssl speed` needs to stop. So: posix_spawn with an empty mask and default handlers.
     private static func command(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw BenchmarkError("\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus)")
+        var pipe: [Int32] = [0, 0]
+        guard Glibc.pipe(&pipe) == 0 else { throw BenchmarkError("pipe failed") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, pipe[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addclose(&actions, pipe[0])
+        posix_spawn_file_actions_addclose(&actions, pipe[1])
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var noSignals = sigset_t(), allSignals = sigset_t()
+        sigemptyset(&noSignals)
+        sigfillset(&allSignals)
+        posix_spawnattr_setsigmask(&attributes, &noSignals)
+        posix_spawnattr_setsigdefault(&attributes, &allSignals)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, environ)
+        close(pipe[1])
+        defer { close(pipe[0]) }
+        guard spawned == 0 else { throw BenchmarkError("cannot run \(executable): error \(spawned)") }
+        var output: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while case let count = read(pipe[0], &chunk, chunk.count), count > 0 { output += chunk[..<count] }
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        guard status == 0 else {
+            throw BenchmarkError("\(executable) \(arguments.joined(separator: " ")) failed (wait status \(status))")
         }
-        return String(decoding: data, as: UTF8.self)
+        return String(decoding: output, as: UTF8.self)
     }
 }
 
@@ -129,6 +178,10 @@ private struct Link {
                      serverGroup: EventLoopGroup, clientGroup: EventLoopGroup) async throws -> Link {
         let progress = ReceiveProgress()
         let server = try await ServerBootstrap(group: serverGroup)
+            // Bulk-transfer settings, the same for plaintext and TLS: large reads, and room for
+            // the sender to prepare the next write while the receiver works on the last one.
+            .childChannelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(
+                minimum: 64 << 10, initial: 256 << 10, maximum: 1 << 20))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: tls.server)) }
@@ -139,6 +192,7 @@ private struct Link {
         let handshake = clientGroup.next().makePromise(of: TLSSessionInfo?.self)
         if tls == nil { handshake.succeed(nil) }
         let client = try await ClientBootstrap(group: clientGroup)
+            .channelOption(.writeBufferWaterMark, value: .init(low: 2 << 20, high: 4 << 20))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: tls.client)) }
@@ -153,16 +207,35 @@ private struct Link {
 
     /// Sends `bytes` in 1 MiB writes and returns MB/s (10^6 bytes per second) from the first
     /// write to the last byte received.
-    func transfer(bytes: Int) async throws -> Double {
+    struct Result {
+        var megabytesPerSecond: Double
+        var cpuNanosecondsPerByte: Double
+    }
+
+    /// Sends `bytes` in 1 MiB writes: MB/s (10^6 bytes per second) from the first write to the
+    /// last byte received, and the process's CPU time per byte meanwhile (only the two event
+    /// loops work during a transfer).
+    func transfer(bytes: Int) async throws -> Result {
         let done = server.eventLoop.makePromise(of: Void.self)
         progress.expect(bytes, done: done)
         let clock = ContinuousClock()
         let start = clock.now
+        let cpuStart = Self.processCPUSeconds()
         try await client.triggerUserOutboundEvent(BulkSender.Send(bytes: bytes)).get()
         try await done.futureResult.get()
+        let cpu = Self.processCPUSeconds() - cpuStart
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return Double(bytes) / seconds / 1e6
+        return Result(megabytesPerSecond: Double(bytes) / seconds / 1e6,
+                      cpuNanosecondsPerByte: cpu * 1e9 / Double(bytes))
+    }
+
+    private static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        let user = Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6
+        let system = Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
+        return user + system
     }
 
     func close() async throws {

@@ -36,6 +36,31 @@ struct TLSOpenSSLInteropTests {
         }
     }
 
+    @Test func opensslTLS12ClientGetsAForwardSecretAEADSuite() throws {
+        try withEchoServer(.server()) { port, log in
+            let output = try sClient(port: port, input: "tls12", extraArguments: "-tls1_2")
+            #expect(output.contains("Protocol version: TLSv1.2"), "\(output)")
+            #expect(output.contains("Ciphersuite: ECDHE-ECDSA-AES256-GCM-SHA384")
+                    || output.contains("Ciphersuite: ECDHE-ECDSA-CHACHA20-POLY1305")
+                    || output.contains("Ciphersuite: ECDHE-ECDSA-AES128-GCM-SHA256"), "\(output)")
+            #expect(output.contains("tls12"))
+        }
+    }
+
+    @Test func opensslTLS12ClientOfferingOnlyCBCOrStaticRSASuitesIsRefused() throws {
+        try withEchoServer(.server()) { port, log in
+            let output = try sClient(port: port, input: "cbc", allowFailure: true,
+                                     extraArguments: "-tls1_2 -cipher 'AES128-SHA:ECDHE-ECDSA-AES128-SHA'")
+            #expect(!output.contains("CONNECTION ESTABLISHED"), "\(output)")
+            #expect(try log.waitFor { !$0.errors.isEmpty })
+            guard case .handshakeFailed(let openSSL)? = log.snapshot.errors.first else {
+                Issue.record("expected handshakeFailed, got \(log.snapshot.errors)")
+                return
+            }
+            #expect(openSSL.contains("no shared cipher"), "\(openSSL)")
+        }
+    }
+
     @Test func opensslClientOfferingOnlyTLS11IsRefusedAsProtocolVersionTooOld() throws {
         try withEchoServer(.server()) { port, log in
             // SECLEVEL=0 lets this OpenSSL build offer TLS 1.1 at all.
@@ -74,9 +99,9 @@ struct TLSOpenSSLInteropTests {
         #expect(log.snapshot.peerSubjects == ["CN=node1,O=Sluice"])
         try channel.close().wait()
         #expect(log.snapshot.errors.isEmpty, "\(log.snapshot.errors)")
-        let serverOutput = server.output
-        #expect(serverOutput.contains("Peer certificate: O = Sluice, CN = client") || serverOutput.contains("CN = client"),
-                "s_server verified our client certificate: \(serverOutput)")
+        // s_server prints its verification of our certificate on its own schedule; wait for it.
+        #expect(server.waitForOutput(containing: "depth=0 O = Sluice, CN = client"),
+                "s_server verified our client certificate: \(server.output)")
     }
 
     @Test func ourClientRefusesOpensslServerWithACertificateFromAnotherCA() throws {
@@ -231,6 +256,16 @@ final class OpenSSLServer: Sendable {
 
     var output: String { collected.text }
 
+    /// Polls until s_server has printed `text` or 10 s pass; returns whether it did.
+    func waitForOutput(containing text: String) -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if output.contains(text) { return true }
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        return output.contains(text)
+    }
+
     /// The port from s_server's "ACCEPT 127.0.0.1:PORT" line.
     func port() throws -> Int {
         let deadline = ContinuousClock.now + .seconds(10)
@@ -244,8 +279,10 @@ final class OpenSSLServer: Sendable {
         throw ShellError(script: "openssl s_server", status: -1, output: output)
     }
 
+    /// SIGKILL, not `terminate()`: a child started from a concurrency-pool thread inherits its
+    /// signal mask, in which SIGTERM is blocked.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
