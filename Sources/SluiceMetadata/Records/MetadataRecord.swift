@@ -51,6 +51,8 @@ public enum MetadataRecord: Hashable, Sendable {
 
 /// A host and port a broker listens on.
 public struct BrokerEndpoint: Hashable, Sendable, CustomStringConvertible {
+    /// Longest host name (DNS's limit); the controller refuses longer ones.
+    public static let hostBytesMax = 255
     public var host: String
     public var port: UInt16
     public init(host: String, port: UInt16) {
