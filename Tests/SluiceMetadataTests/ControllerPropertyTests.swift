@@ -132,6 +132,11 @@ struct ControllerPropertyTests {
             working.lastAppliedIndex = followerA.lastAppliedIndex
             working.lastAppliedTerm = followerA.lastAppliedTerm
             if working != followerA { problems.append("step \(step): controller's working image differs from the committed one") }
+            if step % 50 == 49 {
+                let bytes = followerA.snapshotBytes()
+                let restored = try? MetadataImage(snapshotBytes: bytes, index: followerA.lastAppliedIndex, term: followerA.lastAppliedTerm)
+                if restored != followerA { problems.append("step \(step): snapshot does not restore the image") }
+            }
             if !problems.isEmpty {
                 return ["seed \(seed)"] + problems + ["trace: " + trace.suffix(20).joined(separator: "; ")]
             }
