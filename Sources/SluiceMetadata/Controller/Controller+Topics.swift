@@ -92,6 +92,9 @@ extension Controller {
         guard (1...Self.partitionsPerTopicMax).contains(partitions) else {
             return fail(.invalidPartitions, "partition count must be in 1...\(Self.partitionsPerTopicMax), not \(partitions)")
         }
+        guard image.partitionCount + Int(partitions) <= options.clusterPartitionsMax else {
+            return fail(.invalidPartitions, "the cluster would have more than \(options.clusterPartitionsMax) partitions")
+        }
         let rf = Int(request.replicationFactor == -1 ? options.defaultReplicationFactor : request.replicationFactor)
         let brokers = image.unfencedBrokerIDs
         guard rf >= 1 && rf <= brokers.count else {
@@ -181,6 +184,9 @@ extension Controller {
         }
         guard count <= Self.partitionsPerTopicMax else {
             return fail(.invalidPartitions, "partition count must be at most \(Self.partitionsPerTopicMax)")
+        }
+        guard image.partitionCount + Int(count - existing) <= options.clusterPartitionsMax else {
+            return fail(.invalidPartitions, "the cluster would have more than \(options.clusterPartitionsMax) partitions")
         }
         let rf = topic.partitions.first?.replicas.count ?? 1
         let brokers = image.unfencedBrokerIDs
