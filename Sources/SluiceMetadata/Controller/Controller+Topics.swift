@@ -23,7 +23,7 @@ public struct TopicResult: Hashable, Sendable {
     public var name: String
     public var error: KafkaErrorCode
     public var message: String?
-    /// Set on success of CreateTopics (also when validating only, as a would-be id: zero).
+    /// The new topic's id when CreateTopics created it (zero when only validating); the topic's id for DeleteTopics and CreatePartitions.
     public var topicID: KafkaUUID = .zero
     public var numPartitions: Int32 = -1
     public var replicationFactor: Int16 = -1
