@@ -60,7 +60,7 @@ public struct Simulation {
     }
 
     public mutating func run() -> Result {
-        record("start: \(options.voterCount) voters, \(options.learnerCount) learners, drop \(options.dropRate), dup \(options.duplicateRate), delay ≤\(options.maxDelayTicks), bug \(options.bug.rawValue)")
+        record("start: \(options.voterCount) voters, \(options.learnerCount) learners, drop \(options.dropRate), dup \(options.duplicateRate), delay ≤\(options.maxDelayTicks), entries/append \(options.raftOptions.entriesPerAppendMax), window \(options.raftOptions.inflightAppendsMax), heartbeat \(options.raftOptions.heartbeatTicks) ticks, bug \(options.bug.rawValue)")
         while now < options.faultTicks && checker.violation == nil {
             injectFaults()
             runTick()
