@@ -121,23 +121,38 @@ extension Simulation {
         } catch {}
     }
 
-    /// Heal everything and check that a leader emerges and commits a new entry everywhere.
+    /// Heal everything and check that a leader emerges and commits a new entry, and that
+    /// every node then applies it.
     mutating func runLivenessPhase() {
         network.healAll()
         calm = true
         for k in nodes.indices where !nodes[k].isUp { restart(k) }
         record("liveness phase: healed, calm network, all nodes up")
-        let deadline = now + options.livenessTicksMax
+        let start = now
         var probe: (node: Int, index: RaftIndex, term: RaftTerm)?
-        while now < deadline && checker.violation == nil {
-            if let p = probe, checker.isApplied(index: p.index, term: p.term),
-               nodes.allSatisfy({ $0.stateMachine.index >= p.index }) {
-                record("liveness: \(p.index)@\(p.term) applied on every node")
+        var committedAt: Int?
+        while checker.violation == nil {
+            if let p = probe, checker.isApplied(index: p.index, term: p.term) {
+                if committedAt == nil {
+                    committedAt = now
+                    record("liveness: \(p.index)@\(p.term) committed and applied by n\(nodes[p.node].id)")
+                }
+                if nodes.allSatisfy({ $0.stateMachine.index >= p.index }) {
+                    record("liveness: \(p.index)@\(p.term) applied on every node")
+                    return
+                }
+            }
+            if committedAt == nil && now - start >= options.livenessTicksMax {
+                reportStuck("no leader committed a new entry within \(options.livenessTicksMax) ticks after healing")
+                return
+            }
+            if now - start >= options.convergenceTicksMax {
+                reportStuck("not every node applied the new entry within \(options.convergenceTicksMax) ticks after healing")
                 return
             }
             // (Re)propose when there is no probe yet or its leader lost its term.
             let probeAlive = probe.map { nodes[$0.node].raft?.role == .leader && nodes[$0.node].raft?.term == $0.term } ?? false
-            if !probeAlive && !(probe.map { checker.isApplied(index: $0.index, term: $0.term) } ?? false),
+            if committedAt == nil && !probeAlive,
                let k = nodes.indices.first(where: { nodes[$0].raft?.role == .leader }) {
                 proposalCounter += 1
                 if let (i, t) = try? nodes[k].raft!.propose(Array("live\(proposalCounter)".utf8)) {
@@ -149,11 +164,12 @@ extension Simulation {
             }
             runTick()
         }
-        if checker.violation == nil {
-            let states = nodes.map { n in
-                n.raft.map { "n\($0.id) \($0.role) t\($0.term) last \($0.lastIndex) commit \($0.raftCommitIndex) applied \(n.stateMachine.index)" } ?? "n\(n.id) down"
-            }
-            checker.reportLiveness("Liveness: no leader committed a new entry on every node within \(options.livenessTicksMax) ticks after healing [\(states.joined(separator: "; "))]")
+    }
+
+    private mutating func reportStuck(_ what: String) {
+        let states = nodes.map { n in
+            n.raft.map { "n\($0.id) \($0.role) t\($0.term) last \($0.lastIndex) commit \($0.raftCommitIndex) applied \(n.stateMachine.index)" } ?? "n\(n.id) down"
         }
+        checker.reportLiveness("Liveness: \(what) [\(states.joined(separator: "; "))]")
     }
 }

@@ -9,6 +9,9 @@ public enum BugInjection: String, Sendable, CaseIterable {
     case forgetVoteOnRestart
     /// Node 1 is configured as a one-voter group of its own: a split brain by configuration.
     case splitConfiguration
+    /// The driver sends a Ready's messages before its fsync completes, so a crash can lose an
+    /// entry or vote that was already acknowledged.
+    case sendBeforeFsync
 }
 
 /// One simulation run's shape. Fault rates are per tick; the seed chooses among ranges of
@@ -17,9 +20,12 @@ public struct SimulationOptions: Sendable {
     public var seed: UInt64
     public var voterCount: Int = 3
     public var learnerCount: Int = 0
-    /// Ticks of random faults, then a healed liveness phase of at most `livenessTicksMax`.
+    /// Ticks of random faults, then a healed liveness phase: within `livenessTicksMax` a
+    /// leader must commit a new entry, and within `convergenceTicksMax` every node must apply
+    /// it (catching up can take long with one-entry appends and a window of one).
     public var faultTicks: Int = 400
     public var livenessTicksMax: Int = 300
+    public var convergenceTicksMax: Int = 2000
     public var raftOptions = RaftOptions()
 
     public var proposalRate = 0.3
@@ -64,6 +70,11 @@ public struct SimulationOptions: Sendable {
         o.crashRate = [0.005, 0.01, 0.03][Int(r.next(below: 3))]
         o.partitionRate = [0.005, 0.01, 0.03][Int(r.next(below: 3))]
         o.compactionRate = [0.01, 0.05][Int(r.next(below: 2))]
+        // Small batches and windows make a leader learn matches entry by entry, which reaches
+        // states (an old-term index matched before the leader's own entry) that big batches skip.
+        o.raftOptions.entriesPerAppendMax = [1, 4, 64][Int(r.next(below: 3))]
+        o.raftOptions.inflightAppendsMax = [1, 4, 16][Int(r.next(below: 3))]
+        o.raftOptions.heartbeatTicks = [1, 2, 3][Int(r.next(below: 3))]
         return o
     }
 }
