@@ -58,6 +58,7 @@ let package = Package(
             dependencies: ["SluiceCore", "SluiceRecords", nioCore],
             // The definitions feed scripts/wiregen; the generated Swift is what compiles.
             exclude: ["Definitions", "README.md"]),
+        .target(name: "SluiceMetadata", dependencies: ["SluiceCore", "SluiceWire", nioCore]),
         .target(name: "SluiceRaft", dependencies: ["SluiceCore"]),
         .target(name: "SluiceRaftStorage", dependencies: ["SluiceRaft", "SluiceCore"]),
         .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceRecords", nioCore]),
@@ -97,6 +98,9 @@ let package = Package(
         .testTarget(
             name: "SluiceWireTests",
             dependencies: ["SluiceWire", "SluiceCore", nioCore, nioEmbedded, nioTestUtils]),
+        .testTarget(
+            name: "SluiceMetadataTests",
+            dependencies: ["SluiceMetadata", "SluiceWire", "SluiceCore", nioCore]),
         .testTarget(
             name: "SluiceRaftTests",
             dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceRaftStorage", "SluiceCore"]),

@@ -74,7 +74,9 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
     case invalidRecord = 87
     case throttlingQuotaExceeded = 89
     case producerFenced = 90
+    case invalidUpdateVersion = 95
     case unknownTopicID = 100
+    case ineligibleReplica = 107
 
     /// Kafka's constant name, e.g. `NOT_LEADER_OR_FOLLOWER`, as client logs show it.
     public var name: String { Self.table[self]!.name }
@@ -172,6 +174,8 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
         .invalidRecord: ("INVALID_RECORD", "a record failed validation"),
         .throttlingQuotaExceeded: ("THROTTLING_QUOTA_EXCEEDED", "a quota was exceeded"),
         .producerFenced: ("PRODUCER_FENCED", "a newer producer with the same transactional id exists"),
+        .invalidUpdateVersion: ("INVALID_UPDATE_VERSION", "the partition change was based on a stale partition epoch"),
         .unknownTopicID: ("UNKNOWN_TOPIC_ID", "this server does not know the topic id"),
+        .ineligibleReplica: ("INELIGIBLE_REPLICA", "a replica proposed for the ISR is fenced or not registered"),
     ]
 }

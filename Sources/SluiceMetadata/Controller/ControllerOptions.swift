@@ -1,0 +1,25 @@
+/// The controller's settings, from the node config (`[topics]`, `[cluster]`).
+public struct ControllerOptions: Hashable, Sendable {
+    /// A broker that has not heartbeated for this long is fenced (Kafka's
+    /// `broker.session.timeout.ms` default is 9 s).
+    public var brokerSessionTimeoutMs: Int64 = 9_000
+    /// What CreateTopics' -1 means for the partition count and the replication factor.
+    public var defaultPartitions: Int32 = 1
+    public var defaultReplicationFactor: Int16 = 1
+    public var topicConfigDefaults: TopicConfigDefaults = .standard
+
+    public init() {}
+
+    /// Every problem with the options, empty if none.
+    public func validate() -> [String] {
+        var problems: [String] = []
+        if brokerSessionTimeoutMs <= 0 { problems.append("brokerSessionTimeoutMs must be positive") }
+        if !(1...Controller.partitionsPerTopicMax).contains(defaultPartitions) {
+            problems.append("defaultPartitions must be in 1...\(Controller.partitionsPerTopicMax)")
+        }
+        if !(1...Int16(Controller.replicationFactorMax)).contains(defaultReplicationFactor) {
+            problems.append("defaultReplicationFactor must be in 1...\(Controller.replicationFactorMax)")
+        }
+        return problems
+    }
+}

@@ -1,0 +1,167 @@
+import NIOCore
+import SluiceCore
+import SluiceWire
+
+/// The binary layout of a metadata record, version 0. Big-endian integers throughout.
+///
+/// ```
+/// record   = kind UInt8 | version UInt8 | body
+/// string   = length UInt16 | UTF-8 bytes (≤ 32767)
+/// uuid     = high UInt64 | low UInt64            (16 bytes, Kafka's topic id layout)
+/// nodes    = count UInt16 (≤ 256) | NodeID Int32 × count
+/// endpoint = host string | port UInt16
+/// opt(x)   = present UInt8 (0 or 1) | x if present
+///
+/// kind 1 RegisterBroker  nodeID Int32 | incarnation uuid | client endpoint | interNode endpoint
+/// kind 2 FenceBroker     nodeID Int32 | incarnation uuid
+/// kind 3 UnfenceBroker   nodeID Int32 | incarnation uuid
+/// kind 4 Topic           name string (a valid topic name) | topicID uuid
+/// kind 5 Partition       topicID uuid | partition Int32 | replicas nodes | isr nodes
+///                        | leader Int32 | leaderEpoch Int32 | partitionEpoch Int32
+/// kind 6 PartitionChange topicID uuid | partition Int32 | partitionEpoch Int32
+///                        | opt(leader Int32) | opt(isr nodes) | opt(replicas nodes)
+/// kind 7 RemoveTopic     topicID uuid
+/// kind 8 Config          resourceType UInt8 (0 topic, 1 broker)
+///                        | topic name string or broker NodeID Int32 | key string | opt(value string)
+/// kind 9 ProducerIds     blockStart Int64 | blockSize Int32
+/// ```
+/// A new field is added by bumping the record's version; a reader refuses versions newer than
+/// it knows, because skipping unknown fields of a state change would make nodes disagree.
+extension MetadataRecord {
+    /// The layout version this build writes (and the newest it reads) for every kind.
+    public static let layoutVersion: UInt8 = 0
+
+    public func encode(into buffer: inout ByteBuffer) {
+        buffer.writeInteger(kind.rawValue)
+        buffer.writeInteger(Self.layoutVersion)
+        switch self {
+        case .registerBroker(let r):
+            buffer.writeInteger(r.nodeID.rawValue, endianness: .big)
+            buffer.writeMetadataUUID(r.incarnation)
+            buffer.writeMetadataEndpoint(r.clientEndpoint)
+            buffer.writeMetadataEndpoint(r.interNodeEndpoint)
+        case .fenceBroker(let r):
+            buffer.writeInteger(r.nodeID.rawValue, endianness: .big)
+            buffer.writeMetadataUUID(r.incarnation)
+        case .unfenceBroker(let r):
+            buffer.writeInteger(r.nodeID.rawValue, endianness: .big)
+            buffer.writeMetadataUUID(r.incarnation)
+        case .topic(let r):
+            buffer.writeMetadataString(r.name.rawValue)
+            buffer.writeMetadataUUID(r.topicID)
+        case .partition(let r):
+            buffer.writeMetadataUUID(r.topicID)
+            buffer.writeInteger(r.partition.rawValue, endianness: .big)
+            buffer.writeMetadataNodeList(r.replicas)
+            buffer.writeMetadataNodeList(r.isr)
+            buffer.writeInteger(r.leader.rawValue, endianness: .big)
+            buffer.writeInteger(r.leaderEpoch.rawValue, endianness: .big)
+            buffer.writeInteger(r.partitionEpoch.rawValue, endianness: .big)
+        case .partitionChange(let r):
+            buffer.writeMetadataUUID(r.topicID)
+            buffer.writeInteger(r.partition.rawValue, endianness: .big)
+            buffer.writeInteger(r.partitionEpoch.rawValue, endianness: .big)
+            buffer.writeMetadataFlag(r.leader != nil)
+            if let leader = r.leader { buffer.writeInteger(leader.rawValue, endianness: .big) }
+            buffer.writeMetadataFlag(r.isr != nil)
+            if let isr = r.isr { buffer.writeMetadataNodeList(isr) }
+            buffer.writeMetadataFlag(r.replicas != nil)
+            if let replicas = r.replicas { buffer.writeMetadataNodeList(replicas) }
+        case .removeTopic(let r):
+            buffer.writeMetadataUUID(r.topicID)
+        case .config(let r):
+            switch r.resource {
+            case .topic(let name):
+                buffer.writeInteger(UInt8(0))
+                buffer.writeMetadataString(name.rawValue)
+            case .broker(let id):
+                buffer.writeInteger(UInt8(1))
+                buffer.writeInteger(id.rawValue, endianness: .big)
+            }
+            buffer.writeMetadataString(r.key)
+            buffer.writeMetadataFlag(r.value != nil)
+            if let value = r.value { buffer.writeMetadataString(value) }
+        case .producerIDs(let r):
+            buffer.writeInteger(r.blockStart.rawValue, endianness: .big)
+            buffer.writeInteger(r.blockSize, endianness: .big)
+        }
+    }
+
+    /// The record in a new buffer.
+    public func encoded() -> ByteBuffer {
+        var buffer = ByteBuffer()
+        encode(into: &buffer)
+        return buffer
+    }
+
+    /// Decodes exactly one record: `bytes` must hold nothing after it.
+    public static func decode(exactly bytes: ByteBuffer) throws(MetadataCodecError) -> MetadataRecord {
+        var reader = MetadataReader(buffer: bytes)
+        let record = try decode(from: &reader)
+        guard reader.remaining == 0 else { throw .trailingBytes(reader.remaining) }
+        return record
+    }
+
+    static func decode(from r: inout MetadataReader) throws(MetadataCodecError) -> MetadataRecord {
+        let tag = try r.integer(UInt8.self, "kind")
+        guard let kind = Kind(rawValue: tag) else { throw .unknownKind(tag) }
+        let version = try r.integer(UInt8.self, "version")
+        guard version <= layoutVersion else {
+            throw .unsupportedVersion(kind: "\(kind)", version: version)
+        }
+        switch kind {
+        case .registerBroker:
+            return .registerBroker(
+                RegisterBrokerRecord(
+                    nodeID: try r.nodeID("nodeID"), incarnation: try r.uuid("incarnation"),
+                    clientEndpoint: try r.endpoint("clientEndpoint"),
+                    interNodeEndpoint: try r.endpoint("interNodeEndpoint")))
+        case .fenceBroker:
+            return .fenceBroker(
+                FenceBrokerRecord(nodeID: try r.nodeID("nodeID"), incarnation: try r.uuid("incarnation")))
+        case .unfenceBroker:
+            return .unfenceBroker(
+                UnfenceBrokerRecord(nodeID: try r.nodeID("nodeID"), incarnation: try r.uuid("incarnation")))
+        case .topic:
+            return .topic(TopicRecord(name: try r.topicName("name"), topicID: try r.uuid("topicID")))
+        case .partition:
+            return .partition(
+                PartitionRecord(
+                    topicID: try r.uuid("topicID"),
+                    partition: PartitionIndex(try r.integer(Int32.self, "partition")),
+                    replicas: try r.nodeList("replicas"), isr: try r.nodeList("isr"),
+                    leader: try r.nodeID("leader"),
+                    leaderEpoch: LeaderEpoch(try r.integer(Int32.self, "leaderEpoch")),
+                    partitionEpoch: PartitionEpoch(try r.integer(Int32.self, "partitionEpoch"))))
+        case .partitionChange:
+            let topicID = try r.uuid("topicID")
+            let partition = PartitionIndex(try r.integer(Int32.self, "partition"))
+            let epoch = PartitionEpoch(try r.integer(Int32.self, "partitionEpoch"))
+            let leader = try r.flag("leader.present") ? try r.nodeID("leader") : nil
+            let isr = try r.flag("isr.present") ? try r.nodeList("isr") : nil
+            let replicas = try r.flag("replicas.present") ? try r.nodeList("replicas") : nil
+            return .partitionChange(
+                PartitionChangeRecord(
+                    topicID: topicID, partition: partition, partitionEpoch: epoch, leader: leader,
+                    isr: isr, replicas: replicas))
+        case .removeTopic:
+            return .removeTopic(RemoveTopicRecord(topicID: try r.uuid("topicID")))
+        case .config:
+            let resource: ConfigResource
+            switch try r.integer(UInt8.self, "resourceType") {
+            case 0: resource = .topic(try r.topicName("resourceName"))
+            case 1: resource = .broker(try r.nodeID("resourceName"))
+            case let other:
+                throw .invalidValue(field: "resourceType", reason: "unknown resource type \(other)")
+            }
+            let key = try r.string("key")
+            let value = try r.flag("value.present") ? try r.string("value") : nil
+            return .config(ConfigRecord(resource: resource, key: key, value: value))
+        case .producerIDs:
+            return .producerIDs(
+                ProducerIDsRecord(
+                    blockStart: ProducerID(try r.integer(Int64.self, "blockStart")),
+                    blockSize: try r.integer(Int32.self, "blockSize")))
+        }
+    }
+}
