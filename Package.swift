@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "SluiceBroker",
             dependencies: [
-                "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS",
+                "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", "SluiceMetadata",
                 nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct,
             ]),
 
