@@ -34,6 +34,16 @@ struct ControllerBrokerTests {
         #expect(!third.result.isFenced && third.batches.isEmpty)
     }
 
+    @Test func heartbeatWithANegativeIDOrAnOversizedHostIsRefused() {
+        var controller = Controller(image: .empty, nowMs: 0, seed: 1)
+        let negative = controller.brokerHeartbeat(Fixture.heartbeat(-1), nowMs: 0)
+        #expect(negative.result.error == .invalidRequest && negative.batches.isEmpty)
+        var long = Fixture.heartbeat(1)
+        long.clientEndpoint.host = String(repeating: "h", count: 256)
+        #expect(controller.brokerHeartbeat(long, nowMs: 0).result.error == .invalidRequest)
+        #expect(controller.image == .empty)
+    }
+
     @Test func leaseExpiresExactlyAtTheSessionTimeout() {
         var controller = Fixture.controller(brokers: 1)
         #expect(controller.tick(nowMs: 8_999).result.isEmpty)

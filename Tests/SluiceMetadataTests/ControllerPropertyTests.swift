@@ -16,9 +16,24 @@ struct ControllerPropertyTests {
         var index: Int
     }
 
+    /// What a run exercised, so a test can show the runs are not vacuous.
+    struct Coverage {
+        var fences = 0
+        var elections = 0
+        var leaderlessPartitions = 0
+        var alterAccepted = 0
+        var alterRejected = 0
+        var failovers = 0
+    }
+
     /// One simulated run; returns the problems found (empty if none) with the step they
     /// happened at, so a failing seed names itself.
     static func run(seed: UInt64, steps: Int) -> [String] {
+        var coverage = Coverage()
+        return run(seed: seed, steps: steps, coverage: &coverage)
+    }
+
+    static func run(seed: UInt64, steps: Int, coverage: inout Coverage) -> [String] {
         var random = SplitMix64(seed: seed)
         var nowMs: Int64 = 0
         var controller = Controller(image: .empty, nowMs: nowMs, seed: seed)
@@ -47,7 +62,9 @@ struct ControllerPropertyTests {
             case 30..<45:
                 nowMs += Int64(random.next(below: 5_000))
                 trace.append("tick \(nowMs)")
-                batches = controller.tick(nowMs: nowMs).batches
+                let output = controller.tick(nowMs: nowMs)
+                coverage.fences += output.result.count
+                batches = output.batches
             case 45..<52:
                 let id = pick(brokerIDs)
                 if alive.contains(id) { alive.remove(id) } else { alive.insert(id) }
@@ -83,13 +100,16 @@ struct ControllerPropertyTests {
                     partitionEpoch: staleness == 2 ? PartitionEpoch(max(0, state.partitionEpoch.rawValue - 1)) : state.partitionEpoch,
                     newISR: isr)
                 trace.append("alter \(topic.name)-\(index) \(isr)")
-                batches = controller.alterPartition(request).batches
+                let output = controller.alterPartition(request)
+                if case .accepted = output.result { coverage.alterAccepted += 1 } else { coverage.alterRejected += 1 }
+                batches = output.batches
             case 97..<99:
                 trace.append("producer ids")
                 batches = controller.allocateProducerIDs(count: Int32(random.next(below: 100)) + 1).batches
             default:
                 // Failover: a new controller starts from the committed image.
                 trace.append("failover")
+                coverage.failovers += 1
                 controller = Controller(image: followerA, nowMs: nowMs, seed: random.next())
             }
 
@@ -102,12 +122,21 @@ struct ControllerPropertyTests {
                 if !skippedB.isEmpty { problems.append("step \(step): follower B skipped \(skippedB)") }
             }
 
+            for record in batches.flatMap(\.records) {
+                guard case .partitionChange(let change) = record, let leader = change.leader else { continue }
+                if leader == NodeID.none { coverage.leaderlessPartitions += 1 } else { coverage.elections += 1 }
+            }
             problems += check(followerA, previous: before, lastEpochs: &lastEpochs).map { "step \(step): \($0)" }
             if followerA != followerB { problems.append("step \(step): followers disagree") }
             var working = controller.image
             working.lastAppliedIndex = followerA.lastAppliedIndex
             working.lastAppliedTerm = followerA.lastAppliedTerm
             if working != followerA { problems.append("step \(step): controller's working image differs from the committed one") }
+            if step % 50 == 49 {
+                let bytes = followerA.snapshotBytes()
+                let restored = try? MetadataImage(snapshotBytes: bytes, index: followerA.lastAppliedIndex, term: followerA.lastAppliedTerm)
+                if restored != followerA { problems.append("step \(step): snapshot does not restore the image") }
+            }
             if !problems.isEmpty {
                 return ["seed \(seed)"] + problems + ["trace: " + trace.suffix(20).joined(separator: "; ")]
             }
@@ -150,6 +179,15 @@ struct ControllerPropertyTests {
     func randomOperationsKeepInvariants(seed: Int) {
         let problems = Self.run(seed: UInt64(seed), steps: 400)
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
+    }
+
+    @Test func randomRunsFenceElectAndRejectOften() {
+        var coverage = Coverage()
+        for seed in 0..<10 { _ = Self.run(seed: UInt64(seed), steps: 400, coverage: &coverage) }
+        // Ten seeds gave 162 fences, 304 elections, 386 leaderless moves, 349 accepted and 351
+        // rejected ISR changes and 43 failovers when this was written.
+        #expect(coverage.fences > 50 && coverage.elections > 100 && coverage.leaderlessPartitions > 50)
+        #expect(coverage.alterAccepted > 150 && coverage.alterRejected > 150 && coverage.failovers > 10)
     }
 
     @Test func theCheckerCatchesALeaderOutsideTheISR() {

@@ -150,3 +150,28 @@ struct ControllerTopicTests {
         #expect(ids.allSatisfy { ($0.high >> 12) & 0xF == 4 && $0.low >> 62 == 0b10 })
     }
 }
+
+@Suite("Controller output batching")
+struct ControllerOutputTests {
+    static func changes(_ count: Int) -> [MetadataRecord] {
+        (0..<count).map { .partitionChange(PartitionChangeRecord(topicID: .zero, partition: PartitionIndex(Int32($0)), partitionEpoch: 1)) }
+    }
+
+    @Test func unitsShareABatchUntilItIsFullAndAreNotSplitWhenTheyFit() {
+        let max = MetadataRecordBatch.recordsMax
+        let output = ControllerOutput(units: [Self.changes(10_002), Self.changes(15_000), [], Self.changes(3)], result: ())
+        #expect(output.batches.map(\.records.count) == [10_002, 15_003])
+        #expect(output.records.count == 25_005 && 15_003 <= max)
+    }
+
+    @Test func aUnitLargerThanABatchIsSplitInOrder() {
+        let unit = Self.changes(45_000)
+        let output = ControllerOutput(units: [Self.changes(1), unit], result: ())
+        #expect(output.batches.map(\.records.count) == [20_000, 20_000, 5_001])
+        let partitions = output.records.map { record -> Int32 in
+            guard case .partitionChange(let change) = record else { return -1 }
+            return change.partition.rawValue
+        }
+        #expect(partitions == [0] + (0..<45_000).map(Int32.init))
+    }
+}

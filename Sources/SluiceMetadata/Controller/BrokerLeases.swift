@@ -6,7 +6,8 @@ import SluiceCore
 /// controller starts with a fresh lease for every unfenced broker, so a failover never fences
 /// a broker that simply had no chance to heartbeat to the new controller yet.
 public struct BrokerLeases: Hashable, Sendable {
-    /// Invariant: only brokers that are unfenced in the controller's image have a deadline.
+    /// Every broker that heartbeated to this controller (or was unfenced when it started) has a
+    /// deadline; when it passes, an unfenced broker is fenced and its entry dropped.
     public private(set) var deadlinesMs: [NodeID: Int64] = [:]
 
     public init() {}

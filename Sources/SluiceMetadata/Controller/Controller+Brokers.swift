@@ -17,6 +17,8 @@ public struct BrokerHeartbeat: Hashable, Sendable {
 
 /// The heartbeat answer: whether the broker may lead partitions once the records commit.
 public struct BrokerHeartbeatResult: Hashable, Sendable {
+    /// `.none`, or `.invalidRequest` for a heartbeat that cannot be a broker's (then nothing changed).
+    public var error: KafkaErrorCode = .none
     public var isFenced: Bool
 }
 
@@ -27,6 +29,13 @@ extension Controller {
     /// broker is unfenced and takes the leaderless partitions whose ISR it is in.
     public mutating func brokerHeartbeat(_ heartbeat: BrokerHeartbeat, nowMs: Int64) -> ControllerOutput<BrokerHeartbeatResult> {
         let id = heartbeat.nodeID
+        // A heartbeat arrives over the network: refuse what the records could not carry.
+        guard id.rawValue >= 0,
+            heartbeat.clientEndpoint.host.utf8.count <= BrokerEndpoint.hostBytesMax,
+            heartbeat.interNodeEndpoint.host.utf8.count <= BrokerEndpoint.hostBytesMax
+        else {
+            return ControllerOutput(units: [], result: BrokerHeartbeatResult(error: .invalidRequest, isFenced: true))
+        }
         leases.renew(id, nowMs: nowMs, timeoutMs: options.brokerSessionTimeoutMs)
         let current = image.brokers[id]
         if current?.incarnation != heartbeat.incarnation

@@ -87,7 +87,7 @@ extension Controller {
         guard first.rawValue <= Int64.max - Int64(count) else {
             return ControllerOutput(units: [], result: .rejected(.unknownServerError, "producer ids are exhausted"))
         }
-        let record = MetadataRecord.producerIDs(ProducerIDsRecord(blockStart: first, blockSize: count))
+        let record = MetadataRecord.producerIDs(ProducerIDsRecord(blockStart: first, blockSize: Int64(count)))
         adopt([record])
         return ControllerOutput(units: [[record]], result: .allocated(first: first, count: count))
     }

@@ -41,9 +41,9 @@ extension Controller {
     public mutating func createTopics(_ requests: [CreateTopicRequest], validateOnly: Bool) -> ControllerOutput<[TopicResult]> {
         var units: [[MetadataRecord]] = []
         var results: [TopicResult] = []
-        let names = requests.map(\.name)
+        let occurrences = Dictionary(requests.map { ($0.name, 1) }, uniquingKeysWith: +)
         for request in requests {
-            if names.filter({ $0 == request.name }).count > 1 {
+            if occurrences[request.name]! > 1 {
                 results.append(.failure(request.name, .invalidRequest, "topic \(request.name) appears more than once"))
                 continue
             }
@@ -147,8 +147,9 @@ extension Controller {
     public mutating func deleteTopics(_ names: [String]) -> ControllerOutput<[TopicResult]> {
         var records: [MetadataRecord] = []
         var results: [TopicResult] = []
+        let occurrences = Dictionary(names.map { ($0, 1) }, uniquingKeysWith: +)
         for name in names {
-            if names.filter({ $0 == name }).count > 1 {
+            if occurrences[name]! > 1 {
                 results.append(.failure(name, .invalidRequest, "topic \(name) appears more than once"))
                 continue
             }
@@ -186,7 +187,7 @@ extension Controller {
         guard rf <= brokers.count else {
             return fail(.invalidReplicationFactor, "replication factor \(rf) needs that many unfenced brokers; \(brokers.count) are")
         }
-        var result = TopicResult(name: name, error: .none, message: nil, topicID: topic.topicID, numPartitions: count, replicationFactor: Int16(rf))
+        let result = TopicResult(name: name, error: .none, message: nil, topicID: topic.topicID, numPartitions: count, replicationFactor: Int16(rf))
         if validateOnly { return ControllerOutput(units: [], result: result) }
         // Continue the topic's own round-robin from where partition 0's leader started.
         let start = topic.partitions.first.flatMap { brokers.firstIndex(of: $0.replicas[0]) } ?? 0
@@ -200,7 +201,6 @@ extension Controller {
                     isr: replicas, leader: replicas[0]))
         }
         adopt(records)
-        result.message = nil
         return ControllerOutput(units: [records], result: result)
     }
 

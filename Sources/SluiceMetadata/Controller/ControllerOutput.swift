@@ -14,7 +14,8 @@ public struct ControllerOutput<Result: Sendable>: Sendable {
         var batches: [MetadataRecordBatch] = []
         var current: [MetadataRecord] = []
         for unit in units where !unit.isEmpty {
-            if current.count + unit.count > MetadataRecordBatch.recordsMax && !current.isEmpty {
+            let fitsAlone = unit.count <= MetadataRecordBatch.recordsMax
+            if fitsAlone && current.count + unit.count > MetadataRecordBatch.recordsMax {
                 batches.append(MetadataRecordBatch(current))
                 current = []
             }

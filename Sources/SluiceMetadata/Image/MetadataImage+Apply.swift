@@ -108,7 +108,7 @@ extension MetadataImage {
                 throw .producerIDBlockNotNext(expected: nextProducerID, record: r.blockStart)
             }
             guard r.blockSize > 0 else { throw .invalidProducerIDBlock("size \(r.blockSize)") }
-            let (end, overflow) = r.blockStart.rawValue.addingReportingOverflow(Int64(r.blockSize))
+            let (end, overflow) = r.blockStart.rawValue.addingReportingOverflow(r.blockSize)
             guard !overflow else { throw .invalidProducerIDBlock("producer ids exhausted") }
             nextProducerID = ProducerID(end)
         }

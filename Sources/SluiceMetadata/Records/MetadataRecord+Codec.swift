@@ -23,7 +23,7 @@ import SluiceWire
 /// kind 7 RemoveTopic     topicID uuid
 /// kind 8 Config          resourceType UInt8 (0 topic, 1 broker)
 ///                        | topic name string or broker NodeID Int32 | key string | opt(value string)
-/// kind 9 ProducerIds     blockStart Int64 | blockSize Int32
+/// kind 9 ProducerIds     blockStart Int64 | blockSize Int64
 /// ```
 /// A new field is added by bumping the record's version; a reader refuses versions newer than
 /// it knows, because skipping unknown fields of a state change would make nodes disagree.
@@ -161,7 +161,7 @@ extension MetadataRecord {
             return .producerIDs(
                 ProducerIDsRecord(
                     blockStart: ProducerID(try r.integer(Int64.self, "blockStart")),
-                    blockSize: try r.integer(Int32.self, "blockSize")))
+                    blockSize: try r.integer(Int64.self, "blockSize")))
         }
     }
 }

@@ -51,6 +51,8 @@ public enum MetadataRecord: Hashable, Sendable {
 
 /// A host and port a broker listens on.
 public struct BrokerEndpoint: Hashable, Sendable, CustomStringConvertible {
+    /// Longest host name (DNS's limit); the controller refuses longer ones.
+    public static let hostBytesMax = 255
     public var host: String
     public var port: UInt16
     public init(host: String, port: UInt16) {
@@ -195,8 +197,9 @@ public struct ConfigRecord: Hashable, Sendable {
 /// `blockStart` must equal the image's next free id, so no id is ever handed out twice.
 public struct ProducerIDsRecord: Hashable, Sendable {
     public var blockStart: ProducerID
-    public var blockSize: Int32
-    public init(blockStart: ProducerID, blockSize: Int32) {
+    /// Int64 so a snapshot can restate every id handed out so far as one block from 0.
+    public var blockSize: Int64
+    public init(blockStart: ProducerID, blockSize: Int64) {
         self.blockStart = blockStart
         self.blockSize = blockSize
     }
