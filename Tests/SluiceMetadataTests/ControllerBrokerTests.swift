@@ -44,6 +44,14 @@ struct ControllerBrokerTests {
         #expect(controller.image == .empty)
     }
 
+    @Test func registrationsStopAtTheBrokerLimit() {
+        var controller = Controller(image: .empty, nowMs: 0, seed: 1)
+        for id in 0..<Int32(Controller.brokersMax) { _ = controller.brokerHeartbeat(Fixture.heartbeat(id), nowMs: 0) }
+        #expect(controller.brokerHeartbeat(Fixture.heartbeat(5_000), nowMs: 0).result.error == .invalidRequest)
+        // Known brokers still heartbeat.
+        #expect(controller.brokerHeartbeat(Fixture.heartbeat(7), nowMs: 0).result == BrokerHeartbeatResult(isFenced: false))
+    }
+
     @Test func leaseExpiresExactlyAtTheSessionTimeout() {
         var controller = Fixture.controller(brokers: 1)
         #expect(controller.tick(nowMs: 8_999).result.isEmpty)

@@ -87,6 +87,16 @@ struct ControllerTopicTests {
         #expect(controller.image.topic(named: Fixture.topic("d"))?.partitions.allSatisfy { $0.replicas.count == 2 } == true)
     }
 
+    @Test func clusterPartitionLimitHolds() {
+        var options = ControllerOptions()
+        options.clusterPartitionsMax = 5
+        var controller = Fixture.controller(brokers: 1, options: options)
+        #expect(controller.createTopics([CreateTopicRequest(name: "a", numPartitions: 4)], validateOnly: false).result[0].error == .none)
+        #expect(controller.createTopics([CreateTopicRequest(name: "b", numPartitions: 2)], validateOnly: false).result[0].error == .invalidPartitions)
+        #expect(controller.createPartitions("a", count: 6, validateOnly: false).result.error == .invalidPartitions)
+        #expect(controller.createPartitions("a", count: 5, validateOnly: false).result.error == .none)
+    }
+
     @Test func validateOnlyChangesNothing() {
         var controller = Fixture.controller(brokers: 1)
         let before = controller.image

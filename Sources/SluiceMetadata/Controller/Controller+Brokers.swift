@@ -29,10 +29,12 @@ extension Controller {
     /// broker is unfenced and takes the leaderless partitions whose ISR it is in.
     public mutating func brokerHeartbeat(_ heartbeat: BrokerHeartbeat, nowMs: Int64) -> ControllerOutput<BrokerHeartbeatResult> {
         let id = heartbeat.nodeID
-        // A heartbeat arrives over the network: refuse what the records could not carry.
+        // A heartbeat arrives over the network: refuse what the records could not carry, and
+        // registrations past the broker limit.
         guard id.rawValue >= 0,
             heartbeat.clientEndpoint.host.utf8.count <= BrokerEndpoint.hostBytesMax,
-            heartbeat.interNodeEndpoint.host.utf8.count <= BrokerEndpoint.hostBytesMax
+            heartbeat.interNodeEndpoint.host.utf8.count <= BrokerEndpoint.hostBytesMax,
+            image.brokers[id] != nil || image.brokers.count < Self.brokersMax
         else {
             return ControllerOutput(units: [], result: BrokerHeartbeatResult(error: .invalidRequest, isFenced: true))
         }

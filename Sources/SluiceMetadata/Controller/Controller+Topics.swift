@@ -23,7 +23,7 @@ public struct TopicResult: Hashable, Sendable {
     public var name: String
     public var error: KafkaErrorCode
     public var message: String?
-    /// Set on success of CreateTopics (also when validating only, as a would-be id: zero).
+    /// The new topic's id when CreateTopics created it (zero when only validating); the topic's id for DeleteTopics and CreatePartitions.
     public var topicID: KafkaUUID = .zero
     public var numPartitions: Int32 = -1
     public var replicationFactor: Int16 = -1
@@ -91,6 +91,9 @@ extension Controller {
         let partitions = request.numPartitions == -1 ? options.defaultPartitions : request.numPartitions
         guard (1...Self.partitionsPerTopicMax).contains(partitions) else {
             return fail(.invalidPartitions, "partition count must be in 1...\(Self.partitionsPerTopicMax), not \(partitions)")
+        }
+        guard image.partitionCount + Int(partitions) <= options.clusterPartitionsMax else {
+            return fail(.invalidPartitions, "the cluster would have more than \(options.clusterPartitionsMax) partitions")
         }
         let rf = Int(request.replicationFactor == -1 ? options.defaultReplicationFactor : request.replicationFactor)
         let brokers = image.unfencedBrokerIDs
@@ -181,6 +184,9 @@ extension Controller {
         }
         guard count <= Self.partitionsPerTopicMax else {
             return fail(.invalidPartitions, "partition count must be at most \(Self.partitionsPerTopicMax)")
+        }
+        guard image.partitionCount + Int(count - existing) <= options.clusterPartitionsMax else {
+            return fail(.invalidPartitions, "the cluster would have more than \(options.clusterPartitionsMax) partitions")
         }
         let rf = topic.partitions.first?.replicas.count ?? 1
         let brokers = image.unfencedBrokerIDs

@@ -19,6 +19,8 @@ import SluiceWire
 public struct Controller: Sendable {
     /// Most partitions in one topic (bounded everything; Kafka has no limit).
     public static let partitionsPerTopicMax: Int32 = 10_000
+    /// Most registered brokers; a heartbeat that would register one more is refused.
+    public static let brokersMax = 1_024
     /// Most replicas per partition; matches the record layout's limit.
     public static let replicationFactorMax = 256
     /// Largest producer id block one request may take.

@@ -7,6 +7,9 @@ public struct ControllerOptions: Hashable, Sendable {
     public var defaultPartitions: Int32 = 1
     public var defaultReplicationFactor: Int16 = 1
     public var topicConfigDefaults: TopicConfigDefaults = .standard
+    /// Most partitions in the whole cluster: the image, every node's partition manager and a
+    /// snapshot grow with it.
+    public var clusterPartitionsMax = 200_000
 
     public init() {}
 
@@ -20,6 +23,7 @@ public struct ControllerOptions: Hashable, Sendable {
         if !(1...Int16(Controller.replicationFactorMax)).contains(defaultReplicationFactor) {
             problems.append("defaultReplicationFactor must be in 1...\(Controller.replicationFactorMax)")
         }
+        if clusterPartitionsMax < 1 { problems.append("clusterPartitionsMax must be positive") }
         return problems
     }
 }
