@@ -68,6 +68,7 @@ let package = Package(
             name: "SluiceBroker",
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS",
+                "SluiceRaft", "SluiceRaftStorage",
                 nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct,
             ]),
 
@@ -86,6 +87,7 @@ let package = Package(
             name: "sluice-bench",
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", nioCore, nioPosix,
+                "SluiceBroker", "SluiceRaft", "SluiceRaftStorage", logging,
             ]),
 
         // MARK: tests
@@ -105,7 +107,10 @@ let package = Package(
             dependencies: ["SluiceStorage", "SluiceRecords", nioCore]),
         .testTarget(
             name: "SluiceBrokerTests",
-            dependencies: ["SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", nioCore, nioPosix]),
+            dependencies: [
+                "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage",
+                nioCore, nioPosix, logging, serviceLifecycleProduct,
+            ]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: ["SluiceTLS", nioCore, nioEmbedded, nioPosix]),
