@@ -69,6 +69,7 @@ let package = Package(
             name: "SluiceBroker",
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", "SluiceMetadata",
+                "SluiceRaft", "SluiceRaftStorage",
                 nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct,
             ]),
 
@@ -87,6 +88,7 @@ let package = Package(
             name: "sluice-bench",
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", nioCore, nioPosix,
+                "SluiceBroker", "SluiceRaft", "SluiceRaftStorage", logging,
             ]),
 
         // MARK: tests
@@ -109,7 +111,10 @@ let package = Package(
             dependencies: ["SluiceStorage", "SluiceRecords", nioCore]),
         .testTarget(
             name: "SluiceBrokerTests",
-            dependencies: ["SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", nioCore, nioPosix]),
+            dependencies: [
+                "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage",
+                nioCore, nioPosix, logging, serviceLifecycleProduct,
+            ]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: ["SluiceTLS", nioCore, nioEmbedded, nioPosix]),

@@ -104,4 +104,5 @@ struct SafetyChecker {
     }
 
     mutating func reportLiveness(_ s: String) { fail(s) }
+    mutating func reportDurability(_ s: String) { fail(s) }
 }

@@ -92,6 +92,13 @@ public struct Simulation {
     mutating func deliver(_ m: RaftMessage) {
         guard let k = index(of: m.to), nodes[k].isUp, !network.isCut(m.from, m.to) else { return }
         if options.traceMessages { record("deliver \(m)") }
+        if let lost = lostAcknowledgement(m, at: nodes[k].raft!) {
+            // The core would stop here on a precondition (fail-stop on a broken invariant);
+            // report it with the trace instead of crashing the whole run.
+            record("deliver \(m)")
+            checker.reportDurability(lost)
+            return
+        }
         nodes[k].raft!.step(m)
         afterStep(k)
     }
@@ -119,6 +126,7 @@ public struct Simulation {
             }
             nodes[k].disk.write(ready)
             nodes[k].pendingReady = ready
+            if options.bug == .sendBeforeFsync { for m in ready.messages { send(m) } }
             if chance(options.slowFsyncRate) {
                 nodes[k].fsyncDoneAt = now + 1 + Int(random.next(below: 2))
                 return
@@ -133,7 +141,7 @@ public struct Simulation {
         nodes[k].disk.sync()
         nodes[k].pendingReady = nil
         let id = nodes[k].id
-        for m in ready.messages { send(m) }
+        if options.bug != .sendBeforeFsync { for m in ready.messages { send(m) } }
         if let s = ready.snapshot {
             nodes[k].stateMachine = ReplicatedStateMachine(snapshotData: s.data)
             snapshotsInstalled += 1
@@ -164,6 +172,25 @@ public struct Simulation {
                 ? 1 + Int(random.next(below: UInt64(options.longDelayTicksMax)))
                 : 1 + Int(random.next(below: UInt64(options.maxDelayTicks)))
             network.schedule(m, at: now + delay)
+        }
+    }
+
+    /// Whether `m` proves that `node` lost entries it had acknowledged: a commit index beyond
+    /// its log, or a committed entry of its own that the leader's log contradicts.
+    func lostAcknowledgement(_ m: RaftMessage, at node: RaftNode) -> String? {
+        guard m.term >= node.term else { return nil }
+        switch m.body {
+        case .heartbeat(let commit) where commit > node.lastIndex:
+            return "Durability: n\(node.id) was told entries up to \(commit) are committed and on it, but its log ends at \(node.lastIndex)"
+        case .append(let prevIndex, let prevTerm, let entries, _) where node.term(at: prevIndex) == prevTerm:
+            for e in entries where e.index <= node.raftCommitIndex {
+                if let t = node.term(at: e.index), t != e.term {
+                    return "Durability: n\(node.id) committed \(e.index)@\(t) but the leader n\(m.from) holds \(e)"
+                }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 

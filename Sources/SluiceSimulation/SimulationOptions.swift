@@ -9,6 +9,9 @@ public enum BugInjection: String, Sendable, CaseIterable {
     case forgetVoteOnRestart
     /// Node 1 is configured as a one-voter group of its own: a split brain by configuration.
     case splitConfiguration
+    /// The driver sends a Ready's messages before its fsync completes, so a crash can lose an
+    /// entry or vote that was already acknowledged.
+    case sendBeforeFsync
 }
 
 /// One simulation run's shape. Fault rates are per tick; the seed chooses among ranges of

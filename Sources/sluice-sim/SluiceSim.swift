@@ -56,7 +56,11 @@ struct SluiceSim {
             let r = Simulation.run(options(s))
             ticks += r.ticks; acked += r.acknowledgedProposals; crashes += r.crashes; torn += r.tornCrashes; snapshots += r.snapshotsInstalled
             if !r.passed {
-                report(r, verbose: true)
+                // Replay with every message traced: recording consumes no randomness, so the
+                // replay is the same run.
+                var traced = options(s)
+                traced.traceMessages = true
+                report(Simulation.run(traced), verbose: true)
                 print("FAILED at seed \(s); reproduce: sluice-sim --seed \(s)\(nodes.map { " --nodes \($0)" } ?? "")")
                 exit(1)
             }
@@ -70,6 +74,7 @@ struct SluiceSim {
             print("seed \(r.seed): VIOLATION: \(v)")
             print("last \(r.trace.count) events:")
             for line in r.trace { print("  \(line)") }
+            print("seed \(r.seed): VIOLATION: \(v)")
         } else {
             print("seed \(r.seed): ok — \(r.ticks) ticks, \(r.leaderTerms) leader terms, \(r.acknowledgedProposals) acknowledged, \(r.committedEntries) committed, \(r.crashes) crashes (\(r.tornCrashes) torn), \(r.snapshotsInstalled) snapshots installed")
         }

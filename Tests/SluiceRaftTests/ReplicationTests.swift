@@ -98,3 +98,34 @@ struct ReplicationTests {
         #expect(throws: ProposalError.tooManyUncommittedEntries(limit: 3)) { try c.propose(1, "d") }
     }
 }
+
+@Suite("Ready and advance")
+struct ReadyAdvanceTests {
+    @Test func entriesReplacedBetweenReadyAndAdvanceComeBackInTheNextReady() {
+        var n = RaftNode(id: 2, configuration: RaftConfiguration(voters: [1, 2, 3]), random: SplitMix64(seed: 9))
+        let old = [RaftEntry(term: 1, index: 1), RaftEntry(term: 1, index: 2)]
+        n.step(RaftMessage(from: 1, to: 2, term: 1, body: .append(prevIndex: 0, prevTerm: 0, entries: old, leaderCommit: 0)))
+        let first = n.ready()
+        #expect(first.entries == old)
+        // While that Ready is being persisted, a new leader overwrites index 2.
+        let replacement = RaftEntry(term: 2, index: 2)
+        n.step(RaftMessage(from: 3, to: 2, term: 2, body: .append(prevIndex: 1, prevTerm: 1, entries: [replacement], leaderCommit: 0)))
+        #expect(!n.hasReady, "no second Ready before advance")
+        n.advance(first)
+        let second = n.ready()
+        #expect(second.entries.last == replacement, "the replaced entry is not treated as persisted")
+        #expect(second.messages.contains(RaftMessage(from: 2, to: 3, term: 2, body: .appendAccepted(matchIndex: 2))))
+        n.advance(second)
+        #expect(!n.hasReady)
+    }
+
+    @Test func committedEntriesAreHandedOutOnceAndInOrder() throws {
+        var c = ScriptedCluster(voters: [1, 2, 3])
+        c.campaign(1)
+        for k in 0..<10 { try c.propose(1, "p\(k)") }
+        for id: NodeID in [1, 2, 3] {
+            #expect(c.applied[id]!.map(\.index.rawValue) == Array(1...11))
+            #expect(c[id].appliedIndex == 11)
+        }
+    }
+}

@@ -979,6 +979,137 @@ extension SyncGroupResponse {
     }
 }
 
+extension RaftPreVoteRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.lastIndex = RaftIndex(rng.integer(UInt64.self))
+        value.lastTerm = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftPreVoteResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.granted = rng.bool()
+        return value
+    }
+}
+
+extension RaftVoteRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.lastIndex = RaftIndex(rng.integer(UInt64.self))
+        value.lastTerm = RaftTerm(rng.integer(UInt64.self))
+        value.leadershipTransfer = rng.bool()
+        return value
+    }
+}
+
+extension RaftVoteResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.granted = rng.bool()
+        return value
+    }
+}
+
+extension RaftAppendRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.prevIndex = RaftIndex(rng.integer(UInt64.self))
+        value.prevTerm = RaftTerm(rng.integer(UInt64.self))
+        value.leaderCommit = RaftIndex(rng.integer(UInt64.self))
+        value.entries = (0..<rng.count()).map { _ in RaftWireEntry.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension RaftAppendRequest.RaftWireEntry {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.index = RaftIndex(rng.integer(UInt64.self))
+        value.kind = rng.integer(Int8.self)
+        value.data = rng.bytes()
+        return value
+    }
+}
+
+extension RaftAppendAccepted {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.matchIndex = RaftIndex(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftAppendRejected {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.rejectedIndex = RaftIndex(rng.integer(UInt64.self))
+        value.hintIndex = RaftIndex(rng.integer(UInt64.self))
+        value.hintTerm = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftHeartbeatRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.leaderCommit = RaftIndex(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftHeartbeatResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftInstallSnapshotRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.snapshotIndex = RaftIndex(rng.integer(UInt64.self))
+        value.snapshotTerm = RaftTerm(rng.integer(UInt64.self))
+        value.voters = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
+        value.learners = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
+        value.data = rng.bytes()
+        return value
+    }
+}
+
+extension RaftTimeoutNowRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
 /// Every nested struct: its encoded size with default (smallest) values, and the
 /// `wireBytesMin` that bounds decoded counts. They must be equal at every version.
 let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sendable (Int16) -> (encoded: Int, minimum: Int))] = [
@@ -1247,6 +1378,11 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         SyncGroupRequest.SyncGroupRequestAssignment().encode(into: &buffer, version: version)
         return (buffer.readableBytes, SyncGroupRequest.SyncGroupRequestAssignment.wireBytesMin(version: version))
     }),
+    ("RaftAppendRequest.RaftWireEntry", 0...0, { version in
+        var buffer = ByteBuffer()
+        RaftAppendRequest.RaftWireEntry().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, RaftAppendRequest.RaftWireEntry.wireBytesMin(version: version))
+    }),
 ]
 
 /// Every generated message type, for the round-trip and fuzz tests.
@@ -1293,6 +1429,17 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     ProduceResponse.self,
     SyncGroupRequest.self,
     SyncGroupResponse.self,
+    RaftPreVoteRequest.self,
+    RaftPreVoteResponse.self,
+    RaftVoteRequest.self,
+    RaftVoteResponse.self,
+    RaftAppendRequest.self,
+    RaftAppendAccepted.self,
+    RaftAppendRejected.self,
+    RaftHeartbeatRequest.self,
+    RaftHeartbeatResponse.self,
+    RaftInstallSnapshotRequest.self,
+    RaftTimeoutNowRequest.self,
 ]
 
 extension ApiVersionsRequest: ArbitraryWireMessage {}
@@ -1337,3 +1484,14 @@ extension ProduceRequest: ArbitraryWireMessage {}
 extension ProduceResponse: ArbitraryWireMessage {}
 extension SyncGroupRequest: ArbitraryWireMessage {}
 extension SyncGroupResponse: ArbitraryWireMessage {}
+extension RaftPreVoteRequest: ArbitraryWireMessage {}
+extension RaftPreVoteResponse: ArbitraryWireMessage {}
+extension RaftVoteRequest: ArbitraryWireMessage {}
+extension RaftVoteResponse: ArbitraryWireMessage {}
+extension RaftAppendRequest: ArbitraryWireMessage {}
+extension RaftAppendAccepted: ArbitraryWireMessage {}
+extension RaftAppendRejected: ArbitraryWireMessage {}
+extension RaftHeartbeatRequest: ArbitraryWireMessage {}
+extension RaftHeartbeatResponse: ArbitraryWireMessage {}
+extension RaftInstallSnapshotRequest: ArbitraryWireMessage {}
+extension RaftTimeoutNowRequest: ArbitraryWireMessage {}

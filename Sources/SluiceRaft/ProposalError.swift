@@ -12,10 +12,3 @@ public enum ProposalError: Error, Sendable, Equatable {
     /// The payload exceeds `RaftOptions.entryBytesMax`.
     case entryTooLarge(bytes: Int, limit: Int)
 }
-
-/// Why a leadership transfer was refused.
-public enum TransferError: Error, Sendable, Equatable {
-    case notLeader(knownLeader: NodeID?)
-    /// Only a voter other than the leader can take over.
-    case notAVoter(NodeID)
-}
