@@ -67,6 +67,10 @@ import Testing
                 for record in try b.decodeRecords() { values.append(String(buffer: record.value!)) }
             }
             #expect(values == ["a", "b", "c", "d"])
+            let empty = FetchRequest(replicaID: .none, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, topics: [
+                .init(topic: "orders", partitions: [.init(partition: 2, fetchOffset: 0, partitionMaxBytes: 1 << 20)])])
+            let nothing = try connection.call(empty, version: 11).responses[0].partitions[0]
+            #expect(nothing.records != nil && nothing.records?.readableBytes == 0, "no data is empty records, never null (kafka-python)")
 
             let list = ListOffsetsRequest(replicaID: .none, topics: [.init(name: "orders", partitions: [
                 .init(partitionIndex: 1, timestamp: -1), .init(partitionIndex: 1, timestamp: -2)])])

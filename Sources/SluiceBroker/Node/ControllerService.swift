@@ -123,14 +123,20 @@ public actor ControllerService: ClusterControl {
     /// twice, even across controller failovers.
     public func allocateProducerID() async -> ProducerID? {
         if producerIDs.isEmpty {
-            guard case .allocated(let first, let count) = await decide({ $0.allocateProducerIDs(count: Self.producerIDBlockSize) }) else {
-                return nil
-            }
-            producerIDs = first.rawValue..<(first.rawValue + Int64(count))
+            guard let block = await allocateProducerIDBlock() else { return nil }
+            producerIDs = block
         }
         let id = producerIDs.lowerBound
         producerIDs = producerIDs.dropFirst()
         return ProducerID(id)
+    }
+
+    /// A fresh block of producer ids, recorded in the metadata log (for this node or another).
+    public func allocateProducerIDBlock() async -> Range<Int64>? {
+        guard case .allocated(let first, let count) = await decide({ $0.allocateProducerIDs(count: Self.producerIDBlockSize) }) else {
+            return nil
+        }
+        return first.rawValue..<(first.rawValue + Int64(count))
     }
 
     static let producerIDBlockSize: Int32 = 1000

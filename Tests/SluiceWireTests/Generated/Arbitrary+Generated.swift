@@ -5,6 +5,65 @@ import NIOCore
 import SluiceCore
 @testable import SluiceWire
 
+extension BrokerHeartbeatRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.nodeID = NodeID(rng.integer(Int32.self))
+        value.incarnation = rng.uuid()
+        value.clientHost = rng.string()
+        value.clientPort = rng.integer(Int32.self)
+        value.interNodeHost = rng.string()
+        value.interNodePort = rng.integer(Int32.self)
+        return value
+    }
+}
+
+extension BrokerHeartbeatResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.isFenced = rng.bool()
+        return value
+    }
+}
+
+extension ControllerForwardRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.apiKey = rng.integer(Int16.self)
+        value.apiVersion = rng.integer(Int16.self)
+        value.body = rng.bytes()
+        return value
+    }
+}
+
+extension ControllerForwardResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.body = rng.chance(4) ? nil : rng.bytes()
+        return value
+    }
+}
+
+extension AllocateProducerIdsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.nodeID = NodeID(rng.integer(Int32.self))
+        return value
+    }
+}
+
+extension AllocateProducerIdsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.firstProducerID = ProducerID(rng.integer(Int64.self))
+        value.count = rng.integer(Int32.self)
+        return value
+    }
+}
+
 extension ApiVersionsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         let value = Self()
@@ -1387,6 +1446,12 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
 
 /// Every generated message type, for the round-trip and fuzz tests.
 let allMessageTypes: [any ArbitraryWireMessage.Type] = [
+    BrokerHeartbeatRequest.self,
+    BrokerHeartbeatResponse.self,
+    ControllerForwardRequest.self,
+    ControllerForwardResponse.self,
+    AllocateProducerIdsRequest.self,
+    AllocateProducerIdsResponse.self,
     ApiVersionsRequest.self,
     ApiVersionsResponse.self,
     ConsumerProtocolAssignment.self,
@@ -1442,6 +1507,12 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     RaftTimeoutNowRequest.self,
 ]
 
+extension BrokerHeartbeatRequest: ArbitraryWireMessage {}
+extension BrokerHeartbeatResponse: ArbitraryWireMessage {}
+extension ControllerForwardRequest: ArbitraryWireMessage {}
+extension ControllerForwardResponse: ArbitraryWireMessage {}
+extension AllocateProducerIdsRequest: ArbitraryWireMessage {}
+extension AllocateProducerIdsResponse: ArbitraryWireMessage {}
 extension ApiVersionsRequest: ArbitraryWireMessage {}
 extension ApiVersionsResponse: ArbitraryWireMessage {}
 extension ConsumerProtocolAssignment: ArbitraryWireMessage {}

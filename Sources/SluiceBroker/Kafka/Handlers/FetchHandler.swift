@@ -35,9 +35,11 @@ struct FetchHandler: KafkaAPIHandler {
         for topic in request.topics {
             var partitions: [FetchResponse.FetchableTopicResponse.PartitionData] = []
             for p in topic.partitions {
+                // Records are never null: Kafka sends empty records for a partition with no data,
+                // and kafka-python fails on null.
                 var data = FetchResponse.FetchableTopicResponse.PartitionData(
                     partitionIndex: p.partition, errorCode: 0, highWatermark: .unknown, lastStableOffset: .unknown,
-                    logStartOffset: .unknown, preferredReadReplica: .none)
+                    logStartOffset: .unknown, preferredReadReplica: .none, records: ByteBuffer())
                 defer { partitions.append(data) }
                 guard context.version >= Self.firstServedVersion else {
                     data.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
@@ -58,7 +60,7 @@ struct FetchHandler: KafkaAPIHandler {
                 data.highWatermark = outcome.highWatermark
                 data.lastStableOffset = outcome.highWatermark
                 data.logStartOffset = outcome.logStartOffset
-                data.records = outcome.records
+                data.records = outcome.records ?? ByteBuffer()
                 remaining -= min(remaining, outcome.records?.readableBytes ?? 0)
             }
             topics.append(.init(topic: topic.topic, partitions: partitions))
