@@ -36,6 +36,11 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def single_node(tmp_path_factory):
     """One node on 127.0.0.1 (free ports), shared by the tests that do not disturb it."""
+    if harness.MOCK:
+        m = harness.MockCluster(1)
+        yield m
+        m.stop()
+        return
     harness.check_earlier_not_ready("single")
     harness.require_server()
     node = harness.SingleNode(tmp_path_factory.mktemp("single"))
@@ -49,6 +54,11 @@ def single_node(tmp_path_factory):
 @pytest.fixture(scope="session")
 def cluster3(tmp_path_factory):
     """Three nodes via deploy/local-cluster.sh on 127.0.0.1-3, shared by tests that do not disturb it."""
+    if harness.MOCK:
+        m = harness.MockCluster(3)
+        yield m
+        m.stop()
+        return
     harness.check_earlier_not_ready("cluster")
     harness.require_server()
     c = harness.Cluster(tmp_path_factory.mktemp("cluster3"), 3)
@@ -68,6 +78,7 @@ def broker(request):
 @pytest.fixture
 def own_node(tmp_path):
     """A single node that belongs to one test (which may crash and restart it)."""
+    harness.require_real()
     harness.check_earlier_not_ready("single")
     harness.require_server()
     node = harness.SingleNode(tmp_path / "node")
@@ -81,6 +92,7 @@ def own_node(tmp_path):
 @pytest.fixture
 def own_cluster(tmp_path):
     """A 3-node cluster that belongs to one test (which may kill and restart nodes)."""
+    harness.require_real()
     harness.check_earlier_not_ready("cluster")
     harness.require_server()
     c = harness.Cluster(tmp_path / "cluster", 3)

@@ -282,3 +282,4 @@ def wait_port(addr: str, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+

@@ -12,7 +12,7 @@ def test_aiokafka_smoke(broker):
 
     n_parts = 2
     topic = harness.unique("aiokafka")
-    harness.create_topic(broker.bootstrap, topic, n_parts)
+    n_parts = len(harness.create_topic(broker.bootstrap, topic, n_parts).partitions)
     records = [(f"a-{i % 17}".encode(), f"value-{i}".encode()) for i in range(300)]
 
     async def run():

@@ -17,6 +17,7 @@ N_PARTS = 2
 @pytest.fixture(scope="module")
 def seeded(single_node):
     """A topic with known records, checked after every bad input."""
+    harness.require_real(single_node)
     topic = harness.unique("bad-input-baseline")
     scratch = harness.unique("bad-input-scratch")
     harness.create_topic(single_node.bootstrap, topic, N_PARTS)
