@@ -197,6 +197,15 @@ class SingleNode:
             self.stop()
             not_ready(self.kind, str(e))
 
+    def restart_ready(self):
+        """Starts the node again on the same config and data after it served once: not becoming
+        ready now is a failure, never a skip."""
+        self.start()
+        try:
+            self.wait_ready()
+        except BrokerNotReady as e:
+            raise AssertionError(f"node did not come back after restart: {e}") from None
+
     def kill(self):
         """SIGKILL (a crash)."""
         if self.proc and self.proc.poll() is None:

@@ -13,7 +13,7 @@ def test_acknowledged_records_survive_sigkill(own_node):
     expected = {(p, o): (k, v) for k, v, p, o in acked}
 
     own_node.kill()
-    own_node.start_ready()
+    own_node.restart_ready()
 
     got = harness.consume_confluent(own_node.bootstrap, topic, list(range(n_parts)), len(first))
     seen = {(p, o): (k, v) for p, recs in got.items() for o, k, v in recs}
