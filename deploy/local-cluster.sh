@@ -337,6 +337,6 @@ case "${1:-}" in
     restart) cmd_restart "${2:-}" ;;
     pause) cmd_signal STOP "${2:-}" ;;
     resume) cmd_signal CONT "${2:-}" ;;
-    -h|--help|help) sed -n '2,27p' "$0" ;;
+    -h|--help|help) sed -n '2,/^set -euo/p' "$0" | sed '$d' ;;
     *) echo "usage: $0 {start N [--tls]|stop|status|kill I|restart I|pause I|resume I}" >&2; exit 2 ;;
 esac
