@@ -334,10 +334,11 @@ def leaders(bootstrap: str, topic: str) -> dict[int, int]:
     return {p: pm.leader for p, pm in md.topics[topic].partitions.items()}
 
 
-def consume_confluent(bootstrap: str, topic: str, partitions: list[int], expected: int,
+def consume_confluent(bootstrap: str, topic: str, partitions: list[int], expected: int | None,
                       timeout: float = 120) -> dict[int, list]:
     """Reads every record of the given partitions from the beginning with assign() (no group
-    coordination) until `expected` records have arrived. Returns partition -> [(offset, key, value)]."""
+    coordination) until `expected` records have arrived, or with expected=None up to the high
+    watermarks the broker reports at the start. Returns partition -> [(offset, key, value)]."""
     from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("compat-assign"),
                   "enable.auto.commit": False, "enable.partition.eof": False,
@@ -346,6 +347,12 @@ def consume_confluent(bootstrap: str, topic: str, partitions: list[int], expecte
     got = 0
     try:
         c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions])
+        if expected is None:
+            expected = 0
+            for p in partitions:
+                low, high = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+                assert low == 0, f"{topic}[{p}] starts at offset {low}, not 0"
+                expected += high
         deadline = time.monotonic() + timeout
         while got < expected:
             if time.monotonic() > deadline:
