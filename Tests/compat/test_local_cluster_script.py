@@ -90,7 +90,7 @@ def test_pause_resume_kill_restart_stop(script):
     script("start", "3")
     p2 = script.pid(2)
     script("pause", "2")
-    assert state(p2) == "T"
+    harness.wait_until("node 2 to be stopped by SIGSTOP", lambda: state(p2) == "T", 5, 0.02)
     assert re.search(r"^2 .* paused ", script("status").stdout, re.M)
     script("resume", "2")
     harness.wait_until("node 2 to leave the stopped state", lambda: state(p2) != "T", 5)
