@@ -30,7 +30,7 @@ run: deps
 
 # Real Kafka clients against sluice-server (Tests/compat/README.md). While the broker does not
 # serve yet, an unready broker skips those tests instead of failing them; set to 0 to fail.
-SLUICE_COMPAT_ALLOW_SKIP ?= 1
+SLUICE_COMPAT_ALLOW_SKIP ?= 0
 COMPAT = SLUICE_COMPAT_ALLOW_SKIP=$(SLUICE_COMPAT_ALLOW_SKIP) python3 -m pytest Tests/compat
 
 test: deps-test

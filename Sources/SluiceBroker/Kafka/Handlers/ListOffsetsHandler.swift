@@ -18,7 +18,12 @@ struct ListOffsetsHandler: KafkaAPIHandler {
                 guard let name = TopicName(rawValue: topic.name),
                       let replica = await services.partitions.replica(TopicPartition(name, p.partitionIndex))
                 else {
-                    answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                    // A known partition this node holds no replica of: the client's metadata is
+                    // stale, and NOT_LEADER_OR_FOLLOWER makes it refresh (as Kafka answers).
+                    let known = TopicName(rawValue: topic.name).flatMap {
+                        services.metadata.current.image.partition(TopicPartition($0, p.partitionIndex))
+                    } != nil
+                    answer.errorCode = (known ? KafkaErrorCode.notLeaderOrFollower : .unknownTopicOrPartition).rawValue
                     partitions.append(answer)
                     continue
                 }
