@@ -136,11 +136,11 @@ struct RaftClusterTests {
         defer { Task { await cluster.shutdown() } }
         _ = try await proposeOnLeader(cluster, [1])
         let old = try await cluster.waitForLeader()
-        let start = ContinuousClock.now
         try await cluster.stopGracefully(old)
+        // Without a transfer the survivors would first wait out an election timeout (≥ 500 ms
+        // after the last heartbeat); with one, the new leader is in place when the old stops.
         let new = try await cluster.waitForLeader(timeout: .milliseconds(300))
         #expect(new.id != old.id)
-        #expect(ContinuousClock.now - start < .milliseconds(500), "no faster than an election timeout")
         _ = try await new.driver!.propose([2])
         await cluster.shutdown()
     }
