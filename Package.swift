@@ -88,7 +88,7 @@ let package = Package(
             name: "sluice-bench",
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", nioCore, nioPosix,
-                "SluiceBroker", "SluiceRaft", "SluiceRaftStorage", logging,
+                "SluiceBroker", "SluiceRaft", "SluiceRaftStorage", logging, serviceLifecycleProduct,
             ]),
 
         // MARK: tests

@@ -114,6 +114,36 @@ struct RaftClusterTests {
         #expect(seen.last == RaftLeadership(leader: target.id, term: seen.last!.term, isLocal: false))
         await cluster.shutdown()
     }
+
+    @Test("a proposal fails with leadershipLost when the leader loses its quorum before the entry commits")
+    func proposalFailsWhenLeadershipIsLost() async throws {
+        let cluster = try await RaftTestCluster()
+        defer { Task { await cluster.shutdown() } }
+        let leader = try await cluster.waitForLeader()
+        for node in cluster.nodes where node.id != leader.id { await cluster.stop(node) }
+        // CheckQuorum: without acknowledgements for an election timeout the leader steps down.
+        await #expect(throws: RaftProposalError.leadershipLost) {
+            try await leader.driver!.propose([9])
+        }
+        #expect(await !leader.driver!.isLeader)
+        await cluster.shutdown()
+    }
+
+    @Test("graceful shutdown of the leader hands leadership over instead of leaving the group to time out")
+    func gracefulShutdownTransfersLeadership() async throws {
+        // 50 ms ticks: an election after a silent leader takes at least 500 ms.
+        let cluster = try await RaftTestCluster(tickInterval: .milliseconds(50))
+        defer { Task { await cluster.shutdown() } }
+        _ = try await proposeOnLeader(cluster, [1])
+        let old = try await cluster.waitForLeader()
+        try await cluster.stopGracefully(old)
+        // Without a transfer the survivors would first wait out an election timeout (≥ 500 ms
+        // after the last heartbeat); with one, the new leader is in place when the old stops.
+        let new = try await cluster.waitForLeader(timeout: .milliseconds(300))
+        #expect(new.id != old.id)
+        _ = try await new.driver!.propose([2])
+        await cluster.shutdown()
+    }
 }
 
 extension Array where Element: Sendable {

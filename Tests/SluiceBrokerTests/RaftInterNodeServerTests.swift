@@ -108,6 +108,69 @@ struct RaftInterNodeServerTests {
         #expect(inbox.messages.withLock { $0 } == [message])
     }
 
+    /// Stand in for the TLS handler: count the bytes that pass, inbound on the server and
+    /// outbound on the client, and pass them on.
+    final class CountingServerHandler: ChannelInboundHandler, Sendable {
+        typealias InboundIn = ByteBuffer
+        typealias InboundOut = ByteBuffer
+        let counters: Counters
+        init(_ counters: Counters) { self.counters = counters }
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            counters.server.add(unwrapInboundIn(data).readableBytes, ordering: .relaxed)
+            context.fireChannelRead(data)
+        }
+    }
+
+    final class CountingClientHandler: ChannelOutboundHandler, Sendable {
+        typealias OutboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+        let counters: Counters
+        init(_ counters: Counters) { self.counters = counters }
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            counters.client.add(unwrapOutboundIn(data).readableBytes, ordering: .relaxed)
+            context.write(data, promise: promise)
+        }
+    }
+
+    final class Counters: Sendable {
+        let server = Atomic<Int>(0)
+        let client = Atomic<Int>(0)
+    }
+
+    @Test("the first-handler hook (for TLS) sits in front of the frame codecs on both ends")
+    func firstHandlerHookSeesEveryByte() async throws {
+        let counters = Counters()
+        let inbox = Inbox()
+        var registry = InterNodeHandlerRegistry()
+        registry.register(apiKeys: RaftWireCodec.apiKeys) { request in
+            let m = try RaftWireCodec.decode(header: request.header, body: request.body)
+            inbox.messages.withLock { $0.append(m) }
+            return nil
+        }
+        let server = try await InterNodeServer.bind(
+            .init(host: "127.0.0.1", port: 0, firstHandler: { channel, isServer in
+                #expect(isServer)
+                return CountingServerHandler(counters)
+            }), registry: registry, logger: testLogger)
+        let serverTask = Task { try await server.run() }
+        defer { serverTask.cancel() }
+        var configuration = RaftTransport.Configuration()
+        configuration.firstHandler = { _, isServer in
+            #expect(!isServer)
+            return CountingClientHandler(counters)
+        }
+        let transport = RaftTransport(id: 2, peers: [1: HostPort(host: "127.0.0.1", port: server.port)],
+                                      configuration: configuration, logger: testLogger)
+        let transportTask = Task { try await transport.run() }
+        defer { transportTask.cancel() }
+        let message = RaftMessage(from: 2, to: 1, term: 3, body: .voteResponse(granted: true))
+        transport.send([message])
+        try await waitUntil(timeout: .seconds(5), "the message") { inbox.messages.withLock { !$0.isEmpty } }
+        let size = RaftWireCodec.encode(message, correlationID: 1).readableBytes + 4
+        #expect(counters.client.load(ordering: .relaxed) == size)
+        #expect(counters.server.load(ordering: .relaxed) == size)
+    }
+
     @Test("the transport delivers in order to a peer that starts listening late, and counts messages it drops when a peer's queue overflows")
     func transportReconnectsAndBoundsItsQueue() async throws {
         let inbox = Inbox()

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import SluiceBroker
+import ServiceLifecycle
 import SluiceCore
 import SluiceRaft
 import SluiceRaftStorage
@@ -64,6 +65,7 @@ final class RaftTestNode: @unchecked Sendable {
     var transport: RaftTransport?
     var stateMachine = RecordingStateMachine()
     var task: Task<Void, any Error>?
+    var group: ServiceGroup?
 
     init(id: NodeID, root: String) {
         self.id = id
@@ -103,6 +105,7 @@ final class RaftTestCluster: @unchecked Sendable {
     let snapshotEntriesMax: Int
 
     init(size: Int = 3, tickInterval: Duration = .milliseconds(10), snapshotEntriesMax: Int = 10_000) async throws {
+        precondition(size >= 1)
         root = FileManager.default.temporaryDirectory.appendingPathComponent("raftnet-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         let root = self.root
@@ -127,15 +130,12 @@ final class RaftTestCluster: @unchecked Sendable {
         node.slot.set(driver)
         node.driver = driver
         node.transport = transport
-        let server = node.server!
+        // The order a node uses: on graceful shutdown the driver (last) stops first, handing
+        // over leadership while the transport and listener still run.
+        let group = ServiceGroup(services: [node.server!, transport, driver], logger: testLogger)
+        node.group = group
         // A test's root task per node, so one node can be stopped while the others run.
-        node.task = Task {
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.run() }
-                group.addTask { try await transport.run() }
-                group.addTask { try await driver.run() }
-            }
-        }
+        node.task = Task { try await group.run() }
     }
 
     /// Stops everything the node runs (listener included), like a crash that loses nothing
@@ -143,8 +143,20 @@ final class RaftTestCluster: @unchecked Sendable {
     func stop(_ node: RaftTestNode) async {
         node.task?.cancel()
         _ = try? await node.task?.value
+        forget(node)
+    }
+
+    /// Stops the node as SIGTERM would: graceful shutdown of its service group.
+    func stopGracefully(_ node: RaftTestNode) async throws {
+        await node.group?.triggerGracefulShutdown()
+        try await node.task?.value
+        forget(node)
+    }
+
+    private func forget(_ node: RaftTestNode) {
         node.slot.set(nil)
         node.task = nil
+        node.group = nil
         node.server = nil
         node.driver = nil
     }

@@ -69,8 +69,10 @@ public actor RaftDriver: Service {
     let readyWakeUps: AsyncStream<Void>
     let readyWake: AsyncStream<Void>.Continuation
 
-    /// Every change of leader or term as this node sees it, newest kept when the consumer
-    /// lags (at most `leadershipChangesBufferedMax`). One consumer (the node's controller).
+    /// Every change of leader as this node sees it (an election in progress shows as
+    /// `leader == nil`), newest kept when the consumer lags (at most
+    /// `leadershipChangesBufferedMax`). One consumer (the node's controller); finishes when
+    /// the driver stops.
     public nonisolated let leadershipChanges: AsyncStream<RaftLeadership>
     static let leadershipChangesBufferedMax = 64
 

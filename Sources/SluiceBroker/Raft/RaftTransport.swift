@@ -70,16 +70,10 @@ public final class RaftTransport: Service, Sendable {
                 let queue = queues[peer]!
                 group.addTask { await self.runPeer(peer, address, queue) }
             }
-            await withGracefulShutdownHandler {
-                await withTaskCancellationHandler {
-                    // Wait until cancelled: the peer tasks end when their wake-up streams finish.
-                    for await _ in AsyncStream<Void>.makeStream().stream {}
-                } onCancel: {
-                    self.queues.values.forEach { $0.finish() }
-                }
-            } onGracefulShutdown: {
-                self.queues.values.forEach { $0.finish() }
-            }
+            // Returns on graceful shutdown, throws on cancellation (which already reaches
+            // the peer tasks); either way, finishing the queues ends every peer task.
+            try? await gracefulShutdown()
+            queues.values.forEach { $0.finish() }
         }
     }
 
