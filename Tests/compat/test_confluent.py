@@ -42,7 +42,7 @@ def test_admin_create_list_delete(broker):
 def test_100k_keyed_lz4_records_round_trip(broker):
     n_parts, n_keys, n_records = 6, 500, 100_000
     topic = harness.unique("confluent-100k")
-    n_parts = len(harness.create_topic(broker.bootstrap, topic, n_parts, replication=min(3, len(broker.broker_ids))).partitions)
+    n_parts = len(harness.create_topic(broker.bootstrap, topic, n_parts, replication=1).partitions)
     seq = [0] * n_keys
     records = []
     for i in range(n_records):
@@ -74,3 +74,14 @@ def test_100k_keyed_lz4_records_round_trip(broker):
     for k in range(n_keys):
         key = f"key-{k}".encode()
         assert next_seq.get(key, 0) == seq[k], f"{key!r}: read {next_seq.get(key, 0)} records, produced {seq[k]}"
+
+
+def test_replication_factor_above_one_is_refused_until_replication_lands(broker):
+    """A topic whose high watermark could never advance is refused with a clear error."""
+    from confluent_kafka.admin import NewTopic
+    a = harness.admin(broker.bootstrap)
+    name = harness.unique("rf3")
+    f = a.create_topics([NewTopic(name, num_partitions=1, replication_factor=3)], request_timeout=30)[name]
+    with pytest.raises(Exception) as info:
+        f.result(timeout=30)
+    assert "INVALID_REPLICATION_FACTOR" in str(info.value), f"expected INVALID_REPLICATION_FACTOR, got {info.value}"

@@ -14,7 +14,7 @@ def test_idempotent_producer_murmur2_and_assign(broker):
         harness.require_real(broker)  # kafka-python cannot decode the mock's ApiVersions v4 answer
     n_parts = 4
     topic = harness.unique("kafka-python")
-    n_parts = len(harness.create_topic(broker.bootstrap, topic, n_parts, replication=min(3, len(broker.broker_ids))).partitions)
+    n_parts = len(harness.create_topic(broker.bootstrap, topic, n_parts, replication=1).partitions)
     producer = KafkaProducer(bootstrap_servers=broker.bootstrap.split(","), acks="all", linger_ms=5,
                              compression_type="lz4", request_timeout_ms=30000)
     try:

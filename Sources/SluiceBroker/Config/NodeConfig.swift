@@ -76,8 +76,8 @@ public struct NodeConfig: Equatable, Sendable {
             problems.append("cluster.voters does not include this node (id \(node.id)); learners are not supported yet")
         }
         if topics.defaultPartitions < 1 { problems.append("topics.default_partitions must be at least 1, not \(topics.defaultPartitions)") }
-        if topics.defaultReplicationFactor < 1 {
-            problems.append("topics.default_replication_factor must be at least 1, not \(topics.defaultReplicationFactor)")
+        if topics.defaultReplicationFactor != 1 {
+            problems.append("topics.default_replication_factor must be 1 in this version (partition replication is in progress), not \(topics.defaultReplicationFactor)")
         }
         if topics.minInsyncReplicas < 1 { problems.append("topics.min_insync_replicas must be at least 1, not \(topics.minInsyncReplicas)") }
         if limits.requestBytesMax < 1024 { problems.append("limits.request_bytes_max must be at least 1024, not \(limits.requestBytesMax)") }

@@ -51,49 +51,75 @@ actor PartitionReplica {
     }
 
     /// Appends a Produce request's records for this partition as leader.
-    func append(_ records: ByteBuffer, requiredAcks: Int16, minInsyncReplicas: Int) async -> ProduceOutcome {
+    func append(_ records: ByteBuffer, requiredAcks: Int16, minInsyncReplicas: Int, timeout: Duration) async -> ProduceOutcome {
         guard isLeader else { return ProduceOutcome(errorCode: .notLeaderOrFollower) }
         if requiredAcks == -1 && state.isr.count < minInsyncReplicas {
             return ProduceOutcome(errorCode: .notEnoughReplicas,
                                   errorMessage: "ISR has \(state.isr.count) replicas; min.insync.replicas is \(minInsyncReplicas)")
         }
         await lock()
-        defer { unlock() }
         // Idempotence checks the first batch: producers send one batch per partition per
         // request (Kafka rejects more for magic 2, and so does validation below).
         var splitter = RecordBatchSplitter(records, trailingBytes: .rejectPartialTrailingBatch)
         let first: RecordBatch
         do throws(RecordBatchError) {
             guard let batch = try splitter.next() else {
+                unlock()
                 return ProduceOutcome(errorCode: .corruptMessage, errorMessage: "no record batch")
             }
             first = batch
             if try splitter.next() != nil {
+                unlock()
                 return ProduceOutcome(errorCode: .invalidRecord, errorMessage: "more than one batch for one partition")
             }
         } catch {
+            unlock()
             return ProduceOutcome(errorCode: KafkaErrorCode(rawValue: error.kafkaErrorCode) ?? .corruptMessage,
                                   errorMessage: "\(error)")
         }
         switch producers.check(first) {
         case .duplicate(let offset):
+            unlock()
             return ProduceOutcome(errorCode: .none, baseOffset: offset, logStartOffset: await log.logStartOffset)
         case .invalidEpoch:
+            unlock()
             return ProduceOutcome(errorCode: .invalidProducerEpoch)
         case .outOfOrder(let expected, let got):
+            unlock()
             return ProduceOutcome(errorCode: .outOfOrderSequenceNumber,
                                   errorMessage: "sequence \(got) but \(expected) was expected")
         case .append:
             break
         }
+        let result: PartitionLog.AppendResult
         do throws(LogError) {
-            let result = try await log.appendAsLeader(records, leaderEpoch: state.leaderEpoch)
-            producers.record(first, firstOffset: result.firstOffset)
-            await advanceHighWatermarkIfAlone()
-            signal.bump()
-            return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: await log.logStartOffset)
+            result = try await log.appendAsLeader(records, leaderEpoch: state.leaderEpoch)
         } catch {
+            unlock()
             return ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description)
+        }
+        producers.record(first, firstOffset: result.firstOffset)
+        await advanceHighWatermarkIfAlone()
+        signal.bump()
+        unlock()
+        // acks=all: answer only once the high watermark covers the batch, i.e. every in-sync
+        // replica has it. The append lock is released first so later batches are not held up.
+        if requiredAcks == -1, await !waitForHighWatermark(beyond: result.lastOffset, timeout: timeout) {
+            return ProduceOutcome(errorCode: .requestTimedOut, baseOffset: result.firstOffset,
+                                  errorMessage: "not every in-sync replica had the batch within the request timeout")
+        }
+        return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: await log.logStartOffset)
+    }
+
+    /// Waits until the high watermark is past `offset`; false if `timeout` passes first.
+    private func waitForHighWatermark(beyond offset: Offset, timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while true {
+            let seen = signal.generation
+            if await log.highWatermark > offset { return true }
+            if clock.now >= deadline || Task.isCancelled { return false }
+            await signal.wait(after: seen, timeout: deadline - clock.now)
         }
     }
 

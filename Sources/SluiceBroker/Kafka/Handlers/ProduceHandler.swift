@@ -20,7 +20,8 @@ struct ProduceHandler: KafkaAPIHandler {
         for topic in request.topicData {
             var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
             for data in topic.partitionData {
-                partitions.append(await produce(topic: topic.name, data: data, acks: acks, image: image, context: context))
+                partitions.append(await produce(topic: topic.name, data: data, acks: acks, timeoutMs: request.timeoutMs,
+                                                image: image, context: context))
             }
             topics.append(.init(name: topic.name, partitionResponses: partitions))
         }
@@ -28,7 +29,7 @@ struct ProduceHandler: KafkaAPIHandler {
     }
 
     private func produce(topic: String, data: ProduceRequest.TopicProduceData.PartitionProduceData, acks: Int16,
-                         image: MetadataImage, context: RequestContext) async
+                         timeoutMs: Int32, image: MetadataImage, context: RequestContext) async
         -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse
     {
         func failure(_ code: KafkaErrorCode, _ message: String? = nil) -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
@@ -43,7 +44,8 @@ struct ProduceHandler: KafkaAPIHandler {
         }
         guard let records = data.records, records.readableBytes > 0 else { return failure(.corruptMessage, "no records") }
         let minInsync = image.effectiveConfig(.minInsyncReplicas, topic: name).flatMap(Int.init) ?? Int(services.config.topics.minInsyncReplicas)
-        let outcome = await replica.append(records, requiredAcks: acks, minInsyncReplicas: minInsync)
+        let outcome = await replica.append(records, requiredAcks: acks, minInsyncReplicas: minInsync,
+                                           timeout: .milliseconds(Int64(max(0, timeoutMs))))
         if outcome.errorCode != .none {
             context.logger.debug("produce to \(partition) failed: \(outcome.errorCode) \(outcome.errorMessage ?? "")")
         }
