@@ -9,12 +9,20 @@ import PackageDescription
 let nio = Package.Dependency.package(url: "https://github.com/apple/swift-nio", from: "2.101.2")
 let argumentParser = Package.Dependency.package(
     url: "https://github.com/apple/swift-argument-parser", from: "1.8.2")
+let swiftLog = Package.Dependency.package(url: "https://github.com/apple/swift-log", from: "1.16.2")
+let serviceLifecycle = Package.Dependency.package(
+    url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0")
+let tomlKit = Package.Dependency.package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0")
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let nioEmbedded = Target.Dependency.product(name: "NIOEmbedded", package: "swift-nio")
 let nioTestUtils = Target.Dependency.product(name: "NIOTestUtils", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 let argumentParserProduct = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
+let serviceLifecycleProduct = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let tomlKitProduct = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
 
 let package = Package(
     name: "Sluice",
@@ -26,7 +34,7 @@ let package = Package(
         .library(name: "SluiceRecords", targets: ["SluiceRecords"]),
         .library(name: "SluiceWire", targets: ["SluiceWire"]),
     ],
-    dependencies: [nio, argumentParser],
+    dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit],
     targets: [
         // MARK: system libraries and C shims
         .systemLibrary(
@@ -56,13 +64,22 @@ let package = Package(
         .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceRecords", nioCore]),
         .target(name: "SluiceTLS", dependencies: ["COpenSSL", nioCore]),
 
+        // MARK: the node: services, listeners, Kafka API handlers, the actors driving the cores
+        .target(
+            name: "SluiceBroker",
+            dependencies: [
+                "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", "SluiceMetadata",
+                "SluiceRaft", "SluiceRaftStorage",
+                nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct,
+            ]),
+
         // MARK: test support: the seeded whole-cluster Raft simulator
         .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore"]),
 
         // MARK: executables
         .executableTarget(
             name: "sluice-server",
-            dependencies: ["SluiceCore", "SluiceWire", argumentParserProduct]),
+            dependencies: ["SluiceCore", "SluiceBroker", argumentParserProduct, logging, serviceLifecycleProduct]),
         .executableTarget(
             name: "sluice",
             dependencies: ["SluiceCore", argumentParserProduct]),
@@ -71,6 +88,7 @@ let package = Package(
             name: "sluice-bench",
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", nioCore, nioPosix,
+                "SluiceBroker", "SluiceRaft", "SluiceRaftStorage", logging, serviceLifecycleProduct,
             ]),
 
         // MARK: tests
@@ -91,6 +109,12 @@ let package = Package(
         .testTarget(
             name: "SluiceStorageTests",
             dependencies: ["SluiceStorage", "SluiceRecords", nioCore]),
+        .testTarget(
+            name: "SluiceBrokerTests",
+            dependencies: [
+                "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage",
+                nioCore, nioPosix, logging, serviceLifecycleProduct,
+            ]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: ["SluiceTLS", nioCore, nioEmbedded, nioPosix]),

@@ -7,7 +7,7 @@ what=${1:-build}
 
 need_apt=()
 want_pkgs=(libssl-dev liblz4-dev zlib1g-dev pkg-config openssl)
-[ "$what" = test ] && want_pkgs+=(kcat)
+[ "$what" = test ] && want_pkgs+=(kcat curl)  # curl: deploy/local-cluster.sh polls /healthz
 for pkg in "${want_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done
@@ -21,8 +21,8 @@ fi
 if [ "$what" = test ]; then
   # Real Kafka clients for the compatibility tests, and the reference hash/compression
   # implementations the fixture scripts cross-check against.
-  py_mods=(confluent_kafka kafka aiokafka lz4 cramjam)
-  py_pkgs=(confluent-kafka kafka-python aiokafka lz4 cramjam)
+  py_mods=(confluent_kafka kafka aiokafka lz4 cramjam pytest)
+  py_pkgs=(confluent-kafka kafka-python aiokafka lz4 cramjam pytest)
   missing=()
   for i in "${!py_mods[@]}"; do
     python3 -c "import ${py_mods[$i]}" 2>/dev/null || missing+=("${py_pkgs[$i]}")

@@ -5,6 +5,7 @@ let allSuites: [any BenchmarkSuite.Type] = [
     WireBenchmark.self,
     TLSBenchmark.self,
     RecordsBenchmark.self,
+    RaftBenchmark.self,
 ]
 
 /// The reference every in-memory suite compares against, on its own.

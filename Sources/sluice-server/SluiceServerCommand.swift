@@ -1,4 +1,8 @@
 import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import SluiceBroker
 import SluiceCore
 
 /// `sluice-server`: runs one Sluice node.
@@ -10,7 +14,9 @@ struct SluiceServerCommand: AsyncParsableCommand {
         discussion: """
             With no arguments, runs a single-node development broker on 127.0.0.1:9092 with \
             data under ./data/dev. With --config FILE, reads the node's TOML configuration \
-            (every key is documented with its default in Config/sluice.toml).
+            (every key is documented with its default in Config/sluice.toml). SIGTERM or \
+            SIGINT shut the node down gracefully. The log level comes from SLUICE_LOG_LEVEL \
+            (trace, debug, info, notice, warning, error; default info).
             """,
         version: SluiceVersion.current)
 
@@ -18,6 +24,56 @@ struct SluiceServerCommand: AsyncParsableCommand {
     var config: String?
 
     func run() async throws {
-        print("sluice-server \(SluiceVersion.current): the broker node is not built yet (see docs/ARCHITECTURE.md).")
+        let level = ProcessInfo.processInfo.environment["SLUICE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "sluice")
+        let nodeConfig = try loadConfig()
+        logger[metadataKey: "node"] = "\(nodeConfig.node.id)"
+        logger.info("sluice-server \(SluiceVersion.current) starting: data \(nodeConfig.node.dataDirectory), clients \(nodeConfig.listeners.client), inter-node \(nodeConfig.listeners.interNode), voters \(nodeConfig.effectiveVoters.map(\.description))")
+
+        let node: SluiceNode
+        do {
+            node = try await SluiceNode(config: nodeConfig, logger: logger)
+        } catch {
+            logger.critical("cannot start: \(error)")
+            throw ExitCode(1)
+        }
+        let group = ServiceGroup(configuration: .init(
+            services: node.services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped with an error: \(error)")
+        }
+        await node.logs.closeAll()
+        logger.info("sluice-server stopped; partition logs flushed and closed")
+    }
+
+    /// The configuration from `--config`, or the development defaults. Every problem is
+    /// printed, one per line, and the process exits with status 2.
+    func loadConfig() throws -> NodeConfig {
+        guard let path = config else { return NodeConfig() }
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            FileHandle.standardError.write(Data("sluice-server: cannot read \(path): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(2)
+        }
+        do {
+            return try NodeConfig(toml: text)
+        } catch {
+            FileHandle.standardError.write(Data("sluice-server: \(path) is not a valid configuration:\n".utf8))
+            for problem in error.problems {
+                FileHandle.standardError.write(Data("  - \(problem)\n".utf8))
+            }
+            throw ExitCode(2)
+        }
     }
 }

@@ -5,6 +5,65 @@ import NIOCore
 import SluiceCore
 @testable import SluiceWire
 
+extension BrokerHeartbeatRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.nodeID = NodeID(rng.integer(Int32.self))
+        value.incarnation = rng.uuid()
+        value.clientHost = rng.string()
+        value.clientPort = rng.integer(Int32.self)
+        value.interNodeHost = rng.string()
+        value.interNodePort = rng.integer(Int32.self)
+        return value
+    }
+}
+
+extension BrokerHeartbeatResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.isFenced = rng.bool()
+        return value
+    }
+}
+
+extension ControllerForwardRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.apiKey = rng.integer(Int16.self)
+        value.apiVersion = rng.integer(Int16.self)
+        value.body = rng.bytes()
+        return value
+    }
+}
+
+extension ControllerForwardResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.body = rng.chance(4) ? nil : rng.bytes()
+        return value
+    }
+}
+
+extension AllocateProducerIdsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.nodeID = NodeID(rng.integer(Int32.self))
+        return value
+    }
+}
+
+extension AllocateProducerIdsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.firstProducerID = ProducerID(rng.integer(Int64.self))
+        value.count = rng.integer(Int32.self)
+        return value
+    }
+}
+
 extension ApiVersionsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         let value = Self()
@@ -979,6 +1038,137 @@ extension SyncGroupResponse {
     }
 }
 
+extension RaftPreVoteRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.lastIndex = RaftIndex(rng.integer(UInt64.self))
+        value.lastTerm = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftPreVoteResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.granted = rng.bool()
+        return value
+    }
+}
+
+extension RaftVoteRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.lastIndex = RaftIndex(rng.integer(UInt64.self))
+        value.lastTerm = RaftTerm(rng.integer(UInt64.self))
+        value.leadershipTransfer = rng.bool()
+        return value
+    }
+}
+
+extension RaftVoteResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.granted = rng.bool()
+        return value
+    }
+}
+
+extension RaftAppendRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.prevIndex = RaftIndex(rng.integer(UInt64.self))
+        value.prevTerm = RaftTerm(rng.integer(UInt64.self))
+        value.leaderCommit = RaftIndex(rng.integer(UInt64.self))
+        value.entries = (0..<rng.count()).map { _ in RaftWireEntry.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension RaftAppendRequest.RaftWireEntry {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.index = RaftIndex(rng.integer(UInt64.self))
+        value.kind = rng.integer(Int8.self)
+        value.data = rng.bytes()
+        return value
+    }
+}
+
+extension RaftAppendAccepted {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.matchIndex = RaftIndex(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftAppendRejected {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.rejectedIndex = RaftIndex(rng.integer(UInt64.self))
+        value.hintIndex = RaftIndex(rng.integer(UInt64.self))
+        value.hintTerm = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftHeartbeatRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.leaderCommit = RaftIndex(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftHeartbeatResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
+extension RaftInstallSnapshotRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        value.snapshotIndex = RaftIndex(rng.integer(UInt64.self))
+        value.snapshotTerm = RaftTerm(rng.integer(UInt64.self))
+        value.voters = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
+        value.learners = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
+        value.data = rng.bytes()
+        return value
+    }
+}
+
+extension RaftTimeoutNowRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.to = NodeID(rng.integer(Int32.self))
+        value.term = RaftTerm(rng.integer(UInt64.self))
+        return value
+    }
+}
+
 /// Every nested struct: its encoded size with default (smallest) values, and the
 /// `wireBytesMin` that bounds decoded counts. They must be equal at every version.
 let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sendable (Int16) -> (encoded: Int, minimum: Int))] = [
@@ -1247,10 +1437,21 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         SyncGroupRequest.SyncGroupRequestAssignment().encode(into: &buffer, version: version)
         return (buffer.readableBytes, SyncGroupRequest.SyncGroupRequestAssignment.wireBytesMin(version: version))
     }),
+    ("RaftAppendRequest.RaftWireEntry", 0...0, { version in
+        var buffer = ByteBuffer()
+        RaftAppendRequest.RaftWireEntry().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, RaftAppendRequest.RaftWireEntry.wireBytesMin(version: version))
+    }),
 ]
 
 /// Every generated message type, for the round-trip and fuzz tests.
 let allMessageTypes: [any ArbitraryWireMessage.Type] = [
+    BrokerHeartbeatRequest.self,
+    BrokerHeartbeatResponse.self,
+    ControllerForwardRequest.self,
+    ControllerForwardResponse.self,
+    AllocateProducerIdsRequest.self,
+    AllocateProducerIdsResponse.self,
     ApiVersionsRequest.self,
     ApiVersionsResponse.self,
     ConsumerProtocolAssignment.self,
@@ -1293,8 +1494,25 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     ProduceResponse.self,
     SyncGroupRequest.self,
     SyncGroupResponse.self,
+    RaftPreVoteRequest.self,
+    RaftPreVoteResponse.self,
+    RaftVoteRequest.self,
+    RaftVoteResponse.self,
+    RaftAppendRequest.self,
+    RaftAppendAccepted.self,
+    RaftAppendRejected.self,
+    RaftHeartbeatRequest.self,
+    RaftHeartbeatResponse.self,
+    RaftInstallSnapshotRequest.self,
+    RaftTimeoutNowRequest.self,
 ]
 
+extension BrokerHeartbeatRequest: ArbitraryWireMessage {}
+extension BrokerHeartbeatResponse: ArbitraryWireMessage {}
+extension ControllerForwardRequest: ArbitraryWireMessage {}
+extension ControllerForwardResponse: ArbitraryWireMessage {}
+extension AllocateProducerIdsRequest: ArbitraryWireMessage {}
+extension AllocateProducerIdsResponse: ArbitraryWireMessage {}
 extension ApiVersionsRequest: ArbitraryWireMessage {}
 extension ApiVersionsResponse: ArbitraryWireMessage {}
 extension ConsumerProtocolAssignment: ArbitraryWireMessage {}
@@ -1337,3 +1555,14 @@ extension ProduceRequest: ArbitraryWireMessage {}
 extension ProduceResponse: ArbitraryWireMessage {}
 extension SyncGroupRequest: ArbitraryWireMessage {}
 extension SyncGroupResponse: ArbitraryWireMessage {}
+extension RaftPreVoteRequest: ArbitraryWireMessage {}
+extension RaftPreVoteResponse: ArbitraryWireMessage {}
+extension RaftVoteRequest: ArbitraryWireMessage {}
+extension RaftVoteResponse: ArbitraryWireMessage {}
+extension RaftAppendRequest: ArbitraryWireMessage {}
+extension RaftAppendAccepted: ArbitraryWireMessage {}
+extension RaftAppendRejected: ArbitraryWireMessage {}
+extension RaftHeartbeatRequest: ArbitraryWireMessage {}
+extension RaftHeartbeatResponse: ArbitraryWireMessage {}
+extension RaftInstallSnapshotRequest: ArbitraryWireMessage {}
+extension RaftTimeoutNowRequest: ArbitraryWireMessage {}

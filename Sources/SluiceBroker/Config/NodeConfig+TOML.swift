@@ -1,0 +1,131 @@
+import SluiceCore
+import SluiceStorage
+import TOMLKit
+
+/// Reading a `NodeConfig` from TOML. Unknown sections and keys are errors (a typo must not
+/// silently fall back to a default), and every problem is collected before failing.
+extension NodeConfig {
+    public struct LoadError: Error, CustomStringConvertible {
+        public var problems: [String]
+        public var description: String { problems.joined(separator: "\n") }
+    }
+
+    /// Parses `text` and validates the result; throws every problem found.
+    public init(toml text: String) throws(LoadError) {
+        let table: TOMLTable
+        do {
+            table = try TOMLTable(string: text)
+        } catch let error as TOMLParseError {
+            throw LoadError(problems: ["not valid TOML at line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)"])
+        } catch {
+            throw LoadError(problems: ["not valid TOML: \(error)"])
+        }
+        var reader = TOMLReader()
+        var config = NodeConfig()
+        reader.section(table, "node", keys: ["id", "data_dir"]) { r, t in
+            if let v = r.int(t, "node.id", "id", range: 0...Int(Int32.max)) { config.node.id = NodeID(Int32(v)) }
+            if let v = r.string(t, "node.data_dir", "data_dir") { config.node.dataDirectory = v }
+        }
+        reader.section(table, "listeners", keys: ["client", "inter_node", "http", "advertised_client"]) { r, t in
+            if let v = r.address(t, "listeners.client", "client") { config.listeners.client = v }
+            if let v = r.address(t, "listeners.inter_node", "inter_node") { config.listeners.interNode = v }
+            if let v = r.address(t, "listeners.http", "http") { config.listeners.http = v }
+            if let s = r.string(t, "listeners.advertised_client", "advertised_client"), !s.isEmpty {
+                if let v = HostPort(s) { config.listeners.advertisedClient = v } else {
+                    r.problems.append("listeners.advertised_client '\(s)' is not host:port")
+                }
+            }
+        }
+        reader.section(table, "cluster", keys: ["voters"]) { r, t in
+            guard let value = t["voters"] else { return }
+            guard let array = value.array else { r.problems.append("cluster.voters must be an array of \"id@host:port\""); return }
+            for item in array {
+                guard let s = item.string, let at = s.firstIndex(of: "@"), let id = Int32(s[..<at]), id >= 0,
+                      let address = HostPort(String(s[s.index(after: at)...]))
+                else {
+                    r.problems.append("cluster.voters entry \(item) is not \"id@host:port\"")
+                    continue
+                }
+                config.cluster.voters.append(Voter(id: NodeID(id), address: address))
+            }
+        }
+        reader.section(table, "topics", keys: ["auto_create", "default_partitions", "default_replication_factor", "min_insync_replicas"]) { r, t in
+            if let v = r.bool(t, "topics.auto_create", "auto_create") { config.topics.autoCreate = v }
+            if let v = r.int(t, "topics.default_partitions", "default_partitions", range: 1...1_000_000) { config.topics.defaultPartitions = Int32(v) }
+            if let v = r.int(t, "topics.default_replication_factor", "default_replication_factor", range: 1...Int(Int16.max)) {
+                config.topics.defaultReplicationFactor = Int16(v)
+            }
+            if let v = r.int(t, "topics.min_insync_replicas", "min_insync_replicas", range: 1...Int(Int16.max)) { config.topics.minInsyncReplicas = Int32(v) }
+        }
+        reader.section(table, "log", keys: ["segment_bytes", "segment_ms", "index_interval_bytes", "retention_bytes",
+                                            "retention_ms", "flush", "flush_interval_messages", "flush_interval_ms"]) { r, t in
+            if let v = r.int(t, "log.segment_bytes", "segment_bytes", range: 1024...LogConfig.segmentBytesMax) { config.log.segmentBytes = v }
+            if let v = r.int(t, "log.segment_ms", "segment_ms", range: 1...Int.max) { config.log.segmentMilliseconds = Int64(v) }
+            if let v = r.int(t, "log.index_interval_bytes", "index_interval_bytes", range: 1...Int(Int32.max)) { config.log.indexIntervalBytes = v }
+            if let v = r.int(t, "log.retention_bytes", "retention_bytes", range: -1...Int.max) { config.log.retentionBytes = v < 0 ? nil : Int64(v) }
+            if let v = r.int(t, "log.retention_ms", "retention_ms", range: -1...Int.max) { config.log.retentionMilliseconds = v < 0 ? nil : Int64(v) }
+            let messages = r.int(t, "log.flush_interval_messages", "flush_interval_messages", range: 1...Int.max) ?? 10_000
+            let ms = r.int(t, "log.flush_interval_ms", "flush_interval_ms", range: 1...Int.max) ?? 1000
+            if let v = r.string(t, "log.flush", "flush") {
+                switch v {
+                case "none": config.log.flush = .none
+                case "always": config.log.flush = .always
+                case "interval": config.log.flush = .interval(messages: messages, intervalMilliseconds: Int64(ms))
+                default: r.problems.append("log.flush must be \"none\", \"interval\" or \"always\", not \"\(v)\"")
+                }
+            }
+        }
+        reader.section(table, "limits", keys: ["request_bytes_max", "connections_max"]) { r, t in
+            if let v = r.int(t, "limits.request_bytes_max", "request_bytes_max", range: 1024...Int(Int32.max)) { config.limits.requestBytesMax = v }
+            if let v = r.int(t, "limits.connections_max", "connections_max", range: 1...1_000_000) { config.limits.connectionsMax = v }
+        }
+        for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits"].contains(key) {
+            reader.problems.append("unknown section or key '\(key)'")
+        }
+        let problems = reader.problems + (reader.problems.isEmpty ? config.validate() : [])
+        guard problems.isEmpty else { throw LoadError(problems: problems) }
+        self = config
+    }
+}
+
+/// Collects problems while reading typed values out of TOML tables.
+struct TOMLReader {
+    var problems: [String] = []
+
+    mutating func section(_ root: TOMLTable, _ name: String, keys: Set<String>, _ body: (inout TOMLReader, TOMLTable) -> Void) {
+        guard let value = root[name] else { return }
+        guard let table = value.table else {
+            problems.append("'\(name)' must be a table ([\(name)])")
+            return
+        }
+        for key in table.keys where !keys.contains(key) {
+            problems.append("unknown key '\(name).\(key)'; known: \(keys.sorted().joined(separator: ", "))")
+        }
+        body(&self, table)
+    }
+
+    mutating func int(_ table: TOMLTable, _ path: String, _ key: String, range: ClosedRange<Int>) -> Int? {
+        guard let value = table[key] else { return nil }
+        guard let v = value.int else { problems.append("\(path) must be an integer, not \(value)"); return nil }
+        guard range.contains(v) else { problems.append("\(path) must be in \(range.lowerBound)...\(range.upperBound), not \(v)"); return nil }
+        return v
+    }
+
+    mutating func string(_ table: TOMLTable, _ path: String, _ key: String) -> String? {
+        guard let value = table[key] else { return nil }
+        guard let v = value.string else { problems.append("\(path) must be a string, not \(value)"); return nil }
+        return v
+    }
+
+    mutating func bool(_ table: TOMLTable, _ path: String, _ key: String) -> Bool? {
+        guard let value = table[key] else { return nil }
+        guard let v = value.bool else { problems.append("\(path) must be true or false, not \(value)"); return nil }
+        return v
+    }
+
+    mutating func address(_ table: TOMLTable, _ path: String, _ key: String) -> HostPort? {
+        guard let s = string(table, path, key) else { return nil }
+        guard let v = HostPort(s) else { problems.append("\(path) '\(s)' is not host:port"); return nil }
+        return v
+    }
+}

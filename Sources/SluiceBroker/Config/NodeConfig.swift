@@ -1,0 +1,88 @@
+import SluiceCore
+import SluiceStorage
+
+/// A node's whole configuration: a tree of value structs whose defaults are the development
+/// broker (`sluice-server` with no arguments). `Config/sluice.toml` documents every key;
+/// `validate()` reports every problem at once.
+public struct NodeConfig: Equatable, Sendable {
+    public struct Node: Equatable, Sendable {
+        public var id: NodeID = 1
+        public var dataDirectory = "data/dev"
+    }
+
+    public struct Listeners: Equatable, Sendable {
+        public var client = HostPort(host: "127.0.0.1", port: 9092)
+        public var interNode = HostPort(host: "127.0.0.1", port: 9093)
+        public var http = HostPort(host: "127.0.0.1", port: 9094)
+        /// What Metadata responses tell clients to connect to; nil = the client listener.
+        public var advertisedClient: HostPort? = nil
+    }
+
+    /// A Raft voter: its node id and inter-node address.
+    public struct Voter: Equatable, Sendable, CustomStringConvertible {
+        public var id: NodeID
+        public var address: HostPort
+        public var description: String { "\(id)@\(address)" }
+    }
+
+    public struct Cluster: Equatable, Sendable {
+        /// Empty: a cluster of this node alone.
+        public var voters: [Voter] = []
+    }
+
+    public struct Topics: Equatable, Sendable {
+        public var autoCreate = true
+        public var defaultPartitions: Int32 = 1
+        public var defaultReplicationFactor: Int16 = 1
+        public var minInsyncReplicas: Int32 = 1
+    }
+
+    public struct Limits: Equatable, Sendable {
+        /// Largest request frame accepted (Kafka's socket.request.max.bytes).
+        public var requestBytesMax = SluiceCore.Limits.frameBytesMax
+        /// Open client connections at once; more are accepted and closed at once.
+        public var connectionsMax = 4096
+    }
+
+    public var node = Node()
+    public var listeners = Listeners()
+    public var cluster = Cluster()
+    public var topics = Topics()
+    public var log = LogConfig()
+    public var limits = Limits()
+
+    public init() {}
+
+    /// The voters, with this node alone when none are configured.
+    public var effectiveVoters: [Voter] {
+        cluster.voters.isEmpty ? [Voter(id: node.id, address: listeners.interNode)] : cluster.voters
+    }
+
+    /// Every problem, as one readable line each; empty when the configuration is valid.
+    public func validate() -> [String] {
+        var problems: [String] = []
+        if node.id.rawValue < 0 { problems.append("node.id must be 0 or more, not \(node.id)") }
+        if node.dataDirectory.isEmpty { problems.append("node.data_dir must not be empty") }
+        let ports = [("listeners.client", listeners.client), ("listeners.inter_node", listeners.interNode),
+                     ("listeners.http", listeners.http)]
+        for (i, a) in ports.enumerated() {
+            for b in ports[(i + 1)...] where a.1 == b.1 && a.1.port != 0 {
+                problems.append("\(a.0) and \(b.0) are both \(a.1)")
+            }
+        }
+        let ids = cluster.voters.map(\.id)
+        if Set(ids).count != ids.count { problems.append("cluster.voters lists a node id twice: \(ids)") }
+        if !cluster.voters.isEmpty && !ids.contains(node.id) {
+            problems.append("cluster.voters does not include this node (id \(node.id)); learners are not supported yet")
+        }
+        if topics.defaultPartitions < 1 { problems.append("topics.default_partitions must be at least 1, not \(topics.defaultPartitions)") }
+        if topics.defaultReplicationFactor != 1 {
+            problems.append("topics.default_replication_factor must be 1 in this version (partition replication is in progress), not \(topics.defaultReplicationFactor)")
+        }
+        if topics.minInsyncReplicas < 1 { problems.append("topics.min_insync_replicas must be at least 1, not \(topics.minInsyncReplicas)") }
+        if limits.requestBytesMax < 1024 { problems.append("limits.request_bytes_max must be at least 1024, not \(limits.requestBytesMax)") }
+        if limits.connectionsMax < 1 { problems.append("limits.connections_max must be at least 1, not \(limits.connectionsMax)") }
+        problems += log.problems().map { "log: \($0)" }
+        return problems
+    }
+}

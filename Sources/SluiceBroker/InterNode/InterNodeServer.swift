@@ -1,0 +1,125 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SluiceCore
+import SluiceWire
+
+/// Why the inter-node server closed a connection.
+public enum InterNodeServerError: Error, Sendable, Equatable {
+    /// A frame named an API key no subsystem registered.
+    case unknownAPIKey(Int16)
+}
+
+/// The inter-node listener (DESIGN §2, default port 9093): accepts peers' connections, cuts
+/// the byte stream into Kafka-format frames, and hands each frame to the handler registered
+/// for its API key. Frames on one connection are handled one at a time, in order, which is
+/// what Raft wants from a peer's stream.
+///
+/// A frame that is oversize, has a malformed header, names an unknown key, or that its handler
+/// rejects ends that connection only (logged); the server keeps serving every other one.
+///
+/// Lifecycle: `bind` opens the socket (so tests can bind port 0 and read `port` before anyone
+/// connects); `run` accepts until cancelled or graceful shutdown, then closes every connection.
+public final class InterNodeServer: Service, Sendable {
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 asks the kernel for a free port; read the result from `InterNodeServer.port`.
+        public var port: Int
+        /// The largest frame accepted; a bigger size prefix closes the connection before any of
+        /// its payload is buffered. Raft appends are bounded by `RaftOptions` (64 entries of at
+        /// most 1 MiB), snapshots by the metadata image size.
+        public var frameBytesMax: Int
+        /// Goes first in every accepted connection's pipeline (TLS).
+        public var firstHandler: ChannelHandlerFactory?
+
+        public init(host: String = "127.0.0.1", port: Int = 9093, frameBytesMax: Int = Limits.frameBytesMax,
+                    firstHandler: ChannelHandlerFactory? = nil) {
+            self.host = host
+            self.port = port
+            self.frameBytesMax = frameBytesMax
+            self.firstHandler = firstHandler
+        }
+    }
+
+    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+
+    private let serverChannel: NIOAsyncChannel<Connection, Never>
+    private let registry: InterNodeHandlerRegistry
+    private let logger: Logger
+    /// The port actually bound (the configured one, or the kernel's choice for 0).
+    public let port: Int
+
+    private init(serverChannel: NIOAsyncChannel<Connection, Never>, registry: InterNodeHandlerRegistry,
+                 logger: Logger) {
+        self.serverChannel = serverChannel
+        self.registry = registry
+        self.logger = logger
+        self.port = serverChannel.channel.localAddress?.port ?? -1
+    }
+
+    /// Opens the listening socket. Nothing is accepted until `run`.
+    public static func bind(
+        _ configuration: Configuration, registry: InterNodeHandlerRegistry, logger: Logger,
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> InterNodeServer {
+        let frameBytesMax = configuration.frameBytesMax
+        let firstHandler = configuration.firstHandler
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 64)
+            // A restarted node must get its port back at once, despite TIME_WAIT sockets.
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: configuration.host, port: configuration.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let firstHandler {
+                        try channel.pipeline.syncOperations.addHandler(firstHandler(channel, true))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(KafkaFrameEncoder()))
+                    return try Connection(wrappingChannelSynchronously: channel)
+                }
+            }
+        var logger = logger
+        logger[metadataKey: "listener"] = "inter-node"
+        let server = InterNodeServer(serverChannel: channel, registry: registry, logger: logger)
+        logger.info("inter-node listener bound", metadata: ["address": "\(configuration.host):\(server.port)"])
+        return server
+    }
+
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await serverChannel.executeThenClose { inbound in
+                for try await connection in inbound.cancelOnGracefulShutdown() {
+                    group.addTask { await self.serve(connection) }
+                }
+            }
+            // Stop serving open connections too: peers reconnect to whoever listens next.
+            group.cancelAll()
+        }
+    }
+
+    private func serve(_ connection: Connection) async {
+        let remote = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                for try await frame in inbound.cancelOnGracefulShutdown() {
+                    var body = frame
+                    let header = try RequestHeader(from: &body, version: 1)
+                    guard let handler = registry.handler(for: header.apiKey) else {
+                        throw InterNodeServerError.unknownAPIKey(header.apiKey)
+                    }
+                    let request = InterNodeRequest(header: header, body: body, remote: remote)
+                    if let response = try await handler(request) {
+                        try await outbound.write(response)
+                    }
+                }
+            }
+        } catch is CancellationError {
+            return
+        } catch {
+            logger.warning("closing inter-node connection", metadata: ["remote": "\(remote)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,31 @@
+import SluiceWire
+
+/// CreateTopics (key 19), answered by the controller (`ClusterControl`).
+struct CreateTopicsHandler: KafkaAPIHandler {
+    typealias Request = CreateTopicsRequest
+    static let versions: ClosedRange<Int16> = 0...4
+    let services: BrokerServices
+    func handle(_ request: CreateTopicsRequest, _ context: RequestContext) async -> CreateTopicsResponse? {
+        await services.cluster.createTopics(request)
+    }
+}
+
+/// DeleteTopics (key 20), answered by the controller.
+struct DeleteTopicsHandler: KafkaAPIHandler {
+    typealias Request = DeleteTopicsRequest
+    static let versions: ClosedRange<Int16> = 0...3
+    let services: BrokerServices
+    func handle(_ request: DeleteTopicsRequest, _ context: RequestContext) async -> DeleteTopicsResponse? {
+        await services.cluster.deleteTopics(request)
+    }
+}
+
+/// CreatePartitions (key 37), answered by the controller.
+struct CreatePartitionsHandler: KafkaAPIHandler {
+    typealias Request = CreatePartitionsRequest
+    static let versions: ClosedRange<Int16> = 0...1
+    let services: BrokerServices
+    func handle(_ request: CreatePartitionsRequest, _ context: RequestContext) async -> CreatePartitionsResponse? {
+        await services.cluster.createPartitions(request)
+    }
+}

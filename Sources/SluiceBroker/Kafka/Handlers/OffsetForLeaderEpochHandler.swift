@@ -1,0 +1,43 @@
+import SluiceCore
+import SluiceWire
+
+/// OffsetForLeaderEpoch (key 23): where a leader epoch ends in this replica's log, so a
+/// follower or a consumer that saw an older leader can truncate or reset correctly (KIP-101/320).
+struct OffsetForLeaderEpochHandler: KafkaAPIHandler {
+    typealias Request = OffsetForLeaderEpochRequest
+    static let versions: ClosedRange<Int16> = 0...3
+    let services: BrokerServices
+
+    func handle(_ request: OffsetForLeaderEpochRequest, _ context: RequestContext) async -> OffsetForLeaderEpochResponse? {
+        var topics: [OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult] = []
+        for topic in request.topics {
+            var partitions: [OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset] = []
+            for p in topic.partitions {
+                var answer = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset(
+                    errorCode: 0, partition: p.partition, leaderEpoch: .unknown, endOffset: .unknown)
+                defer { partitions.append(answer) }
+                guard let name = TopicName(rawValue: topic.topic),
+                      let replica = await services.partitions.replica(TopicPartition(name, p.partition))
+                else {
+                    answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                    continue
+                }
+                let state = await replica.state
+                guard await replica.isLeader else {
+                    answer.errorCode = KafkaErrorCode.notLeaderOrFollower.rawValue
+                    continue
+                }
+                if context.version >= 2 && p.currentLeaderEpoch != .unknown {
+                    if p.currentLeaderEpoch < state.leaderEpoch { answer.errorCode = KafkaErrorCode.fencedLeaderEpoch.rawValue; continue }
+                    if p.currentLeaderEpoch > state.leaderEpoch { answer.errorCode = KafkaErrorCode.unknownLeaderEpoch.rawValue; continue }
+                }
+                let (code, epoch, end) = await replica.endOffset(forEpoch: p.leaderEpoch)
+                answer.errorCode = code.rawValue
+                answer.leaderEpoch = epoch
+                answer.endOffset = end
+            }
+            topics.append(.init(topic: topic.topic, partitions: partitions))
+        }
+        return OffsetForLeaderEpochResponse(topics: topics)
+    }
+}

@@ -1,0 +1,108 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SluiceWire
+import Synchronization
+
+/// The client listener: Kafka frames over TCP. Each connection is one child task that reads a
+/// request, answers it, and only then reads the next, so responses leave in request order
+/// (the protocol requires it) and one connection holds at most one request in the broker.
+/// NIOAsyncChannel's back-pressure bounds what waits in its buffer.
+public struct KafkaServer: Service {
+    let address: HostPort
+    let dispatcher: RequestDispatcher
+    let group: any EventLoopGroup
+    let frameBytesMax: Int
+    let connectionsMax: Int
+    let logger: Logger
+    /// Told the bound address once listening (port 0 picks a free port, for tests).
+    let onBound: @Sendable (SocketAddress) -> Void
+
+    init(address: HostPort, dispatcher: RequestDispatcher, group: any EventLoopGroup, frameBytesMax: Int,
+         connectionsMax: Int, logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
+        self.address = address
+        self.dispatcher = dispatcher
+        self.group = group
+        self.frameBytesMax = frameBytesMax
+        self.connectionsMax = connectionsMax
+        self.logger = logger
+        self.onBound = onBound
+    }
+
+    public func run() async throws {
+        let frameBytesMax = self.frameBytesMax
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: address.host, port: address.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
+                    try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(KafkaFrameEncoder()))
+                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        if let bound = server.channel.localAddress { onBound(bound) }
+        logger.info("serving Kafka clients on \(server.channel.localAddress.map { "\($0)" } ?? "\(address)")")
+        let open = ConnectionCounter()
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { tasks in
+                try await server.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        if open.increment() > connectionsMax {
+                            open.decrement()
+                            logger.warning("refused a connection from \(connection.channel.remoteAddress.map { "\($0)" } ?? "?"): \(connectionsMax) are open")
+                            try? await connection.channel.close()
+                            continue
+                        }
+                        tasks.addTask {
+                            await serve(connection)
+                            open.decrement()
+                        }
+                    }
+                }
+            }
+        } onGracefulShutdown: {
+            // Stop accepting; connections finish the request in hand and close (below).
+            server.channel.close(promise: nil)
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
+        var logger = self.logger
+        logger[metadataKey: "peer"] = "\(peer)"
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                try await withGracefulShutdownHandler {
+                    for try await frame in inbound {
+                        switch await dispatcher.dispatch(frame: frame, logger: logger) {
+                        case .respond(let bytes): try await outbound.write(bytes)
+                        case .noResponse: continue
+                        case .close(let reason):
+                            logger.warning("closing connection: \(reason)")
+                            return
+                        }
+                    }
+                } onGracefulShutdown: {
+                    // Reading ends; the request being handled is still answered.
+                    connection.channel.close(mode: .input, promise: nil)
+                }
+            }
+        } catch let error as FrameError {
+            logger.warning("closing connection: \(error)")
+        } catch {
+            logger.debug("connection ended: \(error)")
+        }
+    }
+}
+
+/// Open client connections, shared by the accept loop and the connection tasks.
+final class ConnectionCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    /// Returns the new count.
+    func increment() -> Int { count.add(1, ordering: .relaxed).newValue }
+    func decrement() { count.subtract(1, ordering: .relaxed) }
+}

@@ -1,0 +1,120 @@
+import Logging
+import NIOCore
+import SluiceCore
+import SluiceWire
+import Synchronization
+
+/// `ClusterControl` for a node: its own controller when it leads the metadata log, otherwise
+/// the controller node over the inter-node listener (so a client may send admin requests to
+/// any node, and kafka-python's InitProducerId to the least loaded one).
+final class NodeClusterControl: ClusterControl {
+    let nodeID: NodeID
+    let local: ControllerService
+    let view: MetadataView
+    let client: InterNodeClient
+    /// Inter-node addresses of the voters (the controller is always one).
+    let voters: [NodeID: HostPort]
+    let logger: Logger
+    /// Producer ids handed out on this node from a block the controller allocated.
+    private let producerIDs = Mutex<Range<Int64>>(0..<0)
+
+    init(nodeID: NodeID, local: ControllerService, view: MetadataView, client: InterNodeClient,
+         voters: [NodeID: HostPort], logger: Logger) {
+        self.nodeID = nodeID
+        self.local = local
+        self.view = view
+        self.client = client
+        self.voters = voters
+        self.logger = logger
+    }
+
+    /// The controller's inter-node address, when another node is controller.
+    private var remoteController: HostPort? {
+        guard let id = view.current.controllerID, id != nodeID else { return nil }
+        return voters[id]
+    }
+
+    private func forward<R: APIRequest>(_ request: R, version: Int16) async -> R.Response? {
+        guard let address = remoteController else { return nil }
+        var body = ByteBufferAllocator().buffer(capacity: 128)
+        request.encode(into: &body, version: version)
+        do {
+            let answer = try await client.call(ControllerForwardRequest(apiKey: R.apiKey, apiVersion: version, body: Array(body.readableBytesView)), to: address)
+            guard answer.errorCode == 0, let bytes = answer.body else { return nil }
+            return try R.Response.decode(exactly: ByteBuffer(bytes: bytes), version: version)
+        } catch {
+            logger.warning("forwarding \(R.self) to the controller at \(address) failed: \(error)")
+            return nil
+        }
+    }
+
+    /// Forwarded admin requests use the highest version of each API the node serves, so no
+    /// field a client sent is lost on the way.
+    static let forwardVersion: [Int16: Int16] = [
+        CreateTopicsRequest.apiKey: CreateTopicsHandler.versions.upperBound,
+        DeleteTopicsRequest.apiKey: DeleteTopicsHandler.versions.upperBound,
+        CreatePartitionsRequest.apiKey: CreatePartitionsHandler.versions.upperBound,
+    ]
+
+    /// The largest replication factor this version serves. Followers (replica fetch, ISR
+    /// tracking) are the next issue; a partition with followers today would never advance its
+    /// high watermark, so such topics are refused with a clear message rather than accepted.
+    static let replicationFactorMax: Int16 = 1
+
+    func createTopics(_ request: CreateTopicsRequest) async -> CreateTopicsResponse {
+        let refused = request.topics.filter { $0.replicationFactor > Self.replicationFactorMax }
+        if !refused.isEmpty {
+            var allowed = request
+            allowed.topics.removeAll { $0.replicationFactor > Self.replicationFactorMax }
+            let answered = allowed.topics.isEmpty ? CreateTopicsResponse() : await createTopics(allowed)
+            return CreateTopicsResponse(topics: answered.topics + refused.map {
+                .init(name: $0.name, errorCode: KafkaErrorCode.invalidReplicationFactor.rawValue,
+                      errorMessage: "replication factor \($0.replicationFactor) is not supported yet: this version of Sluice serves replication factor 1 (partition replication is in progress)")
+            })
+        }
+        if await local.isActive { return await local.createTopics(request) }
+        if let answer = await forward(request, version: Self.forwardVersion[CreateTopicsRequest.apiKey]!) { return answer }
+        return await local.createTopics(request)  // answers NOT_CONTROLLER
+    }
+
+    func deleteTopics(_ request: DeleteTopicsRequest) async -> DeleteTopicsResponse {
+        if await local.isActive { return await local.deleteTopics(request) }
+        if let answer = await forward(request, version: Self.forwardVersion[DeleteTopicsRequest.apiKey]!) { return answer }
+        return await local.deleteTopics(request)
+    }
+
+    func createPartitions(_ request: CreatePartitionsRequest) async -> CreatePartitionsResponse {
+        if await local.isActive { return await local.createPartitions(request) }
+        if let answer = await forward(request, version: Self.forwardVersion[CreatePartitionsRequest.apiKey]!) { return answer }
+        return await local.createPartitions(request)
+    }
+
+    func autoCreate(_ topics: [TopicName]) async {
+        let request = CreateTopicsRequest(topics: topics.map { .init(name: $0.rawValue, numPartitions: -1, replicationFactor: -1) },
+                                          timeoutMs: 5000)
+        _ = await createTopics(request)
+        // Wait (briefly) until this node has applied the new topics, so the Metadata answer
+        // that follows already lists them.
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline, topics.contains(where: { view.current.image.topic(named: $0) == nil }) {
+            let seen = view.changed.generation
+            await view.changed.wait(after: seen, timeout: .milliseconds(100))
+        }
+    }
+
+    func allocateProducerID() async -> ProducerID? {
+        if let id = producerIDs.withLock({ range -> Int64? in range.popFirst() }) { return ProducerID(id) }
+        let block: Range<Int64>?
+        if await local.isActive {
+            block = await local.allocateProducerIDBlock()
+        } else if let address = remoteController,
+                  let answer = try? await client.call(AllocateProducerIdsRequest(nodeID: nodeID), to: address), answer.errorCode == 0 {
+            block = answer.firstProducerID.rawValue..<(answer.firstProducerID.rawValue + Int64(answer.count))
+        } else {
+            block = nil
+        }
+        guard var range = block, let first = range.popFirst() else { return nil }
+        producerIDs.withLock { $0 = range }
+        return ProducerID(first)
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SluiceCore
+import SluiceMetadata
+import SluiceRaft
+import SluiceRaftStorage
+import SluiceStorage
+import SluiceWire
+
+/// One Sluice node, assembled from its configuration: the Raft metadata log and its driver, the
+/// controller, the partition logs, and the three listeners. `services` are run by one
+/// `ServiceGroup`, which starts them in order and shuts them down gracefully in reverse.
+public struct SluiceNode: Sendable {
+    public let services: [any Service]
+    public let logs: LogManager
+    let view: MetadataView
+    let nodeID: NodeID
+
+    /// Ready to serve clients: a controller is known and this node is registered and unfenced.
+    public var isReady: Bool {
+        let snapshot = view.current
+        return snapshot.controllerID != nil && snapshot.image.brokers[nodeID]?.isFenced == false
+    }
+
+    /// Milliseconds of a monotonic clock (leases, Raft ticks); wall time is only for records.
+    static func monotonicMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
+    static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    public init(config: NodeConfig, logger: Logger) async throws {
+        let id = config.node.id
+        nodeID = id
+        let group = MultiThreadedEventLoopGroup.singleton
+        let fs = RealFileSystem()
+        try fs.createDirectory(config.node.dataDirectory)
+
+        let logs = LogManager(fileSystem: fs, dataDirectory: config.node.dataDirectory, defaultConfig: config.log,
+                              now: Self.wallMs, log: { logger.info("\($0)") })
+        self.logs = logs
+        let partitions = PartitionManager(nodeID: id, logs: logs, defaultLogConfig: config.log, logger: logger)
+        let view = MetadataView()
+        self.view = view
+        let machine = MetadataStateMachine(view: view, partitions: partitions, logger: logger)
+
+        let voters = config.effectiveVoters
+        let voterAddresses = Dictionary(uniqueKeysWithValues: voters.map { ($0.id, $0.address) })
+        let store = try FileRaftLogStore(directory: config.node.dataDirectory + "/meta")
+        let transport = RaftTransport(id: id, peers: voterAddresses, logger: logger, group: group)
+        let driver = RaftDriver(configuration: .init(id: id, members: RaftConfiguration(voters: voters.map(\.id))),
+                                store: store, sink: transport, stateMachine: machine, logger: logger)
+
+        var options = ControllerOptions()
+        options.defaultPartitions = config.topics.defaultPartitions
+        options.defaultReplicationFactor = config.topics.defaultReplicationFactor
+        let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
+                                           logger: logger, nowMs: Self.monotonicMs)
+
+        var registry = InterNodeHandlerRegistry()
+        driver.register(in: &registry)
+        ControllerRPC.register(in: &registry, controller: controller)
+        let interNode = try await InterNodeServer.bind(
+            .init(host: config.listeners.interNode.host, port: config.listeners.interNode.port,
+                  frameBytesMax: config.limits.requestBytesMax),
+            registry: registry, logger: logger, group: group)
+
+        let client = InterNodeClient(group: group, frameBytesMax: config.limits.requestBytesMax, timeout: .seconds(5),
+                                     clientID: "node-\(id)")
+        let cluster = NodeClusterControl(nodeID: id, local: controller, view: view, client: client, voters: voterAddresses,
+                                         logger: logger)
+        let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster)
+        let advertised = config.listeners.advertisedClient ?? config.listeners.client
+        var system = SystemRandomNumberGenerator()
+        let heartbeat = BrokerHeartbeat(
+            nodeID: id, incarnation: KafkaUUID(high: system.next(), low: system.next()),
+            clientEndpoint: BrokerEndpoint(host: advertised.host, port: UInt16(advertised.port)),
+            interNodeEndpoint: BrokerEndpoint(host: config.listeners.interNode.host, port: UInt16(config.listeners.interNode.port)))
+
+        let readiness = ReadinessProbe(view: view, nodeID: id)
+        self.services = [
+            driver,
+            transport,
+            interNode,
+            ControllerRunner(nodeID: id, driver: driver, controller: controller, view: view, tickInterval: .milliseconds(500),
+                             logger: logger),
+            BrokerHeartbeater(heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
+                              interval: .seconds(1), logger: logger),
+            LogMaintenance(logs: logs, interval: .seconds(30)),
+            KafkaServer(address: config.listeners.client, dispatcher: RequestDispatcher(services: services), group: group,
+                        frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger),
+            HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isReady }),
+        ]
+    }
+}
+
+/// Readiness as a Sendable value the health endpoint can hold.
+struct ReadinessProbe: Sendable {
+    let view: MetadataView
+    let nodeID: NodeID
+    var isReady: Bool {
+        let snapshot = view.current
+        return snapshot.controllerID != nil && snapshot.image.brokers[nodeID]?.isFenced == false
+    }
+}
+
+/// Retention, interval flushes and checkpoints of every partition log, in the background.
+struct LogMaintenance: Service {
+    let logs: LogManager
+    let interval: Duration
+    func run() async throws {
+        try await cancelWhenGracefulShutdown { await logs.runMaintenance(every: interval) }
+    }
+}

@@ -1,0 +1,72 @@
+import SluiceCore
+import SluiceRecords
+
+/// Idempotent-producer de-duplication for one partition (KIP-98): per producer id, the epoch
+/// and the last few batches' sequence ranges with the offsets they got.
+///
+/// A retried batch (same producer, epoch and sequence range as one already appended) is not
+/// appended again; the producer gets the original offset. A gap in the sequence is
+/// OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH (the producer has been
+/// replaced). Like Kafka, five batches per producer are remembered: the most a producer has in
+/// flight with `max.in.flight.requests.per.connection ≤ 5`.
+///
+/// Not persisted yet: after a restart the table is empty and the first batch of every producer
+/// is accepted at any sequence (see docs/ARCHITECTURE.md, "known gaps").
+struct ProducerStateTable {
+    static let batchesPerProducerMax = 5
+    /// Producers remembered per partition; the least recently seen is forgotten beyond this.
+    static let producersMax = 10_000
+
+    struct Entry {
+        var epoch: ProducerEpoch
+        /// Oldest first. Invariant: count ≤ batchesPerProducerMax.
+        var batches: [(firstSequence: Int32, lastSequence: Int32, firstOffset: Offset)]
+        var lastSeenOrder: UInt64
+    }
+
+    enum Check: Equatable {
+        case append
+        case duplicate(firstOffset: Offset)
+        case invalidEpoch
+        case outOfOrder(expected: Int32, got: Int32)
+    }
+
+    private var producers: [ProducerID: Entry] = [:]
+    private var order: UInt64 = 0
+
+    /// What to do with `batch`; batches without a producer id always append.
+    func check(_ batch: RecordBatch) -> Check {
+        let id = batch.producerID
+        guard id != .none, let entry = producers[id] else { return .append }
+        if batch.producerEpoch < entry.epoch { return .invalidEpoch }
+        if batch.producerEpoch > entry.epoch { return .append }  // a new epoch restarts sequences
+        let first = batch.baseSequence.rawValue
+        if let hit = entry.batches.first(where: { $0.firstSequence == first }) {
+            return .duplicate(firstOffset: hit.firstOffset)
+        }
+        let expected = entry.batches.last.map { Self.next(after: $0.lastSequence) } ?? first
+        return first == expected ? .append : .outOfOrder(expected: expected, got: first)
+    }
+
+    /// Records an appended batch at `firstOffset`.
+    mutating func record(_ batch: RecordBatch, firstOffset: Offset) {
+        let id = batch.producerID
+        guard id != .none else { return }
+        order += 1
+        let range = (batch.baseSequence.rawValue, batch.lastSequence.rawValue, firstOffset)
+        if var entry = producers[id], entry.epoch == batch.producerEpoch {
+            entry.batches.append(range)
+            if entry.batches.count > Self.batchesPerProducerMax { entry.batches.removeFirst() }
+            entry.lastSeenOrder = order
+            producers[id] = entry
+        } else {
+            producers[id] = Entry(epoch: batch.producerEpoch, batches: [range], lastSeenOrder: order)
+        }
+        if producers.count > Self.producersMax, let oldest = producers.min(by: { $0.value.lastSeenOrder < $1.value.lastSeenOrder }) {
+            producers.removeValue(forKey: oldest.key)
+        }
+    }
+
+    /// Sequences wrap from Int32.max to 0 (Kafka's rule).
+    static func next(after sequence: Int32) -> Int32 { sequence == .max ? 0 : sequence + 1 }
+}

@@ -1,0 +1,1 @@
+// SluiceBroker: the node.
