@@ -24,7 +24,7 @@ public struct SimulationOptions: Sendable {
     /// leader must commit a new entry, and within `convergenceTicksMax` every node must apply
     /// it (catching up can take long with one-entry appends and a window of one).
     public var faultTicks: Int = 400
-    public var livenessTicksMax: Int = 300
+    public var livenessTicksMax: Int = 500
     public var convergenceTicksMax: Int = 2000
     public var raftOptions = RaftOptions()
 
