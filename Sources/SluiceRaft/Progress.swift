@@ -63,12 +63,17 @@ struct Progress: Sendable {
         return true
     }
 
-    /// The follower rejected the append whose prevIndex was `rejected`; the leader's log says
-    /// the follower may match at `probeIndex`. Returns false for stale rejections.
-    mutating func rejected(at rejected: RaftIndex, probeIndex: RaftIndex) -> Bool {
+    /// The follower rejected the append whose prevIndex was `rejected`, when its log matched
+    /// at most up to `hintIndex`; the leader's log says it may match at `probeIndex`. Returns
+    /// false for stale rejections.
+    mutating func rejected(at rejected: RaftIndex, hintIndex: RaftIndex, probeIndex: RaftIndex) -> Bool {
         switch state {
         case .replicate:
-            if rejected <= match { return false }
+            // A fresh rejection always hints at or past `match` (the follower holds the
+            // matched prefix durably, and its terms there are ≤ the leader's prevTerm). A hint
+            // below it was sent before the follower acknowledged more: an append overtaken by
+            // a later one. Without this, every reordered append restarts the pipeline.
+            if rejected <= match || hintIndex < match { return false }
             becomeProbe()
         case .probe:
             if rejected != next.previous { return false }

@@ -78,7 +78,7 @@ extension RaftNode {
         // Where could the follower match? The last entry of ours at or before its hint whose
         // term is ≤ the hint's term: every entry of a term above that cannot match.
         let (probeIndex, _) = log.lastIndex(atOrBefore: hintIndex, withTermAtMost: hintTerm)
-        let changed = p.rejected(at: rejected, probeIndex: probeIndex)
+        let changed = p.rejected(at: rejected, hintIndex: hintIndex, probeIndex: probeIndex)
         progress[peer] = p
         if changed { sendAppends(to: peer, allowEmpty: true) }
     }

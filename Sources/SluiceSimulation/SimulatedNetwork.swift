@@ -23,6 +23,18 @@ struct SimulatedNetwork {
         inFlightCount += 1
     }
 
+    /// The last arrival tick scheduled on each link while FIFO delivery is asked for.
+    private var lastArrival: [Link: Int] = [:]
+
+    /// The arrival tick for a FIFO link: `tick`, unless an earlier message on the link arrives
+    /// later (then together with it, after it in the bucket).
+    mutating func fifoTick(_ from: NodeID, _ to: NodeID, notBefore tick: Int) -> Int {
+        let link = Link(from: from, to: to)
+        let t = max(tick, lastArrival[link] ?? 0)
+        lastArrival[link] = t
+        return t
+    }
+
     mutating func takeDue(at tick: Int) -> [RaftMessage] {
         let due = inFlight.removeValue(forKey: tick) ?? []
         inFlightCount -= due.count

@@ -35,7 +35,7 @@ public struct Simulation {
     var tornCrashes = 0
     var snapshotsInstalled = 0
     var leaderTermsSeen: Set<RaftTerm> = []
-    /// Liveness phase: no loss, duplication or long delays.
+    /// Liveness phase: no loss, duplication, long delays or reordering.
     var calm = false
 
     public init(options: SimulationOptions) {
@@ -76,7 +76,8 @@ public struct Simulation {
 
     mutating func runTick() {
         var due = network.takeDue(at: now)
-        shuffle(&due)
+        // A calm network is FIFO per link, like the TCP connection the real transport uses.
+        if !calm { shuffle(&due) }
         for m in due where checker.violation == nil { deliver(m) }
         for k in nodes.indices where nodes[k].isUp && nodes[k].pendingReady != nil && nodes[k].fsyncDoneAt <= now {
             completeFsync(k)
@@ -171,7 +172,7 @@ public struct Simulation {
             let delay = !calm && chance(options.longDelayRate)
                 ? 1 + Int(random.next(below: UInt64(options.longDelayTicksMax)))
                 : 1 + Int(random.next(below: UInt64(options.maxDelayTicks)))
-            network.schedule(m, at: now + delay)
+            network.schedule(m, at: calm ? network.fifoTick(m.from, m.to, notBefore: now + delay) : now + delay)
         }
     }
 

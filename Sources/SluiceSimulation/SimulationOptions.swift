@@ -24,7 +24,7 @@ public struct SimulationOptions: Sendable {
     /// leader must commit a new entry, and within `convergenceTicksMax` every node must apply
     /// it (catching up can take long with one-entry appends and a window of one).
     public var faultTicks: Int = 400
-    public var livenessTicksMax: Int = 300
+    public var livenessTicksMax: Int = 500
     public var convergenceTicksMax: Int = 2000
     public var raftOptions = RaftOptions()
 
@@ -74,7 +74,16 @@ public struct SimulationOptions: Sendable {
         // states (an old-term index matched before the leader's own entry) that big batches skip.
         o.raftOptions.entriesPerAppendMax = [1, 4, 64][Int(r.next(below: 3))]
         o.raftOptions.inflightAppendsMax = [1, 4, 16][Int(r.next(below: 3))]
+        // One entry per append with a window of one replicates one entry per round trip (up
+        // to 8 ticks here), below the offered load of 0.3 proposals per tick: the backlog
+        // would grow without bound and no leader would ever reach its own entry.
+        if o.raftOptions.entriesPerAppendMax == 1 && o.raftOptions.inflightAppendsMax == 1 {
+            o.raftOptions.inflightAppendsMax = 4
+        }
         o.raftOptions.heartbeatTicks = [1, 2, 3][Int(r.next(below: 3))]
+        // Back-pressure, as a real leader applies it: refuse proposals beyond a bounded
+        // uncommitted backlog.
+        o.raftOptions.uncommittedEntriesMax = 256
         return o
     }
 }

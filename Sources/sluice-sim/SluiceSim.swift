@@ -30,10 +30,11 @@ struct SluiceSim {
         let learners = value("--learners").flatMap(Int.init)
         let bug = value("--bug").flatMap(BugInjection.init(rawValue:)) ?? BugInjection.none
         let faultTicks = value("--ticks").flatMap(Int.init)
+        let traceEvents = value("--trace-events").flatMap(Int.init)
         let showTrace = args.contains("--trace")
         args.removeAll { $0 == "--trace" }
         guard args.isEmpty, seed != nil || count != nil, nodes == nil || nodes == 3 || nodes == 5 else {
-            print("usage: sluice-sim (--seed N | --seeds COUNT [--first N]) [--nodes 3|5] [--learners K] [--ticks T] [--trace] [--bug \(BugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
+            print("usage: sluice-sim (--seed N | --seeds COUNT [--first N]) [--nodes 3|5] [--learners K] [--ticks T] [--trace] [--trace-events N] [--bug \(BugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
             exit(2)
         }
         func options(_ s: UInt64) -> SimulationOptions {
@@ -41,6 +42,7 @@ struct SluiceSim {
             var o = SimulationOptions.forSeed(s, voterCount: voters, learnerCount: learners ?? Int(s % 3 == 0 ? 1 : 0))
             o.bug = bug
             if let faultTicks { o.faultTicks = faultTicks }
+            if let traceEvents { o.traceEventsMax = traceEvents }
             return o
         }
         if let seed {

@@ -129,3 +129,25 @@ struct ReadyAdvanceTests {
         }
     }
 }
+
+@Suite("Append flow control")
+struct AppendFlowControlTests {
+    @Test func aRejectionOvertakenByALaterAcknowledgementDoesNotRestartThePipeline() throws {
+        var c = ScriptedCluster(voters: [1, 2, 3])
+        c.campaign(1)
+        for k in 0..<3 { try c.propose(1, "p\(k)") }
+        var leader = c.nodes[1]!
+        let match = try #require(leader.matchIndex(of: 2))
+        #expect(leader.progress[2]!.state == .replicate)
+        // A rejection the follower sent when its log ended below what it has acknowledged since.
+        leader.step(RaftMessage(from: 2, to: 1, term: leader.term,
+                                body: .appendRejected(rejectedIndex: match.next, hintIndex: match.previous, hintTerm: leader.term)))
+        #expect(leader.progress[2]!.state == .replicate)
+        #expect(!leader.hasReady, "nothing is resent")
+        // A fresh rejection (hint at the match) does send the leader back to probing.
+        leader.step(RaftMessage(from: 2, to: 1, term: leader.term,
+                                body: .appendRejected(rejectedIndex: match.next, hintIndex: match, hintTerm: leader.term)))
+        #expect(leader.progress[2]!.state == .probe)
+        #expect(leader.ready().messages.contains { $0.to == 2 && $0.isAppend })
+    }
+}
