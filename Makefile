@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_FLAGS = -c release
 
-.PHONY: run run-single test test-compat build release bench deps deps-test clean help
+.PHONY: run run-single test test-compat build release bench bench-broker deps deps-test clean help
 
 help:
 	@echo "make run    - build and start a 3-node Sluice cluster with a demo topic (Ctrl-C stops it)"
@@ -51,6 +51,10 @@ test-compat: deps-test
 bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-bench
 	$(SWIFT) run $(RELEASE_FLAGS) --skip-build sluice-bench
+
+bench-broker: deps-test
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-server
+	python3 scripts/bench-broker.py
 
 clean:
 	rm -rf .build
