@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 @testable import SluiceBroker
 import SluiceCore
@@ -81,6 +82,24 @@ import Testing
             #expect(unknown.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
             let badAcks = try produce(connection, topic: "orders", partition: 0, batch(["x"]), acks: 2)
             #expect(badAcks.errorCode == KafkaErrorCode.invalidRequiredAcks.rawValue)
+        }
+    }
+
+    @Test func partitionsGrowAndDeletedTopicsLeaveNoFiles() async throws {
+        try await TestBroker.withBroker { broker in
+            let connection = try RawKafkaConnection(port: broker.port)
+            #expect(try createTopic(connection, "grow", partitions: 2) == 0)
+            let grown = try connection.call(CreatePartitionsRequest(topics: [.init(name: "grow", count: 4)], timeoutMs: 5000), version: 1)
+            #expect(grown.results[0].errorCode == 0)
+            let shrink = try connection.call(CreatePartitionsRequest(topics: [.init(name: "grow", count: 3)], timeoutMs: 5000), version: 1)
+            #expect(shrink.results[0].errorCode == KafkaErrorCode.invalidPartitions.rawValue)
+            #expect(try produce(connection, topic: "grow", partition: 3, batch(["new"])).errorCode == 0)
+            let directory = broker.directory + "/topics/grow-3"
+            #expect(FileManager.default.fileExists(atPath: directory))
+            let deleted = try connection.call(DeleteTopicsRequest(topicNames: ["grow"], timeoutMs: 5000), version: 3)
+            #expect(deleted.responses[0].errorCode == 0)
+            #expect(!FileManager.default.fileExists(atPath: directory), "a deleted topic's files are removed")
+            #expect(try produce(connection, topic: "grow", partition: 0, batch(["gone"])).errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
         }
     }
 
