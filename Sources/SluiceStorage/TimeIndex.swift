@@ -12,65 +12,54 @@ import SluiceCore
 ///                                            the segment's base offset
 /// ```
 /// Timestamps are strictly increasing: an entry is written only when a batch raises the
-/// segment's largest timestamp, and at most once per `indexIntervalBytes`. Derived data,
-/// rebuilt from the `.log` if a check fails.
+/// segment's largest timestamp, and at most once per `indexIntervalBytes` (plus once when the
+/// segment is sealed, see `LogSegment.sealTimeIndex`). Derived data, rebuilt from the `.log` if
+/// a check fails.
 struct TimeIndex {
-    static let entryBytes = 12
-
-    struct Entry: Equatable {
+    struct Entry: SparseIndexEntry {
         var timestamp: Int64
         var relativeOffset: UInt32
+
+        static let byteCount = 12
+        init(timestamp: Int64, relativeOffset: UInt32) {
+            self.timestamp = timestamp
+            self.relativeOffset = relativeOffset
+        }
+        init(bytes: [UInt8], at index: Int) {
+            self.init(timestamp: Int64(bitPattern: bytes.bigEndianUInt64(at: index)),
+                      relativeOffset: bytes.bigEndianUInt32(at: index + 8))
+        }
+        func appendBytes(to bytes: inout [UInt8]) {
+            bytes.appendBigEndian(UInt64(bitPattern: timestamp))
+            bytes.appendBigEndian(relativeOffset)
+        }
+        func follows(_ previous: Entry) -> Bool {
+            timestamp > previous.timestamp && relativeOffset >= previous.relativeOffset
+        }
     }
 
-    let baseOffset: Offset
-    private let file: any StorageFile
-    /// Invariant: strictly increasing in `timestamp`, non-decreasing in `relativeOffset`.
-    private(set) var entries: [Entry] = []
+    private var index: SparseIndexFile<Entry>
+    var baseOffset: Offset { index.baseOffset }
+    var entries: [Entry] { index.entries }
+    var lastEntry: Entry? { index.entries.last }
 
     init(file: any StorageFile, baseOffset: Offset) throws(StorageError) {
-        self.file = file
-        self.baseOffset = baseOffset
-        let bytes = try file.readAll()
-        guard bytes.count % Self.entryBytes == 0 else {
-            throw .corrupt(path: file.path, position: Int64(bytes.count), reason: "size is not a multiple of \(Self.entryBytes)")
-        }
-        var previous: Entry?
-        for start in stride(from: 0, to: bytes.count, by: Self.entryBytes) {
-            let entry = Entry(timestamp: Int64(bitPattern: bytes.bigEndianUInt64(at: start)),
-                              relativeOffset: bytes.bigEndianUInt32(at: start + 8))
-            if let previous, entry.timestamp <= previous.timestamp || entry.relativeOffset < previous.relativeOffset {
-                throw .corrupt(path: file.path, position: Int64(start), reason: "entries are not increasing")
-            }
-            entries.append(entry)
-            previous = entry
-        }
+        index = try SparseIndexFile(file: file, baseOffset: baseOffset)
     }
 
     init(emptying file: any StorageFile, baseOffset: Offset) throws(StorageError) {
-        try file.truncate(to: 0)
-        self.file = file
-        self.baseOffset = baseOffset
+        index = try SparseIndexFile(emptying: file, baseOffset: baseOffset)
     }
 
-    var lastEntry: Entry? { entries.last }
-
     mutating func append(timestamp: Int64, offset: Offset) throws(StorageError) {
-        let entry = Entry(timestamp: timestamp, relativeOffset: UInt32(baseOffset.distance(to: offset)))
-        if let last = entries.last {
-            precondition(entry.timestamp > last.timestamp && entry.relativeOffset >= last.relativeOffset,
-                         "time index entries must increase")
-        }
-        var bytes = [UInt8]()
-        bytes.appendBigEndian(UInt64(bitPattern: entry.timestamp))
-        bytes.appendBigEndian(entry.relativeOffset)
-        try file.write(bytes, at: Int64(entries.count * Self.entryBytes))
-        entries.append(entry)
+        try index.append(Entry(timestamp: timestamp, relativeOffset: UInt32(baseOffset.distance(to: offset))))
     }
 
     /// An offset from which a forward scan finds the first batch whose maxTimestamp is at
     /// least `timestamp`: the offset of the last entry whose timestamp is strictly below it
     /// (every batch before that entry's batch has a smaller maximum), or the segment's start.
     func scanStart(forTimestamp timestamp: Int64) -> Offset {
+        let entries = index.entries
         var low = 0
         var high = entries.count
         while low < high {
@@ -80,13 +69,7 @@ struct TimeIndex {
         return low == 0 ? baseOffset : baseOffset.advanced(by: Int64(entries[low - 1].relativeOffset))
     }
 
-    mutating func truncate(from offset: Offset) throws(StorageError) {
-        let target = baseOffset.distance(to: offset)
-        let keep = entries.prefix { Int64($0.relativeOffset) < target }.count
-        entries.removeLast(entries.count - keep)
-        try file.truncate(to: Int64(keep * Self.entryBytes))
-    }
-
-    func sync() throws(StorageError) { try file.sync() }
-    func close() { file.close() }
+    mutating func truncate(from offset: Offset) throws(StorageError) { try index.truncate(from: offset) }
+    func sync() throws(StorageError) { try index.sync() }
+    func close() { index.close() }
 }

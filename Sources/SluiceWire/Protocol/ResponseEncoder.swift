@@ -9,12 +9,7 @@ public enum ResponseEncoder {
         allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) -> ByteBuffer {
         precondition(Response.apiKey == header.apiKey, "\(Response.self) does not answer \(header)")
-        var buffer = allocator.buffer(capacity: 128)
-        ResponseHeader(correlationID: header.correlationID).encode(
-            into: &buffer,
-            version: ResponseHeader.version(apiKey: header.apiKey, apiVersion: header.apiVersion))
-        response.encode(into: &buffer, version: header.apiVersion)
-        return buffer
+        return encode(answering: header, allocator: allocator) { response.encode(into: &$0, version: header.apiVersion) }
     }
 
     /// Encodes a response held in the `KafkaResponse` enum.
@@ -23,11 +18,17 @@ public enum ResponseEncoder {
         allocator: ByteBufferAllocator = ByteBufferAllocator()
     ) -> ByteBuffer {
         precondition(response.apiKey == header.apiKey, "\(response.apiKey) does not answer \(header)")
+        return encode(answering: header, allocator: allocator) { response.encode(into: &$0, version: header.apiVersion) }
+    }
+
+    /// The response header for `header`'s API and version, then the body `encodeBody` writes.
+    private static func encode(answering header: RequestHeader, allocator: ByteBufferAllocator,
+                               _ encodeBody: (inout ByteBuffer) -> Void) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 128)
         ResponseHeader(correlationID: header.correlationID).encode(
             into: &buffer,
             version: ResponseHeader.version(apiKey: header.apiKey, apiVersion: header.apiVersion))
-        response.encode(into: &buffer, version: header.apiVersion)
+        encodeBody(&buffer)
         return buffer
     }
 }
