@@ -35,3 +35,18 @@ def test_acknowledged_records_survive_sigkill(own_node):
     assert sum(map(len, got2.values())) == len(first) + len(second)
     for p, recs in got2.items():
         assert [o for o, _, _ in recs] == list(range(len(recs))), f"partition {p}: offsets not contiguous after restart"
+
+
+def test_sigterm_shuts_down_gracefully_and_a_clean_restart_keeps_everything(own_node):
+    """SIGTERM: the node stops accepting, flushes and exits by itself (status 0), never needing
+    SIGKILL; after a restart every record is there."""
+    topic = harness.unique("graceful")
+    harness.create_topic(own_node.bootstrap, topic, 2)
+    acked = harness.produce_confluent(own_node.bootstrap, topic, [(f"g-{i}".encode(), b"v") for i in range(2000)])
+    # A consumer still connected while the node stops must not hold the shutdown up.
+    harness.consume_confluent(own_node.bootstrap, topic, [0, 1], len(acked))
+    status = own_node.stop(timeout=15)
+    assert status == 0, f"SIGTERM did not end the node by itself within 15 s (exit status {status})"
+    own_node.restart_ready()
+    got = harness.consume_confluent(own_node.bootstrap, topic, [0, 1], None)
+    assert sum(map(len, got.values())) == len(acked), "a clean restart lost records"
