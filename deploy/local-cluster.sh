@@ -2,7 +2,9 @@
 # Runs a local Sluice cluster on loopback addresses (contract: docs/NODE-CONFIG.md).
 #
 #   deploy/local-cluster.sh start N [--tls]   write nodeI/sluice.toml for I=1..N, start every node,
-#                                             wait until each answers /healthz, print a summary
+#                                             wait until each answers /healthz, print a summary;
+#                                             --tls: certificates by deploy/gen-certs.sh in
+#                                             $SLUICE_DATA/certs, TLS on both listeners
 #   deploy/local-cluster.sh stop              SIGTERM every node, wait, SIGKILL stragglers
 #   deploy/local-cluster.sh status            one line per node: pid, state, /healthz
 #   deploy/local-cluster.sh kill I            SIGKILL node I (a crash)
@@ -127,13 +129,14 @@ write_config() { # write_config I N TLS
         echo "voters = [$voters]"
         if [[ $tls == 1 ]]; then
             echo
-            echo "# TODO(tls): docs/NODE-CONFIG.md does not define the server's TLS keys yet, so the"
-            echo "# certificates below are generated but NOT used: the node serves plaintext."
-            echo "# Replace this block with the real keys once the contract names them."
-            echo "# [tls]"
-            echo "# certificate = \"$data/certs/node$i.crt\""
-            echo "# private_key = \"$data/certs/node$i.key\""
-            echo "# ca = \"$data/certs/ca.crt\""
+            echo "[tls]"
+            echo "# Certificates from deploy/gen-certs.sh. The inter-node listener and connections to"
+            echo "# peers use mutual TLS with this CA; clients connect with TLS (docs/TLS.md)."
+            echo "enabled = true"
+            echo "certificate = \"$data/certs/node$i.crt\""
+            echo "private_key = \"$data/certs/node$i.key\""
+            echo "ca = \"$data/certs/ca.crt\""
+            echo "client_auth = \"none\""
         fi
     } > "$(node_cfg "$i")"
 }
@@ -273,9 +276,10 @@ cmd_start() {
     mkdir -p "$data"
     if [[ $tls == 1 ]]; then
         if [[ -x "$repo/deploy/gen-certs.sh" ]]; then
-            "$repo/deploy/gen-certs.sh" --nodes "$n" "$data/certs" >/dev/null || die "deploy/gen-certs.sh failed"
+            # Node certificates name 127.0.0.1..9; peers verify each other by IP, so add the rest.
+            local extra=(); for ((i = 10; i <= n; i++)); do extra+=("127.0.0.$i"); done
+            "$repo/deploy/gen-certs.sh" --nodes "$n" "$data/certs" "${extra[@]}" >/dev/null || die "deploy/gen-certs.sh failed"
             say "TLS: certificates in $data/certs"
-            say "TLS: WARNING docs/NODE-CONFIG.md defines no [tls] keys yet; the [tls] block in each config is a commented TODO and the nodes serve PLAINTEXT"
         else
             die "--tls needs deploy/gen-certs.sh, which is missing from $repo/deploy"
         fi
@@ -294,6 +298,11 @@ cmd_start() {
     fi
     say "$n node(s) ready (data: $data, server: $server)"
     summary
+    if [[ $tls == 1 ]]; then
+        say "TLS on both listeners. A client connects with the cluster CA, e.g.:"
+        say "  kcat -b 127.0.0.1:$port -X security.protocol=ssl -X ssl.ca.location=$data/certs/ca.crt -L"
+        say "  (client certificate, for client_auth = \"required\": -X ssl.certificate.location=$data/certs/client.crt -X ssl.key.location=$data/certs/client.key)"
+    fi
 }
 
 cmd_stop() {

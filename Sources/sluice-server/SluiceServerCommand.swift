@@ -33,11 +33,12 @@ struct SluiceServerCommand: AsyncParsableCommand {
         var logger = Logger(label: "sluice")
         let nodeConfig = try loadConfig()
         logger[metadataKey: "node"] = "\(nodeConfig.node.id)"
-        logger.info("sluice-server \(SluiceVersion.current) starting: data \(nodeConfig.node.dataDirectory), clients \(nodeConfig.listeners.client), inter-node \(nodeConfig.listeners.interNode), voters \(nodeConfig.effectiveVoters.map(\.description))")
+        logger.info("sluice-server \(SluiceVersion.current) starting: data \(nodeConfig.node.dataDirectory), clients \(nodeConfig.listeners.client), inter-node \(nodeConfig.listeners.interNode), TLS \(nodeConfig.tls.enabled ? (nodeConfig.tls.clientListener ? "on both listeners" : "inter-node only") : "off"), voters \(nodeConfig.effectiveVoters.map(\.description))")
 
+        let tls = try loadTLS(nodeConfig)
         let node: SluiceNode
         do {
-            node = try await SluiceNode(config: nodeConfig, logger: logger)
+            node = try await SluiceNode(config: nodeConfig, tls: tls, logger: logger)
         } catch {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
@@ -53,6 +54,22 @@ struct SluiceServerCommand: AsyncParsableCommand {
         }
         await node.logs.closeAll()
         logger.info("sluice-server stopped; partition logs flushed and closed")
+    }
+
+    /// The TLS contexts of `[tls]`, every certificate and key read and checked now: a node that
+    /// cannot serve TLS must not start. Problems are printed like configuration errors (one per
+    /// line, with a log line too) and the process exits with status 2.
+    func loadTLS(_ nodeConfig: NodeConfig) throws -> NodeTLS {
+        do {
+            return try NodeTLS(nodeConfig.tls)
+        } catch {
+            Logger(label: "sluice").critical("cannot start: \(error)")
+            FileHandle.standardError.write(Data("sluice-server: the [tls] files cannot be used:\n".utf8))
+            for problem in error.problems {
+                FileHandle.standardError.write(Data("  - \(problem)\n".utf8))
+            }
+            throw ExitCode(2)
+        }
     }
 
     /// The configuration from `--config`, or the development defaults. Every problem is

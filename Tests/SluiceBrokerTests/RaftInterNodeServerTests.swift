@@ -148,15 +148,16 @@ struct RaftInterNodeServerTests {
             return nil
         }
         let server = try await InterNodeServer.bind(
-            .init(host: "127.0.0.1", port: 0, firstHandler: { channel, isServer in
-                #expect(isServer)
+            .init(host: "127.0.0.1", port: 0, firstHandler: { channel, side in
+                #expect(side == .accepted)
                 return CountingServerHandler(counters)
             }), registry: registry, logger: testLogger)
         let serverTask = Task { try await server.run() }
         defer { serverTask.cancel() }
         var configuration = RaftTransport.Configuration()
-        configuration.firstHandler = { _, isServer in
-            #expect(!isServer)
+        let peer = HostPort(host: "127.0.0.1", port: server.port)
+        configuration.firstHandler = { _, side in
+            #expect(side == .outgoing(peer: peer))
             return CountingClientHandler(counters)
         }
         let transport = RaftTransport(id: 2, peers: [1: HostPort(host: "127.0.0.1", port: server.port)],

@@ -146,12 +146,15 @@ def test_never_signals_a_process_it_did_not_start(script):
         other.wait()
 
 
-def test_tls_generates_certificates_and_marks_the_todo(script):
+def test_tls_generates_certificates_and_writes_the_tls_section(script):
     if not (harness.REPO / "deploy" / "gen-certs.sh").exists():
         pytest.skip("deploy/gen-certs.sh not present")
     out = script("start", "2", "--tls").stdout
-    assert "PLAINTEXT" in out
-    for f in ("ca.crt", "node1.crt", "node1.key", "node2.crt"):
+    for f in ("ca.crt", "node1.crt", "node1.key", "node2.crt", "client.crt", "client.key"):
         assert (script.root / "certs" / f).exists(), f"missing certs/{f}"
     cfg = (script.root / "node1" / "sluice.toml").read_text()
-    assert "TODO(tls)" in cfg and f'{script.root}/certs/node1.crt' in cfg
+    assert "[tls]" in cfg and "enabled = true" in cfg and "TODO" not in cfg
+    assert f'certificate = "{script.root}/certs/node1.crt"' in cfg
+    assert f'private_key = "{script.root}/certs/node1.key"' in cfg
+    assert f'ca = "{script.root}/certs/ca.crt"' in cfg
+    assert f"ssl.ca.location={script.root}/certs/ca.crt" in out, out

@@ -79,7 +79,19 @@ extension NodeConfig {
             if let v = r.int(t, "limits.request_bytes_max", "request_bytes_max", range: 1024...Int(Int32.max)) { config.limits.requestBytesMax = v }
             if let v = r.int(t, "limits.connections_max", "connections_max", range: 1...1_000_000) { config.limits.connectionsMax = v }
         }
-        for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits"].contains(key) {
+        reader.section(table, "tls", keys: ["enabled", "certificate", "private_key", "ca", "client_auth", "client_listener"]) { r, t in
+            if let v = r.bool(t, "tls.enabled", "enabled") { config.tls.enabled = v }
+            if let v = r.string(t, "tls.certificate", "certificate") { config.tls.certificatePath = v }
+            if let v = r.string(t, "tls.private_key", "private_key") { config.tls.privateKeyPath = v }
+            if let v = r.string(t, "tls.ca", "ca") { config.tls.caBundlePath = v }
+            if let v = r.string(t, "tls.client_auth", "client_auth") {
+                if let auth = TLS.ClientAuthentication(rawValue: v) { config.tls.clientAuthentication = auth } else {
+                    r.problems.append("tls.client_auth must be \"none\", \"optional\" or \"required\", not \"\(v)\"")
+                }
+            }
+            if let v = r.bool(t, "tls.client_listener", "client_listener") { config.tls.clientListener = v }
+        }
+        for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits", "tls"].contains(key) {
             reader.problems.append("unknown section or key '\(key)'")
         }
         let problems = reader.problems + (reader.problems.isEmpty ? config.validate() : [])

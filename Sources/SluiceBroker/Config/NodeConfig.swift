@@ -44,12 +44,34 @@ public struct NodeConfig: Equatable, Sendable {
         public var connectionsMax = 4096
     }
 
+    /// TLS on the listeners (DESIGN §2.6). When enabled, the inter-node listener and every
+    /// connection a node makes to another always use mutual TLS with the cluster CA; the client
+    /// listener uses TLS unless `clientListener` is false, asking clients for certificates per
+    /// `clientAuthentication`. Relative paths are resolved from the working directory.
+    public struct TLS: Equatable, Sendable {
+        public enum ClientAuthentication: String, Equatable, Sendable, CaseIterable {
+            case none, optional, required
+        }
+        public var enabled = false
+        /// PEM: this node's certificate, then any intermediates. Presented on both listeners and
+        /// to peers (node certificates carry serverAuth and clientAuth).
+        public var certificatePath = ""
+        public var privateKeyPath = ""
+        /// PEM bundle of the cluster CA: peers' certificates and client certificates must chain to it.
+        public var caBundlePath = ""
+        /// For the client listener only; the inter-node listener always requires a certificate.
+        public var clientAuthentication = ClientAuthentication.none
+        /// TLS on the client listener too (false: clients plaintext, nodes still mutual TLS).
+        public var clientListener = true
+    }
+
     public var node = Node()
     public var listeners = Listeners()
     public var cluster = Cluster()
     public var topics = Topics()
     public var log = LogConfig()
     public var limits = Limits()
+    public var tls = TLS()
 
     public init() {}
 
@@ -83,6 +105,15 @@ public struct NodeConfig: Equatable, Sendable {
         if limits.requestBytesMax < 1024 { problems.append("limits.request_bytes_max must be at least 1024, not \(limits.requestBytesMax)") }
         if limits.connectionsMax < 1 { problems.append("limits.connections_max must be at least 1, not \(limits.connectionsMax)") }
         problems += log.problems().map { "log: \($0)" }
+        if tls.enabled {
+            for (key, value) in [("tls.certificate", tls.certificatePath), ("tls.private_key", tls.privateKeyPath),
+                                 ("tls.ca", tls.caBundlePath)] where value.isEmpty {
+                problems.append("\(key) must be set when tls.enabled = true")
+            }
+            if !tls.clientListener && tls.clientAuthentication != .none {
+                problems.append("tls.client_auth = \"\(tls.clientAuthentication.rawValue)\" needs tls.client_listener = true (the client listener is plaintext)")
+            }
+        }
         return problems
     }
 }

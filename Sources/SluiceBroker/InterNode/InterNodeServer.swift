@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 import SluiceCore
+import SluiceTLS
 import SluiceWire
 
 /// Why the inter-node server closed a connection.
@@ -73,7 +74,7 @@ public final class InterNodeServer: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let firstHandler {
-                        try channel.pipeline.syncOperations.addHandler(firstHandler(channel, true))
+                        try channel.pipeline.syncOperations.addHandler(firstHandler(channel, .accepted))
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
@@ -118,6 +119,8 @@ public final class InterNodeServer: Service, Sendable {
             }
         } catch is CancellationError {
             return
+        } catch let error as TLSError {
+            logger.connectionFailed(error, peer: remote, listener: "inter-node")
         } catch {
             logger.warning("closing inter-node connection", metadata: ["remote": "\(remote)", "error": "\(error)"])
         }

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SluiceTLS
 import SluiceWire
 import Synchronization
 
@@ -16,28 +17,33 @@ public struct KafkaServer: Service {
     let frameBytesMax: Int
     let connectionsMax: Int
     let logger: Logger
+    /// TLS for every accepted connection; nil serves plaintext.
+    let tls: TLSContext?
     /// Told the bound address once listening (port 0 picks a free port, for tests).
     let onBound: @Sendable (SocketAddress) -> Void
 
     init(address: HostPort, dispatcher: RequestDispatcher, group: any EventLoopGroup, frameBytesMax: Int,
-         connectionsMax: Int, logger: Logger, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
+         connectionsMax: Int, logger: Logger, tls: TLSContext? = nil, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
         self.address = address
         self.dispatcher = dispatcher
         self.group = group
         self.frameBytesMax = frameBytesMax
         self.connectionsMax = connectionsMax
         self.logger = logger
+        self.tls = tls
         self.onBound = onBound
     }
 
     public func run() async throws {
         let frameBytesMax = self.frameBytesMax
+        let tls = self.tls
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(KafkaFrameEncoder()))
@@ -45,7 +51,7 @@ public struct KafkaServer: Service {
                 }
             }
         if let bound = server.channel.localAddress { onBound(bound) }
-        logger.info("serving Kafka clients on \(server.channel.localAddress.map { "\($0)" } ?? "\(address)")")
+        logger.info("serving Kafka clients on \(server.channel.localAddress.map { "\($0)" } ?? "\(address)")\(tls == nil ? "" : " (TLS, client certificates: \(tls!.configuration.clientAuthentication.rawValue))")")
         let open = ConnectionCounter()
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
@@ -94,7 +100,7 @@ public struct KafkaServer: Service {
         } catch let error as FrameError {
             logger.warning("closing connection: \(error)")
         } catch {
-            logger.debug("connection ended: \(error)")
+            logger.connectionFailed(error, peer: peer, listener: "client")
         }
     }
 }

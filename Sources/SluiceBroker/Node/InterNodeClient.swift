@@ -1,6 +1,7 @@
 import NIOCore
 import NIOPosix
 import SluiceCore
+import SluiceTLS
 import SluiceWire
 
 /// Request/response calls to another node's inter-node listener (broker heartbeats and
@@ -13,6 +14,8 @@ struct InterNodeClient: Sendable {
     /// Longest a call may take, connection included.
     let timeout: Duration
     let clientID: String
+    /// Mutual TLS to the peer (verified against the host of its address); nil: plaintext.
+    var tls: TLSContext? = nil
 
     enum CallError: Error, CustomStringConvertible {
         case timedOut(HostPort)
@@ -41,10 +44,14 @@ struct InterNodeClient: Sendable {
 
     private func exchange<Request: APIRequest>(_ request: Request, _ address: HostPort) async throws -> Request.Response {
         let frameBytesMax = self.frameBytesMax
+        let tls = self.tls
         let channel = try await ClientBootstrap(group: group)
             .connectTimeout(.seconds(2))
             .connect(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(TLSClientHandler(context: tls, serverName: address.host))
+                    }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(KafkaFrameEncoder()))
                     return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)

@@ -29,7 +29,10 @@ public struct SluiceNode: Sendable {
     static func monotonicMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
     static func wallMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
-    public init(config: NodeConfig, logger: Logger) async throws {
+    /// - Parameter tls: the contexts built from `config.tls`; nil builds them here (and throws
+    ///   `NodeTLS.LoadError` if the files are missing, unreadable or do not match).
+    public init(config: NodeConfig, tls: NodeTLS? = nil, logger: Logger) async throws {
+        let tls = try tls ?? NodeTLS(config.tls)
         let id = config.node.id
         nodeID = id
         let group = MultiThreadedEventLoopGroup.singleton
@@ -47,7 +50,10 @@ public struct SluiceNode: Sendable {
         let voters = config.effectiveVoters
         let voterAddresses = Dictionary(uniqueKeysWithValues: voters.map { ($0.id, $0.address) })
         let store = try FileRaftLogStore(directory: config.node.dataDirectory + "/meta")
-        let transport = RaftTransport(id: id, peers: voterAddresses, logger: logger, group: group)
+        var transportConfiguration = RaftTransport.Configuration()
+        transportConfiguration.firstHandler = tls.interNodeHandlerFactory
+        let transport = RaftTransport(id: id, peers: voterAddresses, configuration: transportConfiguration, logger: logger,
+                                      group: group)
         let driver = RaftDriver(configuration: .init(id: id, members: RaftConfiguration(voters: voters.map(\.id))),
                                 store: store, sink: transport, stateMachine: machine, logger: logger)
 
@@ -62,11 +68,11 @@ public struct SluiceNode: Sendable {
         ControllerRPC.register(in: &registry, controller: controller)
         let interNode = try await InterNodeServer.bind(
             .init(host: config.listeners.interNode.host, port: config.listeners.interNode.port,
-                  frameBytesMax: config.limits.requestBytesMax),
+                  frameBytesMax: config.limits.requestBytesMax, firstHandler: tls.interNodeHandlerFactory),
             registry: registry, logger: logger, group: group)
 
         let client = InterNodeClient(group: group, frameBytesMax: config.limits.requestBytesMax, timeout: .seconds(5),
-                                     clientID: "node-\(id)")
+                                     clientID: "node-\(id)", tls: tls.interNodeClient)
         let cluster = NodeClusterControl(nodeID: id, local: controller, view: view, client: client, voters: voterAddresses,
                                          logger: logger)
         let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster)
@@ -88,7 +94,8 @@ public struct SluiceNode: Sendable {
                               interval: .seconds(1), logger: logger),
             LogMaintenance(logs: logs, interval: .seconds(30)),
             KafkaServer(address: config.listeners.client, dispatcher: RequestDispatcher(services: services), group: group,
-                        frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger),
+                        frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger,
+                        tls: tls.clientListener),
             HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isReady }),
         ]
     }

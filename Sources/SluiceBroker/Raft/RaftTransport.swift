@@ -4,6 +4,7 @@ import NIOPosix
 import ServiceLifecycle
 import SluiceCore
 import SluiceRaft
+import SluiceTLS
 import SluiceWire
 import Synchronization
 
@@ -112,8 +113,10 @@ public final class RaftTransport: Service, Sendable {
                 // The messages of the failed batch go back in front of newer ones; a write that
                 // had already reached the socket may be sent twice, which Raft tolerates.
                 queue.requeue(pending)
-                logger.debug("peer unreachable", metadata: ["peer": "\(peer)", "error": "\(error)",
-                                                            "retryIn": "\(backoff)"])
+                // A TLS failure (peer certificate not trusted or not for its address) does not
+                // heal by retrying, unlike a peer that is down: say so.
+                logger.log(level: error is TLSError ? .warning : .debug, "peer unreachable",
+                           metadata: ["peer": "\(peer)", "address": "\(address)", "error": "\(error)", "retryIn": "\(backoff)"])
                 do { try await Task.sleep(for: backoff) } catch { return }
                 backoff = min(backoff * 2, configuration.reconnectBackoffMax)
             }
@@ -130,7 +133,7 @@ public final class RaftTransport: Service, Sendable {
             .connect(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let firstHandler {
-                        try channel.pipeline.syncOperations.addHandler(firstHandler(channel, false))
+                        try channel.pipeline.syncOperations.addHandler(firstHandler(channel, .outgoing(peer: address)))
                     }
                     // Peers answer with messages on their own connections; anything they send
                     // here is read and discarded by NIO's default inbound end of the pipeline.
