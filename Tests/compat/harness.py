@@ -234,9 +234,10 @@ class SingleNode:
 class Cluster:
     kind = "cluster"
 
-    def __init__(self, root: Path, n: int = 3):
+    def __init__(self, root: Path, n: int = 3, tls: bool = False):
         self.root = root
         self.n = n
+        self.tls = tls  # `start N --tls`: certificates in root/certs, TLS on both listeners
         self.port = free_port_base([f"127.0.0.{i}" for i in range(1, n + 1)])
         self.env = dict(os.environ, SLUICE_DATA=str(root), SLUICE_PORT=str(self.port),
                         SLUICE_SERVER=str(SERVER), SLUICE_HEALTH_TIMEOUT=str(int(READY_TIMEOUT)))
@@ -246,6 +247,13 @@ class Cluster:
     @property
     def bootstrap(self) -> str:
         return ",".join(self.addr_of(i) for i in range(1, self.n + 1))
+
+    @property
+    def client_tls(self) -> dict:
+        """librdkafka settings a client needs for this cluster's client listeners."""
+        if not self.tls:
+            return {}
+        return {"security.protocol": "ssl", "ssl.ca.location": str(self.root / "certs" / "ca.crt")}
 
     def bootstrap_without(self, i: int) -> str:
         return ",".join(self.addr_of(j) for j in range(1, self.n + 1) if j != i)
@@ -262,13 +270,13 @@ class Cluster:
                               timeout=timeout)
 
     def start_ready(self):
-        r = self.script("start", str(self.n))
+        r = self.script("start", str(self.n), *(["--tls"] if self.tls else []))
         if r.returncode != 0:
             self.stop()
             not_ready(self.kind, f"local-cluster.sh start {self.n} failed (status {r.returncode}):\n{r.stderr}{r.stdout}")
         # /healthz is up on every node; now every client must see all brokers.
         from confluent_kafka.admin import AdminClient
-        admin = AdminClient({"bootstrap.servers": self.bootstrap})
+        admin = AdminClient({"bootstrap.servers": self.bootstrap, **self.client_tls})
         wait_until(f"Metadata listing brokers {sorted(self.broker_ids)}",
                    lambda: set(admin.list_topics(timeout=5).brokers) == self.broker_ids, 60)
 
@@ -335,14 +343,14 @@ def leaders(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 def consume_confluent(bootstrap: str, topic: str, partitions: list[int], expected: int | None,
-                      timeout: float = 120) -> dict[int, list]:
+                      timeout: float = 120, extra: dict | None = None) -> dict[int, list]:
     """Reads every record of the given partitions from the beginning with assign() (no group
     coordination) until `expected` records have arrived, or with expected=None up to the high
     watermarks the broker reports at the start. Returns partition -> [(offset, key, value)]."""
     from confluent_kafka import Consumer, TopicPartition, OFFSET_BEGINNING
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": unique("compat-assign"),
                   "enable.auto.commit": False, "enable.partition.eof": False,
-                  "fetch.wait.max.ms": 100})
+                  "fetch.wait.max.ms": 100, **(extra or {})})
     out: dict[int, list] = {p: [] for p in partitions}
     got = 0
     try:

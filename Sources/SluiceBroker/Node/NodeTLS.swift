@@ -28,7 +28,7 @@ public struct NodeTLS: Sendable {
     /// Every file problem, one readable line each (the same for all three contexts is reported once).
     public struct LoadError: Error, CustomStringConvertible {
         public var problems: [String]
-        public var description: String { "TLS: " + problems.joined(separator: "; ") }
+        public var description: String { problems.joined(separator: "; ") }
     }
 
     public init(_ config: NodeConfig.TLS) throws(LoadError) {
@@ -77,19 +77,21 @@ public struct NodeTLS: Sendable {
 }
 
 extension Logger {
-    /// A connection that ended with an error: TLS failures are an operator's business (a bad or
-    /// expired certificate, a plaintext client on a TLS port), so they are warnings naming the
-    /// peer; a peer that hung up or aborted its own handshake is routine, so debug.
+    /// A connection that ended with an error. TLS failures are an operator's business (an
+    /// untrusted or expired certificate, a plaintext client on a TLS port, a peer that rejects
+    /// our certificate with an alert), so they are warnings naming the peer. A peer that hangs up
+    /// without a word, during the handshake (a port probe, a client giving up) or after it (Kafka
+    /// clients rarely send close_notify), is routine: debug.
     func connectionFailed(_ error: any Error, peer: String, listener: String) {
         guard let tls = error as? TLSError else {
             debug("\(listener) connection ended", metadata: ["peer": "\(peer)", "error": "\(error)"])
             return
         }
         switch tls {
-        case .alertReceived, .uncleanShutdown, .connectionClosed:
+        case .uncleanShutdown, .connectionClosed:
             debug("\(listener) connection: TLS ended by the peer: \(tls)", metadata: ["peer": "\(peer)"])
         case .handshakeFailed(let openSSL) where openSSL.contains("closed during the handshake"):
-            debug("\(listener) connection: TLS ended by the peer: \(tls)", metadata: ["peer": "\(peer)"])
+            debug("\(listener) connection: handshake aborted by the peer: \(tls)", metadata: ["peer": "\(peer)"])
         default:
             warning("\(listener) connection refused: TLS: \(tls)", metadata: ["peer": "\(peer)"])
         }
