@@ -54,3 +54,68 @@ import Testing
         #expect(problems.contains { $0.contains("does not include this node") })
     }
 }
+
+@Suite struct NodeConfigTLSTests {
+    @Test func tlsKeysAreRead() throws {
+        let config = try NodeConfig(toml: """
+            [tls]
+            enabled = true
+            certificate = "n.crt"
+            private_key = "n.key"
+            ca = "ca.crt"
+            client_auth = "required"
+            client_listener = true
+            """)
+        #expect(config.tls == .init(enabled: true, certificatePath: "n.crt", privateKeyPath: "n.key", caBundlePath: "ca.crt",
+                                    clientAuthentication: .required, clientListener: true))
+        let production = try NodeConfig(toml: NodeConfigTests.configFile("production.toml"))
+        #expect(production.tls.enabled && production.tls.clientAuthentication == .required)
+    }
+
+    @Test func enabledTLSNeedsItsFilesAndAClientListenerForClientAuth() {
+        #expect {
+            try NodeConfig(toml: """
+                [tls]
+                enabled = true
+                client_auth = "sometimes"
+                colour = "blue"
+                """)
+        } throws: { error in
+            let joined = (error as? NodeConfig.LoadError)?.problems.joined(separator: "\n") ?? ""
+            return joined.contains("tls.client_auth must be") && joined.contains("tls.colour")
+        }
+        var config = NodeConfig()
+        config.tls.enabled = true
+        config.tls.clientListener = false
+        config.tls.clientAuthentication = .required
+        let problems = config.validate()
+        #expect(problems.contains("tls.certificate must be set when tls.enabled = true"))
+        #expect(problems.contains("tls.private_key must be set when tls.enabled = true"))
+        #expect(problems.contains("tls.ca must be set when tls.enabled = true"))
+        #expect(problems.contains { $0.contains("needs tls.client_listener = true") })
+        // Disabled: the keys may stay empty.
+        #expect(NodeConfig().validate().isEmpty)
+    }
+
+    @Test func unusableFilesAreEveryOneReportedBeforeTheNodeStarts() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-nodetls-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "not a certificate".write(toFile: dir + "/node.crt", atomically: true, encoding: .utf8)
+        var tls = NodeConfig.TLS()
+        tls.enabled = true
+        tls.certificatePath = dir + "/node.crt"
+        tls.privateKeyPath = dir + "/node.key"
+        tls.caBundlePath = dir + "/ca.crt"
+        #expect {
+            _ = try NodeTLS(tls)
+        } throws: { error in
+            guard let problems = (error as? NodeTLS.LoadError)?.problems else { return false }
+            // The same problem from the three contexts is reported once.
+            return problems.count == 3 && problems.contains { $0.contains("node.crt is not PEM") }
+                && problems.contains { $0.contains("node.key does not exist") }
+                && problems.contains { $0.contains("ca.crt does not exist") }
+        }
+        #expect(try NodeTLS(NodeConfig.TLS()).interNodeHandlerFactory == nil)
+    }
+}
