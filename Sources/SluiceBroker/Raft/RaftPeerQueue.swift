@@ -38,6 +38,9 @@ final class RaftPeerQueue: Sendable {
         if accepted { wake.yield() }
     }
 
+    /// Wakes the sender with nothing new queued (its connection ended, so it should look).
+    func nudge() { wake.yield() }
+
     /// Everything queued, oldest first; the queue is empty afterwards.
     func drain() -> [RaftMessage] {
         state.withLock { s in

@@ -8,6 +8,18 @@ import SluiceTLS
 import SluiceWire
 import Synchronization
 
+enum RaftTransportError: Error, CustomStringConvertible {
+    case closedByPeer
+    var description: String { "the peer closed the connection" }
+}
+
+/// Why an outbound connection ended, as its watcher saw it first.
+final class ConnectionEnd: Sendable {
+    private let first = Mutex<(any Error)?>(nil)
+    func record(_ error: any Error) { first.withLock { if $0 == nil { $0 = error } } }
+    var error: (any Error)? { first.withLock { $0 } }
+}
+
 /// Sends Raft messages to peers: one outbound TCP connection per peer, opened lazily when the
 /// first message for it is queued, re-opened with capped exponential backoff after a failure.
 ///
@@ -94,22 +106,42 @@ public final class RaftTransport: Service, Sendable {
             }
             if queue.isFinished { return }
             var pending: [RaftMessage] = []
+            let ended = ConnectionEnd()
             do {
                 let connection = try await connect(address)
                 backoff = configuration.reconnectBackoffInitial
                 logger.debug("connected to peer", metadata: ["peer": "\(peer)", "address": "\(address)"])
-                try await connection.executeThenClose { _, outbound in
-                    repeat {
-                        pending = queue.drain()
-                        for m in pending {
-                            correlationID &+= 1
-                            try await outbound.write(RaftWireCodec.encode(m, correlationID: correlationID))
+                try await connection.executeThenClose { inbound, outbound in
+                    try await withThrowingTaskGroup(of: Void.self) { watcher in
+                        // Peers send nothing on this connection, so its inbound stream only ends
+                        // when the connection does, or throws why (a TLS handshake the peer
+                        // refused). Without this watch a failed connection would be noticed
+                        // only at the next write, and the reason never.
+                        watcher.addTask {
+                            do {
+                                for try await _ in inbound {}
+                                ended.record(RaftTransportError.closedByPeer)
+                            } catch {
+                                ended.record(error)
+                            }
+                            queue.nudge()
                         }
-                        pending = []
-                    } while await wakeUps.next() != nil
+                        repeat {
+                            if let error = ended.error { throw error }
+                            pending = queue.drain()
+                            for m in pending {
+                                correlationID &+= 1
+                                try await outbound.write(RaftWireCodec.encode(m, correlationID: correlationID))
+                            }
+                            pending = []
+                        } while await wakeUps.next() != nil
+                        watcher.cancelAll()
+                    }
                 }
                 return  // the wake-up stream finished: shutting down
             } catch {
+                // The watcher's reason (a TLSError) rather than the failed write it caused.
+                let error = ended.error ?? error
                 // The messages of the failed batch go back in front of newer ones; a write that
                 // had already reached the socket may be sent twice, which Raft tolerates.
                 queue.requeue(pending)
