@@ -29,6 +29,7 @@ import Testing
             client = "nowhere"
             [topics]
             default_partitions = 0
+            default_replication_factor = 3
             [log]
             flush = "sometimes"
             [mystery]
@@ -41,6 +42,7 @@ import Testing
             return problems.count >= 5 && joined.contains("node.id") && joined.contains("colour")
                 && joined.contains("listeners.client") && joined.contains("default_partitions")
                 && joined.contains("log.flush") && joined.contains("mystery")
+                && joined.contains("default_replication_factor must be 1")  // a value problem beside the read errors
         }
         #expect(throws: NodeConfig.LoadError.self) { try NodeConfig(toml: "not = [valid") }
     }

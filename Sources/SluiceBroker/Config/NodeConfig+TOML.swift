@@ -94,7 +94,9 @@ extension NodeConfig {
         for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits", "tls"].contains(key) {
             reader.problems.append("unknown section or key '\(key)'")
         }
-        let problems = reader.problems + (reader.problems.isEmpty ? config.validate() : [])
+        // Keys that failed to read keep their defaults, so validating what was read still
+        // reports every other problem in the same pass.
+        let problems = reader.problems + config.validate()
         guard problems.isEmpty else { throw LoadError(problems: problems) }
         self = config
     }
