@@ -19,11 +19,9 @@ public struct SluiceNode: Sendable {
     let view: MetadataView
     let nodeID: NodeID
 
-    /// Ready to serve clients: a controller is known and this node is registered and unfenced.
-    public var isReady: Bool {
-        let snapshot = view.current
-        return snapshot.controllerID != nil && snapshot.image.brokers[nodeID]?.isFenced == false
-    }
+    /// Ready to serve clients (see `ReadinessProbe`).
+    public var isReady: Bool { readiness.isReady }
+    let readiness: ReadinessProbe
 
     /// Milliseconds of a monotonic clock (leases, Raft ticks); wall time is only for records.
     static func monotonicMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
@@ -83,7 +81,8 @@ public struct SluiceNode: Sendable {
             clientEndpoint: BrokerEndpoint(host: advertised.host, port: UInt16(advertised.port)),
             interNodeEndpoint: BrokerEndpoint(host: config.listeners.interNode.host, port: UInt16(config.listeners.interNode.port)))
 
-        let readiness = ReadinessProbe(view: view, nodeID: id)
+        let readiness = ReadinessProbe(view: view, nodeID: id, incarnation: heartbeat.incarnation)
+        self.readiness = readiness
         self.services = [
             driver,
             transport,
@@ -101,13 +100,17 @@ public struct SluiceNode: Sendable {
     }
 }
 
-/// Readiness as a Sendable value the health endpoint can hold.
+/// Ready to serve clients: a controller is known, and the metadata registers *this process*
+/// (its incarnation) unfenced. A restarted node replays an older registration of itself from
+/// the log; until the controller has registered and unfenced the new incarnation, it is not ready.
 struct ReadinessProbe: Sendable {
     let view: MetadataView
     let nodeID: NodeID
+    let incarnation: KafkaUUID
     var isReady: Bool {
         let snapshot = view.current
-        return snapshot.controllerID != nil && snapshot.image.brokers[nodeID]?.isFenced == false
+        guard snapshot.controllerID != nil, let registration = snapshot.image.brokers[nodeID] else { return false }
+        return registration.incarnation == incarnation && !registration.isFenced
     }
 }
 
