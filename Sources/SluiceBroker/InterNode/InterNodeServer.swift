@@ -90,11 +90,21 @@ public final class InterNodeServer: Service, Sendable {
     }
 
     public func run() async throws {
+        let listener = serverChannel.channel
         try await withThrowingDiscardingTaskGroup { group in
-            try await serverChannel.executeThenClose { inbound in
-                for try await connection in inbound.cancelOnGracefulShutdown() {
-                    group.addTask { await self.serve(connection) }
+            try await withGracefulShutdownHandler {
+                // The loop ends when the listening channel closes (graceful shutdown, below).
+                // Every connection accepted before that is still handed out here and closed by
+                // its task. Ending the iteration any other way (cancelOnGracefulShutdown) drops
+                // connections still buffered in the stream without closing them, and NIO traps
+                // on an unfinished writer: the test suite crashed on exactly that.
+                try await serverChannel.executeThenClose { inbound in
+                    for try await connection in inbound {
+                        group.addTask { await self.serve(connection) }
+                    }
                 }
+            } onGracefulShutdown: {
+                listener.close(promise: nil)
             }
             // Stop serving open connections too: peers reconnect to whoever listens next.
             group.cancelAll()

@@ -60,7 +60,8 @@ public struct KafkaServer: Service {
                         if open.increment() > connectionsMax {
                             open.decrement()
                             logger.warning("refused a connection from \(connection.channel.remoteAddress.map { "\($0)" } ?? "?"): \(connectionsMax) are open")
-                            try? await connection.channel.close()
+                            // executeThenClose finishes the channel's writer, as NIO requires.
+                            try? await connection.executeThenClose { _, _ in }
                             continue
                         }
                         tasks.addTask {
