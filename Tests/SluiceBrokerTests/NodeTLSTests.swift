@@ -87,7 +87,9 @@ struct NodeTLSTests {
 
     @Test("Raft messages cross mutual TLS between nodes of one cluster, by IP and by DNS name")
     func raftOverMutualTLS() async throws {
-        let certs = try Certificates()
+        // gen-certs.sh blocks while openssl runs: keep it off the two cooperative threads the
+        // server and transport under test need.
+        let certs = try await offPool { try Certificates() }
         let log = CapturedLog()
         let inbox = Inbox()
         let (server, serverTask) = try await startServer(tls: try NodeTLS(certs.tls("a", node: 1)), inbox: inbox,
@@ -98,7 +100,7 @@ struct NodeTLSTests {
                                               logger: log.logger)
             defer { task.cancel() }
             transport.send([RaftMessage(from: 2, to: 1, term: RaftTerm(UInt64(i + 1)), body: .voteResponse(granted: true))])
-            try await waitUntil(timeout: .seconds(10), "message \(i + 1) over TLS to \(host)") {
+            try await waitUntil(timeout: .seconds(20), "message \(i + 1) over TLS to \(host)") {
                 inbox.messages.withLock { $0.count == i + 1 }
             }
         }
@@ -107,7 +109,9 @@ struct NodeTLSTests {
 
     @Test("a node of another cluster is refused both ways, and both ends say why at warning")
     func anotherClustersNodeIsRefused() async throws {
-        let certs = try Certificates()
+        // gen-certs.sh blocks while openssl runs: keep it off the two cooperative threads the
+        // server and transport under test need.
+        let certs = try await offPool { try Certificates() }
         let serverLog = CapturedLog()
         let clientLog = CapturedLog()
         let inbox = Inbox()
