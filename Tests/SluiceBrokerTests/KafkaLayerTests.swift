@@ -80,6 +80,14 @@ import Testing
 
             let unknown = try produce(connection, topic: "nope", partition: 0, batch(["x"]))
             #expect(unknown.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
+            // A partition index the topic does not have is unknown, not "ask another node":
+            // NOT_LEADER_OR_FOLLOWER would send the client into a refresh-and-retry loop.
+            let noSuchPartition = try produce(connection, topic: "orders", partition: 7, batch(["x"]))
+            #expect(noSuchPartition.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
+            let fetchNoSuchPartition = FetchRequest(replicaID: .none, maxWaitMs: 0, minBytes: 0, maxBytes: 1 << 20, topics: [
+                .init(topic: "orders", partitions: [.init(partition: 7, fetchOffset: 0, partitionMaxBytes: 1 << 20)])])
+            #expect(try connection.call(fetchNoSuchPartition, version: 11).responses[0].partitions[0].errorCode
+                    == KafkaErrorCode.unknownTopicOrPartition.rawValue)
             let badAcks = try produce(connection, topic: "orders", partition: 0, batch(["x"]), acks: 2)
             #expect(badAcks.errorCode == KafkaErrorCode.invalidRequiredAcks.rawValue)
         }

@@ -30,3 +30,23 @@ struct BrokerServices: Sendable {
     var partitions: PartitionManager
     var cluster: any ClusterControl
 }
+
+/// A requested partition, as far as this node is concerned.
+enum LocalReplicaLookup {
+    case found(PartitionReplica)
+    case refused(KafkaErrorCode)
+}
+
+extension BrokerServices {
+    /// This node's replica of a requested partition, or the error code Kafka gives a client
+    /// whose view is wrong: UNKNOWN_TOPIC_OR_PARTITION for a topic name or partition index the
+    /// metadata does not have (the client should fail), NOT_LEADER_OR_FOLLOWER for a partition
+    /// that exists but lives on other nodes (stale metadata: the client refreshes and retries).
+    func localReplica(topic: String, partition: PartitionIndex) async -> LocalReplicaLookup {
+        guard let name = TopicName(rawValue: topic) else { return .refused(.unknownTopicOrPartition) }
+        let topicPartition = TopicPartition(name, partition)
+        if let replica = await partitions.replica(topicPartition) { return .found(replica) }
+        let exists = metadata.current.image.partition(topicPartition) != nil
+        return .refused(exists ? .notLeaderOrFollower : .unknownTopicOrPartition)
+    }
+}

@@ -45,11 +45,11 @@ struct FetchHandler: KafkaAPIHandler {
                     data.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
                     continue
                 }
-                guard let name = TopicName(rawValue: topic.topic),
-                      let replica = await services.partitions.replica(TopicPartition(name, p.partition))
-                else {
-                    let known = TopicName(rawValue: topic.topic).flatMap { services.metadata.current.image.topic(named: $0) } != nil
-                    data.errorCode = (known ? KafkaErrorCode.notLeaderOrFollower : .unknownTopicOrPartition).rawValue
+                let replica: PartitionReplica
+                switch await services.localReplica(topic: topic.topic, partition: p.partition) {
+                case .found(let local): replica = local
+                case .refused(let code):
+                    data.errorCode = code.rawValue
                     continue
                 }
                 let limit = min(Int(max(0, p.partitionMaxBytes)), remaining)

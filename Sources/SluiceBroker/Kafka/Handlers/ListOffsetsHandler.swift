@@ -15,15 +15,11 @@ struct ListOffsetsHandler: KafkaAPIHandler {
             for p in topic.partitions {
                 var answer = ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse(
                     partitionIndex: p.partitionIndex, errorCode: 0, timestamp: -1, offset: .unknown, leaderEpoch: .unknown)
-                guard let name = TopicName(rawValue: topic.name),
-                      let replica = await services.partitions.replica(TopicPartition(name, p.partitionIndex))
-                else {
-                    // A known partition this node holds no replica of: the client's metadata is
-                    // stale, and NOT_LEADER_OR_FOLLOWER makes it refresh (as Kafka answers).
-                    let known = TopicName(rawValue: topic.name).flatMap {
-                        services.metadata.current.image.partition(TopicPartition($0, p.partitionIndex))
-                    } != nil
-                    answer.errorCode = (known ? KafkaErrorCode.notLeaderOrFollower : .unknownTopicOrPartition).rawValue
+                let replica: PartitionReplica
+                switch await services.localReplica(topic: topic.name, partition: p.partitionIndex) {
+                case .found(let local): replica = local
+                case .refused(let code):
+                    answer.errorCode = code.rawValue
                     partitions.append(answer)
                     continue
                 }

@@ -16,10 +16,11 @@ struct OffsetForLeaderEpochHandler: KafkaAPIHandler {
                 var answer = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.EpochEndOffset(
                     errorCode: 0, partition: p.partition, leaderEpoch: .unknown, endOffset: .unknown)
                 defer { partitions.append(answer) }
-                guard let name = TopicName(rawValue: topic.topic),
-                      let replica = await services.partitions.replica(TopicPartition(name, p.partition))
-                else {
-                    answer.errorCode = KafkaErrorCode.unknownTopicOrPartition.rawValue
+                let replica: PartitionReplica
+                switch await services.localReplica(topic: topic.topic, partition: p.partition) {
+                case .found(let local): replica = local
+                case .refused(let code):
+                    answer.errorCode = code.rawValue
                     continue
                 }
                 let state = await replica.state

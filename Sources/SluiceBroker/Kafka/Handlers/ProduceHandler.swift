@@ -39,8 +39,10 @@ struct ProduceHandler: KafkaAPIHandler {
         guard [0, 1, -1].contains(acks) else { return failure(.invalidRequiredAcks) }
         guard let name = TopicName(rawValue: topic) else { return failure(.invalidTopicException) }
         let partition = TopicPartition(name, data.index)
-        guard image.partition(partition) != nil, let replica = await services.partitions.replica(partition) else {
-            return failure(image.topic(named: name) == nil ? .unknownTopicOrPartition : .notLeaderOrFollower)
+        let replica: PartitionReplica
+        switch await services.localReplica(topic: topic, partition: data.index) {
+        case .found(let local): replica = local
+        case .refused(let code): return failure(code)
         }
         guard let records = data.records, records.readableBytes > 0 else { return failure(.corruptMessage, "no records") }
         let minInsync = image.effectiveConfig(.minInsyncReplicas, topic: name).flatMap(Int.init) ?? Int(services.config.topics.minInsyncReplicas)
