@@ -18,7 +18,7 @@ public actor ControllerService: ClusterControl {
     let nowMs: @Sendable () -> Int64
     /// The pure controller while this node leads and has caught up; nil otherwise.
     private var controller: Controller?
-    private var decisionLock = AsyncFIFOLock()
+    private let decisionLock = AsyncFIFOLock()
     /// Producer ids handed out from the block this controller allocated.
     private var producerIDs: Range<Int64> = 0..<0
 
@@ -58,8 +58,10 @@ public actor ControllerService: ClusterControl {
     /// Runs one decision and proposes its records; nil if this node is not the controller or
     /// the proposal failed (then the controller is discarded until it is activated again).
     private func decide<Result: Sendable>(_ body: (inout Controller) -> ControllerOutput<Result>) async -> Result? {
-        await lock()
-        defer { unlock() }
+        await decisionLock.withLock { await decideLocked(body) }
+    }
+
+    private func decideLocked<Result: Sendable>(_ body: (inout Controller) -> ControllerOutput<Result>) async -> Result? {
         guard var working = controller else { return nil }
         let output = body(&working)
         controller = working
@@ -154,12 +156,4 @@ public actor ControllerService: ClusterControl {
         }
     }
 
-    private func lock() async {
-        if decisionLock.tryLock() { return }
-        await withCheckedContinuation { decisionLock.enqueue($0) }
-    }
-
-    private func unlock() {
-        decisionLock.unlock()?.resume()
-    }
 }

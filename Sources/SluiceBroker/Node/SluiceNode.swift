@@ -119,6 +119,6 @@ struct LogMaintenance: Service {
     let logs: LogManager
     let interval: Duration
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await logs.runMaintenance(every: interval) }
+        await cancelWhenGracefulShutdown { await logs.runMaintenance(every: interval) }
     }
 }

@@ -1,26 +1,47 @@
-/// A fair async mutex for one actor's critical sections that span an `await` (an actor is
-/// reentrant at every suspension point, so its own isolation is not enough there).
-/// Used by one actor only, so its state needs no lock of its own.
-struct AsyncFIFOLock {
-    private var held = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
+import Synchronization
 
-    /// True if the caller got the lock now; otherwise it must `await` the returned waiter.
-    mutating func tryLock() -> Bool {
-        if held { return false }
-        held = true
-        return true
+/// A fair async mutex, for an actor's critical sections that span an `await`: an actor is
+/// reentrant at every suspension point, so its own isolation does not keep a second caller out
+/// while the first awaits storage or the Raft log. Waiters get the lock in arrival order.
+final class AsyncFIFOLock: Sendable {
+    private struct State {
+        var held = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    mutating func enqueue(_ waiter: CheckedContinuation<Void, Never>) { waiters.append(waiter) }
+    private let state = Mutex(State())
+
+    /// Runs `body` holding the lock; the lock is released however `body` returns.
+    func withLock<T>(isolation: isolated (any Actor)? = #isolation, _ body: () async -> T) async -> T {
+        await lock()
+        defer { unlock() }
+        return await body()
+    }
+
+    private func lock() async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLock { state -> Bool in
+                if state.held {
+                    state.waiters.append(waiter)
+                    return false
+                }
+                state.held = true
+                return true
+            }
+            if acquired { waiter.resume() }
+        }
+    }
 
     /// Hands the lock to the next waiter (it stays held) or frees it.
-    mutating func unlock() -> CheckedContinuation<Void, Never>? {
-        precondition(held, "unlock of a free lock")
-        if waiters.isEmpty {
-            held = false
-            return nil
+    private func unlock() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            precondition(state.held, "unlock of a free lock")
+            if state.waiters.isEmpty {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()
         }
-        return waiters.removeFirst()
+        next?.resume()
     }
 }

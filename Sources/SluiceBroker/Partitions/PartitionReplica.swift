@@ -16,7 +16,7 @@ actor PartitionReplica {
     let log: PartitionLogActor
     private(set) var state: PartitionState
     private var producers = ProducerStateTable()
-    private var appendLock = AsyncFIFOLock()
+    private let appendLock = AsyncFIFOLock()
     private let signal: AppendSignal
 
     init(partition: TopicPartition, nodeID: NodeID, log: PartitionLogActor, state: PartitionState, signal: AppendSignal) {
@@ -57,58 +57,65 @@ actor PartitionReplica {
             return ProduceOutcome(errorCode: .notEnoughReplicas,
                                   errorMessage: "ISR has \(state.isr.count) replicas; min.insync.replicas is \(minInsyncReplicas)")
         }
-        await lock()
+        let result: PartitionLog.AppendResult
+        switch await appendLock.withLock({ await appendLocked(records) }) {
+        case .answered(let outcome): return outcome
+        case .appended(let appended): result = appended
+        }
+        // acks=all: answer only once the high watermark covers the batch, i.e. every in-sync
+        // replica has it. The append lock is already released, so later batches are not held up.
+        if requiredAcks == -1, await !waitForHighWatermark(beyond: result.lastOffset, timeout: timeout) {
+            return ProduceOutcome(errorCode: .requestTimedOut, baseOffset: result.firstOffset,
+                                  errorMessage: "not every in-sync replica had the batch within the request timeout")
+        }
+        return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: await log.logStartOffset)
+    }
+
+    private enum LockedAppend {
+        /// Answered without appending: invalid, a duplicate, or a sequence/epoch error.
+        case answered(ProduceOutcome)
+        case appended(PartitionLog.AppendResult)
+    }
+
+    /// Checks idempotence and appends; runs under the append lock, so the producer table and
+    /// the log change together.
+    private func appendLocked(_ records: ByteBuffer) async -> LockedAppend {
         // Idempotence checks the first batch: producers send one batch per partition per
         // request (Kafka rejects more for magic 2, and so does validation below).
         var splitter = RecordBatchSplitter(records, trailingBytes: .rejectPartialTrailingBatch)
         let first: RecordBatch
         do throws(RecordBatchError) {
             guard let batch = try splitter.next() else {
-                unlock()
-                return ProduceOutcome(errorCode: .corruptMessage, errorMessage: "no record batch")
+                return .answered(ProduceOutcome(errorCode: .corruptMessage, errorMessage: "no record batch"))
             }
             first = batch
             if try splitter.next() != nil {
-                unlock()
-                return ProduceOutcome(errorCode: .invalidRecord, errorMessage: "more than one batch for one partition")
+                return .answered(ProduceOutcome(errorCode: .invalidRecord, errorMessage: "more than one batch for one partition"))
             }
         } catch {
-            unlock()
-            return ProduceOutcome(errorCode: KafkaErrorCode(rawValue: error.kafkaErrorCode) ?? .corruptMessage,
-                                  errorMessage: "\(error)")
+            return .answered(ProduceOutcome(errorCode: KafkaErrorCode(rawValue: error.kafkaErrorCode) ?? .corruptMessage,
+                                            errorMessage: "\(error)"))
         }
         switch producers.check(first) {
         case .duplicate(let offset):
-            unlock()
-            return ProduceOutcome(errorCode: .none, baseOffset: offset, logStartOffset: await log.logStartOffset)
+            return .answered(ProduceOutcome(errorCode: .none, baseOffset: offset, logStartOffset: await log.logStartOffset))
         case .invalidEpoch:
-            unlock()
-            return ProduceOutcome(errorCode: .invalidProducerEpoch)
+            return .answered(ProduceOutcome(errorCode: .invalidProducerEpoch))
         case .outOfOrder(let expected, let got):
-            unlock()
-            return ProduceOutcome(errorCode: .outOfOrderSequenceNumber,
-                                  errorMessage: "sequence \(got) but \(expected) was expected")
+            return .answered(ProduceOutcome(errorCode: .outOfOrderSequenceNumber,
+                                            errorMessage: "sequence \(got) but \(expected) was expected"))
         case .append:
             break
         }
-        let result: PartitionLog.AppendResult
         do throws(LogError) {
-            result = try await log.appendAsLeader(records, leaderEpoch: state.leaderEpoch)
+            let result = try await log.appendAsLeader(records, leaderEpoch: state.leaderEpoch)
+            producers.record(first, firstOffset: result.firstOffset)
+            await advanceHighWatermarkIfAlone()
+            signal.bump()
+            return .appended(result)
         } catch {
-            unlock()
-            return ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description)
+            return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
         }
-        producers.record(first, firstOffset: result.firstOffset)
-        await advanceHighWatermarkIfAlone()
-        signal.bump()
-        unlock()
-        // acks=all: answer only once the high watermark covers the batch, i.e. every in-sync
-        // replica has it. The append lock is released first so later batches are not held up.
-        if requiredAcks == -1, await !waitForHighWatermark(beyond: result.lastOffset, timeout: timeout) {
-            return ProduceOutcome(errorCode: .requestTimedOut, baseOffset: result.firstOffset,
-                                  errorMessage: "not every in-sync replica had the batch within the request timeout")
-        }
-        return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: await log.logStartOffset)
     }
 
     /// Waits until the high watermark is past `offset`; false if `timeout` passes first.
@@ -179,12 +186,4 @@ actor PartitionReplica {
         }
     }
 
-    private func lock() async {
-        if appendLock.tryLock() { return }
-        await withCheckedContinuation { appendLock.enqueue($0) }
-    }
-
-    private func unlock() {
-        appendLock.unlock()?.resume()
-    }
 }
