@@ -92,9 +92,9 @@ struct NodeTLSTests {
         let certs = try await offPool { try Certificates() }
         let log = CapturedLog()
         let inbox = Inbox()
-        let (server, serverTask) = try await startServer(tls: try NodeTLS(certs.tls("a", node: 1)), inbox: inbox,
+        let (server, _) = try await startServer(tls: try NodeTLS(certs.tls("a", node: 1)), inbox: inbox,
                                                          logger: log.logger)
-        defer { serverTask.cancel() }
+        defer { server.close() }
         for (i, host) in ["127.0.0.1", "localhost"].enumerated() {
             let (transport, task) = transport(tls: try NodeTLS(certs.tls("a", node: 2)), to: server.port, host: host,
                                               logger: log.logger)
@@ -115,9 +115,9 @@ struct NodeTLSTests {
         let serverLog = CapturedLog()
         let clientLog = CapturedLog()
         let inbox = Inbox()
-        let (server, serverTask) = try await startServer(tls: try NodeTLS(certs.tls("a", node: 1)), inbox: inbox,
+        let (server, _) = try await startServer(tls: try NodeTLS(certs.tls("a", node: 1)), inbox: inbox,
                                                          logger: serverLog.logger)
-        defer { serverTask.cancel() }
+        defer { server.close() }
         let (transport, task) = transport(tls: try NodeTLS(certs.tls("b", node: 2)), to: server.port,
                                           logger: clientLog.logger)
         defer { task.cancel() }

@@ -68,8 +68,8 @@ struct RaftInterNodeServerTests {
     @Test("binding port 0 reports the kernel's port, and a Raft frame reaches the registered handler")
     func dispatchesByAPIKey() async throws {
         let inbox = Inbox()
-        let (server, task) = try await startServer(inbox)
-        defer { task.cancel() }
+        let (server, _) = try await startServer(inbox)
+        defer { server.close() }
         #expect(server.port > 0)
         let message = RaftMessage(from: 2, to: 1, term: 4, body: .heartbeat(leaderCommit: 3))
         let client = try await connect(server.port)
@@ -84,8 +84,8 @@ struct RaftInterNodeServerTests {
           arguments: ["garbage", "unknown key", "oversize", "negative size"])
     func rejectsBadFramesAndKeepsServing(_ kind: String) async throws {
         let inbox = Inbox()
-        let (server, task) = try await startServer(inbox, frameBytesMax: 4096)
-        defer { task.cancel() }
+        let (server, _) = try await startServer(inbox, frameBytesMax: 4096)
+        defer { server.close() }
         let bad = try await connect(server.port)
         var bytes = ByteBuffer()
         switch kind {
@@ -152,8 +152,8 @@ struct RaftInterNodeServerTests {
                 #expect(side == .accepted)
                 return CountingServerHandler(counters)
             }), registry: registry, logger: testLogger)
-        let serverTask = Task { try await server.run() }
-        defer { serverTask.cancel() }
+        _ = Task { try await server.run() }
+        defer { server.close() }
         var configuration = RaftTransport.Configuration()
         let peer = HostPort(host: "127.0.0.1", port: server.port)
         configuration.firstHandler = { _, side in
@@ -178,7 +178,7 @@ struct RaftInterNodeServerTests {
         // Find a free port, then close it so the first connects fail.
         let (probe, probeTask) = try await startServer(inbox)
         let port = probe.port
-        probeTask.cancel()
+        probe.close()
         _ = try? await probeTask.value
 
         var configuration = RaftTransport.Configuration()
@@ -202,8 +202,8 @@ struct RaftInterNodeServerTests {
         }
         let server = try await InterNodeServer.bind(.init(host: "127.0.0.1", port: port), registry: registry,
                                                     logger: testLogger)
-        let serverTask = Task { try await server.run() }
-        defer { serverTask.cancel() }
+        _ = Task { try await server.run() }
+        defer { server.close() }
         try await waitUntil(timeout: .seconds(5), "8 messages") { inbox.messages.withLock { $0.count == 8 } }
         #expect(inbox.messages.withLock { $0 } == Array(messages.suffix(8)))
     }

@@ -141,6 +141,9 @@ final class RaftTestCluster: @unchecked Sendable {
     /// Stops everything the node runs (listener included), like a crash that loses nothing
     /// synced.
     func stop(_ node: RaftTestNode) async {
+        // Close the listener first: cancelling an accept loop that may still be handed a
+        // connection makes NIO trap (see InterNodeServer.close).
+        node.server?.close()
         node.task?.cancel()
         _ = try? await node.task?.value
         forget(node)

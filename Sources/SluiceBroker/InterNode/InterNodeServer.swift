@@ -89,8 +89,25 @@ public final class InterNodeServer: Service, Sendable {
         return server
     }
 
+    /// Stops accepting: `run` hands out the connections already accepted, then returns. This,
+    /// not cancelling `run`, is how to stop the server: NIO traps on a connection accepted after
+    /// a cancelled accept loop stopped taking them.
+    public func close() {
+        serverChannel.channel.close(promise: nil)
+    }
+
     public func run() async throws {
         let listener = serverChannel.channel
+        // If `run` is cancelled anyway (a failing service group), close the listener at once so
+        // that as few connections as possible are accepted into a loop that has stopped.
+        try await withTaskCancellationHandler {
+            try await acceptLoop(listener)
+        } onCancel: {
+            listener.close(promise: nil)
+        }
+    }
+
+    private func acceptLoop(_ listener: any Channel) async throws {
         try await withThrowingDiscardingTaskGroup { group in
             try await withGracefulShutdownHandler {
                 // The loop ends when the listening channel closes (graceful shutdown, below).
