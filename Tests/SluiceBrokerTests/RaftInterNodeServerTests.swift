@@ -75,7 +75,7 @@ struct RaftInterNodeServerTests {
         let client = try await connect(server.port)
         try await client.executeThenClose { _, outbound in
             try await outbound.write(framed(RaftWireCodec.encode(message, correlationID: 1)))
-            try await waitUntil(timeout: .seconds(5), "the message") { inbox.messages.withLock { !$0.isEmpty } }
+            try await waitUntil(timeout: .seconds(30), "the message") { inbox.messages.withLock { !$0.isEmpty } }
         }
         #expect(inbox.messages.withLock { $0 } == [message])
     }
@@ -103,7 +103,7 @@ struct RaftInterNodeServerTests {
         let good = try await connect(server.port)
         try await good.executeThenClose { _, outbound in
             try await outbound.write(framed(RaftWireCodec.encode(message, correlationID: 2)))
-            try await waitUntil(timeout: .seconds(5), "the message") { inbox.messages.withLock { !$0.isEmpty } }
+            try await waitUntil(timeout: .seconds(30), "the message") { inbox.messages.withLock { !$0.isEmpty } }
         }
         #expect(inbox.messages.withLock { $0 } == [message])
     }
@@ -166,7 +166,7 @@ struct RaftInterNodeServerTests {
         defer { transportTask.cancel() }
         let message = RaftMessage(from: 2, to: 1, term: 3, body: .voteResponse(granted: true))
         transport.send([message])
-        try await waitUntil(timeout: .seconds(5), "the message") { inbox.messages.withLock { !$0.isEmpty } }
+        try await waitUntil(timeout: .seconds(30), "the message") { inbox.messages.withLock { !$0.isEmpty } }
         let size = RaftWireCodec.encode(message, correlationID: 1).readableBytes + 4
         #expect(counters.client.load(ordering: .relaxed) == size)
         #expect(counters.server.load(ordering: .relaxed) == size)
@@ -204,7 +204,7 @@ struct RaftInterNodeServerTests {
                                                     logger: testLogger)
         _ = Task { try await server.run() }
         defer { server.close() }
-        try await waitUntil(timeout: .seconds(5), "8 messages") { inbox.messages.withLock { $0.count == 8 } }
+        try await waitUntil(timeout: .seconds(30), "8 messages") { inbox.messages.withLock { $0.count == 8 } }
         #expect(inbox.messages.withLock { $0 } == Array(messages.suffix(8)))
     }
 }
