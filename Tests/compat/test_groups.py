@@ -178,3 +178,52 @@ def test_aiokafka_group_consumer_commits(single_node):
     assert got == {p: list(range(ends[p])) for p in (0, 1)}
     assert committed == ends
     assert grouptools.committed(bootstrap, group, topic, 2) == ends
+
+
+def test_admin_clients_list_describe_and_fetch_group_offsets(broker):
+    """AdminClients ask every node for its groups (ListGroups), the coordinator for the rest."""
+    harness.require_real(broker)
+    from confluent_kafka import Consumer, ConsumerGroupTopicPartitions, TopicPartition
+    from confluent_kafka.admin import AdminClient
+    from kafka.admin import KafkaAdminClient
+    bootstrap = broker.bootstrap
+    topic, group = harness.unique("grp-admin"), harness.unique("admin-g")
+    harness.create_topic(bootstrap, topic, 2)
+    ends = grouptools.produce_spread(bootstrap, topic, 2, 10, "adm")
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False,
+                  "auto.offset.reset": "earliest", "session.timeout.ms": SESSION_TIMEOUT_MS, "client.id": "admin-test"})
+    try:
+        c.subscribe([topic])
+        got = 0
+        deadline = time.monotonic() + 30
+        while got < sum(ends.values()):
+            assert time.monotonic() < deadline, f"consumed {got} records"
+            got += sum(1 for m in c.consume(100, timeout=0.5) if not m.error())
+        c.commit(asynchronous=False)
+
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        listed = admin.list_consumer_groups(request_timeout=10).result()
+        assert not listed.errors, f"list_consumer_groups errors: {listed.errors}"
+        assert group in {g.group_id for g in listed.valid}
+        described = admin.describe_consumer_groups([group], request_timeout=10)[group].result()
+        assert str(described.state).endswith("STABLE"), described.state
+        assert [m.client_id for m in described.members] == ["admin-test"]
+        assert sorted(tp.partition for tp in described.members[0].assignment.topic_partitions) == [0, 1]
+        offsets = admin.list_consumer_group_offsets([ConsumerGroupTopicPartitions(group)])[group].result()
+        assert {tp.partition: tp.offset for tp in offsets.topic_partitions} == ends
+
+        kp = KafkaAdminClient(bootstrap_servers=bootstrap)
+        try:
+            assert group in [g[0] if isinstance(g, tuple) else g["group_id"] for g in kp.list_groups()]
+            kp_group = kp.describe_groups([group])[group]
+            assert kp_group["error"] is None and kp_group["group_state"] == "Stable", kp_group
+            assert [m["client_host"] for m in kp_group["members"]] == ["/127.0.0.1"], kp_group["members"]
+            kp_offsets = kp.list_group_offsets({group: None})
+            kp_offsets = kp_offsets.get(group, kp_offsets)
+            assert {tp.partition: om.offset for tp, om in kp_offsets.items()} == ends
+        finally:
+            kp.close()
+    finally:
+        c.close()
+    harness.wait_until("the group to be Empty after its member left",
+                       lambda: str(admin.describe_consumer_groups([group], request_timeout=10)[group].result().state).endswith("EMPTY"), 10)
