@@ -66,7 +66,8 @@ extension ClassicGroup {
     mutating func joinDeadlinePassed(_ step: GroupStep) -> GroupOutput {
         if let remaining = initialDelayRemainingMs, newMemberAdded, remaining > 0 {
             let delayMs = min(Int64(step.options.initialRebalanceDelayMs), remaining)
-            joinDeadlineMs = step.nowMs + delayMs
+            // From the deadline, not from the tick: late ticks must not stretch the delay.
+            joinDeadlineMs = (joinDeadlineMs ?? step.nowMs) + delayMs
             initialDelayRemainingMs = remaining - delayMs
             newMemberAdded = false
             return GroupOutput()

@@ -48,10 +48,14 @@ struct ClassicGroup: Sendable {
     var pendingSync: [String]
     /// When members still in `pendingSync` are removed (after a completed join phase).
     var syncDeadlineMs: Int64?
+    /// The log knows this group (it came from the image or a record was written for it); a
+    /// group that never was durable is forgotten without a record.
+    var isDurable: Bool
 
     /// A group no member has joined yet (generation 0, as Kafka's new group).
     init(groupID: String, wallMs: Int64) {
         self.init(state: GroupImage.initialState(groupID: groupID, wallMs: wallMs), lastCommitWallMs: nil, nowMs: 0)
+        isDurable = false
     }
 
     /// The group as the log recorded it; every member gets a fresh session timer from `nowMs`,
@@ -70,6 +74,7 @@ struct ClassicGroup: Sendable {
         joinDeadlineMs = nil
         initialDelayRemainingMs = nil
         newMemberAdded = false
+        isDurable = true
         switch state.phase {
         case .empty:
             status = .empty
@@ -130,8 +135,9 @@ struct ClassicGroup: Sendable {
         return candidates[votes.firstIndex(of: best)!]
     }
 
-    /// The durable state as a record.
-    func stateRecord() -> GroupStateRecord {
+    /// The durable state as a record; the group is durable from now on.
+    mutating func stateRecord() -> GroupStateRecord {
+        isDurable = true
         let phase: GroupPhase =
             switch status {
             case .empty: .empty

@@ -37,6 +37,7 @@ extension GroupCoordinator {
                 groups[request.groupID] = ClassicGroup(groupID: request.groupID, wallMs: wallMs)
             }
             groups[request.groupID]!.lastCommitWallMs = wallMs
+            groups[request.groupID]!.isDurable = true
         }
         if let i = groups[request.groupID]?.index(of: request.memberID) {
             // A commit from a member shows it is alive, as a heartbeat does.

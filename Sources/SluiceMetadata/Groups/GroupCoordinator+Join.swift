@@ -73,11 +73,9 @@ extension GroupCoordinator {
         return nil
     }
 
-    /// A group created for a join that then failed is forgotten again.
+    /// A group that the log does not know and that has nobody in it is forgotten.
     mutating func dropIfUnused(_ groupID: String) {
-        guard let group = groups[groupID], group.status == .empty, group.pending.isEmpty, group.generation == 0,
-            group.lastCommitWallMs == nil, group.protocolType.isEmpty
-        else { return }
+        guard let group = groups[groupID], !group.isDurable, group.status == .empty, group.pending.isEmpty else { return }
         groups[groupID] = nil
     }
 }

@@ -12,7 +12,8 @@ extension GroupCoordinator {
         var out = GroupOutput()
         for id in groups.keys.sorted() {
             out.append(groups[id]!.expire(step))
-            if let deadline = groups[id]!.retentionDeadlineWallMs(retentionMs: options.offsetsRetentionMs),
+            dropIfUnused(id)
+            if groups[id] != nil, let deadline = groups[id]!.retentionDeadlineWallMs(retentionMs: options.offsetsRetentionMs),
                 deadline <= wallMs
             {
                 groups[id] = nil
@@ -35,7 +36,7 @@ extension ClassicGroup {
         while let i = members.firstIndex(where: { !$0.isParked && $0.sessionDeadlineMs <= now }) {
             out.append(removeMember(at: i, error: .unknownMemberID, step))
         }
-        if status == .preparingRebalance, let deadline = joinDeadlineMs, deadline <= now {
+        while status == .preparingRebalance, let deadline = joinDeadlineMs, deadline <= now {
             out.append(joinDeadlinePassed(step))
         }
         if status == .completingRebalance || status == .stable, let deadline = syncDeadlineMs, deadline <= now {
