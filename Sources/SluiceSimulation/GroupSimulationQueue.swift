@@ -1,17 +1,24 @@
 /// A min-heap of timed events; ties in time keep insertion order, so a run is deterministic.
+/// The heap holds only small keys; events wait in a table, so sifting never copies them.
 struct GroupEventQueue<Event> {
-    private var heap: [(time: Int64, seq: UInt64, event: Event)] = []
+    private struct Key {
+        let time: Int64
+        let seq: UInt64
+        func precedes(_ other: Key) -> Bool { time < other.time || (time == other.time && seq < other.seq) }
+    }
+    private var heap: [Key] = []
+    private var events: [UInt64: Event] = [:]
     private var nextSeq: UInt64 = 0
 
-    var isEmpty: Bool { heap.isEmpty }
-
     mutating func push(_ event: Event, at time: Int64) {
-        heap.append((time, nextSeq, event))
+        let key = Key(time: time, seq: nextSeq)
+        events[nextSeq] = event
         nextSeq += 1
+        heap.append(key)
         var i = heap.count - 1
         while i > 0 {
             let parent = (i - 1) / 2
-            guard less(i, parent) else { break }
+            guard heap[i].precedes(heap[parent]) else { break }
             heap.swapAt(i, parent)
             i = parent
         }
@@ -25,16 +32,12 @@ struct GroupEventQueue<Event> {
         while true {
             let l = 2 * i + 1, r = l + 1
             var m = i
-            if l < heap.count && less(l, m) { m = l }
-            if r < heap.count && less(r, m) { m = r }
+            if l < heap.count && heap[l].precedes(heap[m]) { m = l }
+            if r < heap.count && heap[r].precedes(heap[m]) { m = r }
             if m == i { break }
             heap.swapAt(i, m)
             i = m
         }
-        return (top.time, top.event)
-    }
-
-    private func less(_ a: Int, _ b: Int) -> Bool {
-        (heap[a].time, heap[a].seq) < (heap[b].time, heap[b].seq)
+        return (top.time, events.removeValue(forKey: top.seq)!)
     }
 }
