@@ -74,7 +74,7 @@ let package = Package(
             ]),
 
         // MARK: test support: the seeded whole-cluster Raft simulator
-        .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore"]),
+        .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore", "SluiceMetadata", "SluiceWire"]),
 
         // MARK: executables
         .executableTarget(
@@ -102,7 +102,7 @@ let package = Package(
             dependencies: ["SluiceWire", "SluiceCore", nioCore, nioEmbedded, nioTestUtils]),
         .testTarget(
             name: "SluiceMetadataTests",
-            dependencies: ["SluiceMetadata", "SluiceWire", "SluiceCore", nioCore]),
+            dependencies: ["SluiceMetadata", "SluiceSimulation", "SluiceWire", "SluiceCore", nioCore]),
         .testTarget(
             name: "SluiceRaftTests",
             dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceRaftStorage", "SluiceCore"]),
