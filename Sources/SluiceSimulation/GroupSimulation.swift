@@ -48,8 +48,10 @@ public struct GroupSimulation {
     var coordinator: GroupCoordinator?
     var epoch = 0
     var pending: [PendingOutput] = []
-    /// Entries that survive the last failover, applied when the next coordinator activates.
+    /// Entries that survive the last failover, applied when the next coordinator activates,
+    /// and the requests their replies answer (checked, never delivered).
     var survivors: [PendingOutput] = []
+    var survivorRequests: [GroupRequestToken: SimRequest] = [:]
     /// Requests the current coordinator has not answered yet, by token.
     var outstanding: [GroupRequestToken: SimRequest] = [:]
     var nextToken: GroupRequestToken = 1
