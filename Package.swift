@@ -58,7 +58,7 @@ let package = Package(
             dependencies: ["SluiceCore", "SluiceRecords", nioCore],
             // The definitions feed scripts/wiregen; the generated Swift is what compiles.
             exclude: ["Definitions", "README.md"]),
-        .target(name: "SluiceMetadata", dependencies: ["SluiceCore", "SluiceWire", nioCore], exclude: ["README.md"]),
+        .target(name: "SluiceMetadata", dependencies: ["SluiceCore", "SluiceWire", nioCore], exclude: ["README.md", "Groups/README.md"]),
         .target(name: "SluiceRaft", dependencies: ["SluiceCore"]),
         .target(name: "SluiceRaftStorage", dependencies: ["SluiceRaft", "SluiceCore"]),
         .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceRecords", nioCore]),

@@ -34,6 +34,7 @@ extension GroupSimulation {
     mutating func activateCoordinator() {
         for output in survivors { apply(output, delivered: false) }
         survivors = []
+        survivorRequests = [:]
         image.markApplied(index: image.lastAppliedIndex.next, term: term)
         if let v = checker.checkAcknowledgedSurvive(image) { fail(v) }
         var c = GroupCoordinator(image: image, options: coordinatorOptions, nowMs: now, seed: random.next())
@@ -59,6 +60,7 @@ extension GroupSimulation {
         let keep = Int(random.next(below: UInt64(pending.count + 1)))
         note("FAILOVER: \(keep) of \(pending.count) uncommitted outputs survive")
         survivors = Array(pending.prefix(keep))
+        survivorRequests = outstanding
         pending = []
         coordinator = nil
         epoch += 1
@@ -124,7 +126,15 @@ extension GroupSimulation {
             if let s = skipped.first { fail("the image refused a coordinator record: \(s)") }
         }
         for reply in output.replies {
-            guard delivered else { continue }
+            guard delivered else {
+                // A surviving entry's answers are never sent, but what they accepted must hold.
+                if let request = survivorRequests[reply.token],
+                    let v = checker.checkReplyAtCommit(reply.body, request: request, image)
+                {
+                    fail(v)
+                }
+                continue
+            }
             guard let request = outstanding.removeValue(forKey: reply.token) else {
                 fail("reply for token \(reply.token), which is not outstanding (answered twice?)")
                 return

@@ -41,6 +41,8 @@ public struct GroupSimulation {
     var trace: EventTrace
     var digest: UInt64 = 0xCBF2_9CE4_8422_2325
     var violation: String?
+    /// The event being handled, named in a violation.
+    var currentEvent = "start"
 
     // The metadata log and the coordinator.
     var image = MetadataImage.empty
@@ -48,8 +50,10 @@ public struct GroupSimulation {
     var coordinator: GroupCoordinator?
     var epoch = 0
     var pending: [PendingOutput] = []
-    /// Entries that survive the last failover, applied when the next coordinator activates.
+    /// Entries that survive the last failover, applied when the next coordinator activates,
+    /// and the requests their replies answer (checked, never delivered).
     var survivors: [PendingOutput] = []
+    var survivorRequests: [GroupRequestToken: SimRequest] = [:]
     /// Requests the current coordinator has not answered yet, by token.
     var outstanding: [GroupRequestToken: SimRequest] = [:]
     var nextToken: GroupRequestToken = 1
@@ -111,6 +115,7 @@ public struct GroupSimulation {
         while violation == nil, !checker.livenessReached, let (time, event) = queue.pop() {
             guard time <= endMs else { break }
             now = time
+            currentEvent = event.summary
             handle(event)
         }
         if violation == nil && !checker.livenessReached {
@@ -145,7 +150,7 @@ public struct GroupSimulation {
 
     mutating func fail(_ what: String) {
         guard violation == nil else { return }
-        violation = "seed \(options.seed) t=\(now): \(what)"
+        violation = "seed \(options.seed) t=\(now) during \(currentEvent): \(what)"
         note("VIOLATION \(what)")
     }
 
@@ -155,6 +160,23 @@ public struct GroupSimulation {
     }
 
     mutating func networkDelay() -> Int64 { delay(1, 5) }
+}
+
+extension GroupSimulation.Event {
+    /// A short name for violation reports.
+    var summary: String {
+        switch self {
+        case .faultStep: "a fault step"
+        case .tick: "a coordinator tick"
+        case .commitDue: "a log commit"
+        case .activate: "a coordinator activation"
+        case .arrive(let r): "the arrival of request \(r.token) from c\(r.consumer)"
+        case .deliver(let c, _): "a reply to c\(c)"
+        case .wake(let c): "a wake-up of c\(c)"
+        case .startConsumer(let g, _): "a consumer start in group \(g)"
+        case .livenessCheck: "a liveness check"
+        }
+    }
 }
 
 /// A consumer group of the simulation: its topics and its members' timeouts.

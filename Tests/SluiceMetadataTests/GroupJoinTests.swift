@@ -200,4 +200,28 @@ struct GroupJoinTests {
         #expect(h.joinReply(changed) == nil, "changed metadata rebalances")
         #expect(h.heartbeat(ids[0], generation: gen) == .rebalanceInProgress)
     }
+
+    @Test func anOutstandingMemberIDHoldsTheJoinPhaseUntilItJoinsOrExpires() throws {
+        var h = GroupHarness()
+        let ids = h.stableGroup(1)
+        let gen = try #require(h.groupState?.generation)
+        let required = h.joinNow(GroupHarness.joinInput(client: "b", sessionMs: 5_000))
+        let pendingID = try #require(required).memberID
+        #expect(h.heartbeat(ids[0], generation: gen) == KafkaErrorCode.none, "a MEMBER_ID_REQUIRED answer starts no rebalance")
+        let t = h.join(GroupHarness.joinInput(member: ids[0], client: "c0"))  // the leader rejoins: a join phase
+        #expect(h.joinReply(t) == nil, "the outstanding member id holds the phase open")
+        let tb = h.join(GroupHarness.joinInput(member: pendingID, client: "b", sessionMs: 5_000))
+        #expect(h.joinReply(t)?.generationID == gen.next && h.joinReply(tb)?.generationID == gen.next)
+        #expect(h.joinReply(t)?.members.map(\.memberID) == [ids[0], pendingID])
+
+        var k = GroupHarness()
+        let solo = k.stableGroup(1)
+        let start = k.nowMs
+        _ = k.joinNow(GroupHarness.joinInput(client: "b", sessionMs: 5_000))
+        let rejoin = k.join(GroupHarness.joinInput(member: solo[0], client: "c0", rebalanceMs: 20_000))
+        k.advance(to: start + 4_999)
+        #expect(k.joinReply(rejoin) == nil)
+        k.advance(to: start + 5_000)  // the member id expires long before the 20 s rebalance timeout
+        #expect(k.joinReply(rejoin)?.members.map(\.memberID) == [solo[0]])
+    }
 }

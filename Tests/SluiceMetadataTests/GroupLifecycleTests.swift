@@ -109,6 +109,19 @@ struct GroupLifecycleTests {
         #expect(rebuilt.commit(ids[1], generation: gen) == [.none])
     }
 
+    @Test func rebuiltMembersListingMoreProtocolsRejoinWithoutARebalance() throws {
+        var h = GroupHarness()
+        let ids = h.stableGroup(2)
+        let gen = try #require(h.groupState?.generation)
+        var rebuilt = GroupHarness(image: h.image)
+        let t = rebuilt.join(GroupHarness.joinInput(member: ids[1], client: "c1", protocols: [("range", [1]), ("roundrobin", [1])]))
+        #expect(rebuilt.joinReply(t)?.generationID == gen && rebuilt.joinReply(t)?.errorCode == KafkaErrorCode.none)
+        #expect(rebuilt.heartbeat(ids[0], generation: gen) == KafkaErrorCode.none, "no rebalance")
+        let changed = rebuilt.join(GroupHarness.joinInput(member: ids[1], client: "c1", protocols: [("range", [7])]))
+        #expect(rebuilt.joinReply(changed) == nil, "new metadata for the chosen protocol still rebalances")
+        #expect(rebuilt.heartbeat(ids[0], generation: gen) == .rebalanceInProgress)
+    }
+
     @Test func rebuiltCompletingGroupWaitsForSyncsThenRebalances() throws {
         var h = GroupHarness()
         let (ids, gen) = GroupSyncTests.completing(&h, sessionMs: 30_000)

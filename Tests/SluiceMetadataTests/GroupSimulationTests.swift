@@ -26,6 +26,20 @@ struct GroupSimulationTests {
         #expect(failure == nil, Self.describe(failure))
     }
 
+    @Test func crowdedGroupsWithFrequentFailoversKeepEveryCheck() {
+        for seed: UInt64 in 1...60 {
+            var o = GroupSimulationOptions(seed: seed)
+            o.joinRate = 0.15
+            o.failoverRate = 0.08
+            o.pauseRate = 0.05
+            o.staticRestartRate = 0.06
+            o.consumersPerGroupMax = 9
+            let r = GroupSimulation.run(o)
+            #expect(r.passed, Self.describe(r.passed ? nil : r))
+            if !r.passed { return }
+        }
+    }
+
     @Test func theSameSeedReplaysTheSameRun() {
         let a = GroupSimulation.run(GroupSimulationOptions(seed: 42))
         let b = GroupSimulation.run(GroupSimulationOptions(seed: 42))

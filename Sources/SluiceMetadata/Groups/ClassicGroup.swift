@@ -189,6 +189,8 @@ struct GroupMemberState: Sendable {
     var joinToken: GroupRequestToken?
     /// A parked SyncGroup, answered when the leader's assignments arrive.
     var syncToken: GroupRequestToken?
+    /// Rebuilt from the log, so only the chosen protocol is known (until it joins again).
+    var isRebuilt: Bool
 
     init(input: JoinGroupInput, memberID: String, token: GroupRequestToken, nowMs: Int64) {
         self.memberID = memberID
@@ -202,6 +204,7 @@ struct GroupMemberState: Sendable {
         sessionDeadlineMs = nowMs + Int64(input.sessionTimeoutMs)
         joinToken = token
         syncToken = nil
+        isRebuilt = false
     }
 
     init(record: GroupMemberRecord, protocolName: String, nowMs: Int64) {
@@ -216,6 +219,7 @@ struct GroupMemberState: Sendable {
         sessionDeadlineMs = nowMs + Int64(record.sessionTimeoutMs)
         joinToken = nil
         syncToken = nil
+        isRebuilt = true
     }
 
     func metadata(for name: String) -> [UInt8]? { protocols.first { $0.name == name }?.metadata }
@@ -224,6 +228,16 @@ struct GroupMemberState: Sendable {
     /// rebalance timeout or the sync timeout bounds it instead (as Kafka).
     var isParked: Bool { joinToken != nil || syncToken != nil }
 
+    /// Whether a rejoin with `protocols` changes nothing: the same list, or, for a member
+    /// rebuilt from the log (which knows only the chosen protocol), the same metadata for the
+    /// chosen protocol. So a failover does not force a rebalance on members that list several
+    /// protocols (librdkafka's default "range,roundrobin").
+    func isUnchanged(by protocols: [GroupProtocol], chosen: String?) -> Bool {
+        if protocols == self.protocols { return true }
+        guard isRebuilt, let chosen, let stored = metadata(for: chosen) else { return false }
+        return protocols.first { $0.name == chosen }?.metadata == stored
+    }
+
     /// The joining request's settings replace the member's.
     mutating func update(from input: JoinGroupInput) {
         clientID = input.clientID
@@ -231,6 +245,7 @@ struct GroupMemberState: Sendable {
         sessionTimeoutMs = input.sessionTimeoutMs
         rebalanceTimeoutMs = input.rebalanceTimeoutMs
         protocols = input.protocols
+        isRebuilt = false
     }
 
     func record(protocolName: String) -> GroupMemberRecord {

@@ -131,7 +131,7 @@ extension ClassicGroup {
             out.join(token, JoinGroupOutcome(errorCode: .groupMaxSizeReached, memberID: updated.memberID))
             return out
         }
-        let unchanged = members[index].protocols == request.protocols
+        let unchanged = members[index].isUnchanged(by: request.protocols, chosen: protocolName)
         switch status {
         case .preparingRebalance:
             if let old = members[index].joinToken {
@@ -143,6 +143,8 @@ extension ClassicGroup {
         case .completingRebalance where unchanged, .stable where unchanged && updated.memberID != leaderID:
             // Nothing changed: the member gets the current generation again.
             members[index].sessionDeadlineMs = step.nowMs + Int64(members[index].sessionTimeoutMs)
+            members[index].protocols = request.protocols
+            members[index].isRebuilt = false
             out.join(token, joinOutcome(for: members[index]))
         case .completingRebalance, .stable:
             updated.joinToken = token
