@@ -43,6 +43,12 @@ public final class Consumer: AsyncSequence, Sendable {
         try await engine.seek(partition, to: position)
     }
 
+    /// The offset of the next record the sequence hands out for `partition` (looked up first if
+    /// the partition's start is not known yet), as Kafka's `position`.
+    public func position(_ partition: TopicPartition) async throws(SluiceClientError) -> Offset {
+        try await engine.position(partition)
+    }
+
     /// The partitions the consumer reads now.
     public func assignment() async -> [TopicPartition] {
         await engine.assignedPartitions()

@@ -102,9 +102,14 @@ extension ConsumerEngine {
                         let decoded = try FetchedBatchDecoder.decode(
                             data.records, topic: name, partition: data.partitionIndex, fetchOffset: target.offset)
                         state.fetchPosition = decoded.nextFetchOffset
-                        if !decoded.records.isEmpty {
-                            ready.append(FetchedChunk(partition: partition, epoch: state.epoch, records: decoded.records))
-                            bufferedRecords += decoded.records.count
+                        var records = decoded.records
+                        if let timestamp = state.skipBeforeTimestamp {
+                            records = Array(records.drop { $0.timestamp.rawValue < timestamp })
+                            if !records.isEmpty { state.skipBeforeTimestamp = nil }
+                        }
+                        if !records.isEmpty {
+                            ready.append(FetchedChunk(partition: partition, epoch: state.epoch, records: records))
+                            bufferedRecords += records.count
                         }
                     } catch {
                         fatal = .server(.corruptMessage, api: .fetch, resource: "\(partition)", message: "\(error)")

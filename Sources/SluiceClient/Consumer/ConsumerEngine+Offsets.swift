@@ -17,7 +17,7 @@ extension ConsumerEngine {
                 for partition in fromCommit {
                     guard let state = partitions[partition], state.epoch == waiting[partition]?.epoch else { continue }
                     if let offset = committed[partition] {
-                        partitions[partition]?.fetchPosition = offset
+                        setStart(partition, offset)
                     } else if options.autoOffsetReset == .none {
                         fatal = .invalidArgument("\(partition) has no committed offset and autoOffsetReset is none")
                     } else {
@@ -43,11 +43,39 @@ extension ConsumerEngine {
             guard let state = partitions[partition], state.epoch == waiting[partition]?.epoch,
                   state.fetchPosition == nil else { continue }
             if offset >= .zero {
-                partitions[partition]?.fetchPosition = offset
+                setStart(partition, offset)
+                if case .timestamp(let ms) = state.reset { partitions[partition]?.skipBeforeTimestamp = ms }
             } else {
                 // No record at or after the timestamp: start at the end, as Kafka's offsetsForTimes users do.
                 partitions[partition]?.reset = .latest
             }
+        }
+    }
+
+    /// A looked-up start: where fetching begins, and the position until a record is handed out.
+    private func setStart(_ partition: TopicPartition, _ offset: Offset) {
+        guard let state = partitions[partition] else { return }
+        partitions[partition]?.fetchPosition = offset
+        _ = ledger.start(partition, epoch: state.epoch, at: offset)
+    }
+
+    /// The offset of the next record `partition` hands out, looking its start up if needed.
+    func position(_ partition: TopicPartition) async throws(SluiceClientError) -> Offset {
+        let deadline = ContinuousClock.now + cluster.configuration.requestTimeout
+        while true {
+            try validate()
+            if let fatal { throw fatal }
+            guard let state = partitions[partition] else {
+                throw .invalidArgument("\(partition) is not assigned to this consumer")
+            }
+            if state.fetchPosition != nil, let offset = ledger.position(partition, epoch: state.epoch) {
+                return offset
+            }
+            guard ContinuousClock.now < deadline else {
+                throw .requestTimedOut(address: "cluster", api: "ListOffsets", timeout: cluster.configuration.requestTimeout)
+            }
+            await resolvePositions()
+            if partitions[partition]?.fetchPosition == nil { try? await Task.sleep(for: cluster.configuration.retryBackoff) }
         }
     }
 

@@ -54,6 +54,22 @@ final class DeliveryLedger: Sendable {
         }
     }
 
+    /// Sets the position of an open epoch where nothing was handed out yet (its start, once
+    /// looked up); returns the position now recorded.
+    func start(_ partition: TopicPartition, epoch: UInt64, at offset: Offset) -> Offset? {
+        state.withLock { state in
+            guard state.epochs[partition] == epoch else { return nil }
+            if let consumed = state.consumed[partition] { return consumed }
+            state.consumed[partition] = offset
+            return offset
+        }
+    }
+
+    /// The recorded position of `partition` if `epoch` is still open.
+    func position(_ partition: TopicPartition, epoch: UInt64) -> Offset? {
+        state.withLock { $0.epochs[partition] == epoch ? $0.consumed[partition] : nil }
+    }
+
     /// Closes `partition`'s epoch; returns what was consumed (nil: nothing handed out).
     func close(_ partition: TopicPartition) -> Offset? {
         state.withLock { state in
