@@ -82,31 +82,16 @@ public final class Consumer: AsyncSequence, Sendable {
         AsyncIterator(engine: engine)
     }
 
-    /// Hands out a locally held chunk record by record, fetching the next chunk from the
-    /// consumer's actor when it runs out.
+    /// Hands out the records the consumer has fetched, one by one. Breaking out of a loop
+    /// loses nothing: the next loop continues with the next record.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let engine: ConsumerEngine
-        private var chunk: FetchedChunk?
-        private var index = 0
-
-        init(engine: ConsumerEngine) {
-            self.engine = engine
-        }
 
         /// The next record; nil once the consumer is closed.
         public mutating func next() async throws(SluiceClientError) -> ConsumerRecord? {
             while true {
-                if let current = chunk {
-                    while index < current.records.count {
-                        let record = current.records[index]
-                        index += 1
-                        if engine.ledger.deliver(record, epoch: current.epoch) { return record }
-                        index = current.records.count  // revoked or moved: the rest is stale too
-                    }
-                }
-                guard let next = try await engine.nextChunk() else { return nil }
-                chunk = next
-                index = 0
+                if let record = engine.ledger.next() { return record }
+                guard try await engine.refill() else { return nil }
             }
         }
     }

@@ -112,19 +112,22 @@ actor ConsumerEngine {
 
     // MARK: handing out
 
-    /// The next chunk of records to hand out, fetching as needed; nil once closed.
-    func nextChunk() async throws(SluiceClientError) -> FetchedChunk? {
+    /// Loads the ledger with the next chunk of records to hand out, fetching as needed;
+    /// false once closed.
+    func refill() async throws(SluiceClientError) -> Bool {
         try validate()
         while true {
-            if isClosed || Task.isCancelled { return nil }
+            if isClosed || Task.isCancelled { return false }
             if let fatal { throw fatal }
+            if ledger.hasPending { return true }
             await commitIfDue()
             while !ready.isEmpty {
                 let chunk = ready.removeFirst()
                 bufferedRecords -= chunk.records.count
                 guard ledger.isOpen(chunk.partition, epoch: chunk.epoch) else { continue }
+                ledger.load(chunk)
                 startFetchIfRoom()
-                return chunk
+                return true
             }
             startFetchIfRoom()
             if let task = fetchTask { await task.value }

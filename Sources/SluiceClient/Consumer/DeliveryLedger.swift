@@ -9,13 +9,14 @@ struct FetchedChunk: Sendable {
     var records: [ConsumerRecord]
 }
 
-/// What the consumer has handed out, shared by the consumer's actor and its iterator so that a
-/// commit covers exactly the records the caller received, and a revoked or re-positioned
-/// partition's buffered records are never handed out.
+/// What the consumer hands out, shared by the consumer's actor and the sequence's iterators,
+/// so that a commit covers exactly the records the caller received, and a revoked or
+/// re-positioned partition's buffered records are never handed out.
 ///
-/// The iterator holds a fetched chunk locally (no actor hop per record) and asks the ledger
-/// before handing each record out; the actor opens an epoch on assignment or seek and closes
-/// it on revocation, atomically reading what was consumed.
+/// The chunk being handed out lives here, not in an iterator: the iterator takes records one
+/// by one under the lock (no actor hop per record), and a loop that breaks early leaves the
+/// rest for the next loop. The actor opens an epoch on assignment or seek and closes it on
+/// revocation, atomically reading what was consumed.
 final class DeliveryLedger: Sendable {
     private struct State {
         /// Invariant: a partition is handed out only while it has an open epoch.
@@ -23,17 +24,42 @@ final class DeliveryLedger: Sendable {
         /// The next offset after the last record handed out (what a commit stores).
         var consumed: [TopicPartition: Offset] = [:]
         var nextEpoch: UInt64 = 1
+        /// The chunk being handed out and the index of its next record.
+        var current: FetchedChunk?
+        var index = 0
     }
 
     private let state = Mutex(State())
 
-    /// Records `record` as handed out if its chunk's epoch is still open; false: drop it.
-    func deliver(_ record: ConsumerRecord, epoch: UInt64) -> Bool {
+    /// The next record of the current chunk, recorded as handed out; nil when the chunk is
+    /// used up, or stale (its partition was revoked or moved), which drops its rest.
+    func next() -> ConsumerRecord? {
         state.withLock { state in
-            let partition = record.topicPartition
-            guard state.epochs[partition] == epoch else { return false }
-            state.consumed[partition] = record.offset.advanced(by: 1)
-            return true
+            guard let chunk = state.current else { return nil }
+            guard state.index < chunk.records.count, state.epochs[chunk.partition] == chunk.epoch else {
+                state.current = nil
+                return nil
+            }
+            let record = chunk.records[state.index]
+            state.index += 1
+            state.consumed[chunk.partition] = record.offset.advanced(by: 1)
+            return record
+        }
+    }
+
+    /// Whether the current chunk still has records to hand out.
+    var hasPending: Bool {
+        state.withLock { state in
+            guard let chunk = state.current else { return false }
+            return state.index < chunk.records.count && state.epochs[chunk.partition] == chunk.epoch
+        }
+    }
+
+    /// Makes `chunk` the one handed out next.
+    func load(_ chunk: FetchedChunk) {
+        state.withLock { state in
+            state.current = chunk
+            state.index = 0
         }
     }
 
