@@ -142,8 +142,28 @@ extension ConsumerEngine {
     /// Commits the offset after the last record handed out, for partitions that moved since
     /// their last commit.
     func commitConsumed() async throws(SluiceClientError) {
-        let consumed = ledger.consumedPositions().filter { lastCommitted[$0.key] != $0.value }
-        try await commit(consumed)
+        try await serializedCommit { ledger.consumedPositions().filter { lastCommitted[$0.key] != $0.value } }
+    }
+
+    /// Commits exactly `offsets`.
+    func commit(_ offsets: [TopicPartition: Offset]) async throws(SluiceClientError) {
+        try await serializedCommit { offsets }
+    }
+
+    /// Commits what `read` returns, reading and sending in the commit turn: commits reach the
+    /// coordinator in the order their offsets were read, so an older position read before a
+    /// revocation can never land after the revocation's commit and move the offset back.
+    func serializedCommit(
+        notifyGroup: Bool = true, _ read: () -> [TopicPartition: Offset]
+    ) async throws(SluiceClientError) {
+        if commitTurnTaken {
+            await withCheckedContinuation { commitTurnWaiters.append($0) }
+        }
+        commitTurnTaken = true
+        defer {
+            if commitTurnWaiters.isEmpty { commitTurnTaken = false } else { commitTurnWaiters.removeFirst().resume() }
+        }
+        try await sendCommit(read(), notifyGroup: notifyGroup)
     }
 
     /// Commits under the policy, when the sequence asks for the next chunk.
@@ -160,7 +180,7 @@ extension ConsumerEngine {
     /// Commits `offsets` for the group (with this member's generation, or as a simple
     /// consumer with generation -1). A group error also tells the membership to rejoin
     /// (unless `notifyGroup` is false: the group task itself is committing a revocation).
-    func commit(_ offsets: [TopicPartition: Offset], notifyGroup: Bool = true) async throws(SluiceClientError) {
+    private func sendCommit(_ offsets: [TopicPartition: Offset], notifyGroup: Bool) async throws(SluiceClientError) {
         guard !offsets.isEmpty, let groupID = options.groupID else { return }
         let generation = membership?.generation ?? .none
         let memberID = membership?.memberID ?? ""

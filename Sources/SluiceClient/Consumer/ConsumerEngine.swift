@@ -33,10 +33,16 @@ actor ConsumerEngine {
     /// An error every later call throws (e.g. OFFSET_OUT_OF_RANGE with reset `.none`).
     var fatal: SluiceClientError?
     var isClosed = false
+    /// Set when `close` starts: nothing more is handed out, so its final commit is final.
+    var isClosing = false
 
     /// The last offset committed (or read as committed) per partition; commits skip equal ones.
     var lastCommitted: [TopicPartition: Offset] = [:]
     var lastAutoCommit = ContinuousClock.now
+    /// One commit at a time (`serializedCommit`). Invariant: waiters only while taken; a
+    /// finishing commit hands the turn to the first waiter.
+    var commitTurnTaken = false
+    var commitTurnWaiters: [CheckedContinuation<Void, Never>] = []
 
     // Group membership (nil for assigned partitions).
     var subscription: [TopicName] = []
@@ -117,7 +123,7 @@ actor ConsumerEngine {
     func refill() async throws(SluiceClientError) -> Bool {
         try validate()
         while true {
-            if isClosed || Task.isCancelled { return false }
+            if isClosed || isClosing || Task.isCancelled { return false }
             if let fatal { throw fatal }
             if ledger.hasPending { return true }
             await commitIfDue()
@@ -144,8 +150,11 @@ actor ConsumerEngine {
     // MARK: closing
 
     func close() async {
-        guard !isClosed else { return }
+        guard !isClosed, !isClosing else { return }
+        isClosing = true
+        ledger.stopHandingOut()
         if membership != nil {
+            if options.commitPolicy != .manual { await commitBeforeLeaving() }
             await leaveGroup()
         } else if options.commitPolicy != .manual {
             try? await commitConsumed()

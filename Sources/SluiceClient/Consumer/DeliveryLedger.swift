@@ -55,6 +55,11 @@ final class DeliveryLedger: Sendable {
         }
     }
 
+    /// Drops the current chunk: nothing more is handed out until the next `load` (closing).
+    func stopHandingOut() {
+        state.withLock { $0.current = nil }
+    }
+
     /// Makes `chunk` the one handed out next.
     func load(_ chunk: FetchedChunk) {
         state.withLock { state in

@@ -124,10 +124,12 @@ extension ConsumerEngine {
             let assigned = (try? ConsumerProtocolCodec.decodeAssignment(response.assignment)) ?? []
             return mutateMembership { $0.synced(.from(response.errorCode), assignment: assigned) }
         case .revoke(let list):
-            var offsets: [TopicPartition: Offset] = [:]
-            for partition in list { offsets[partition] = removePartition(partition) }
-            if options.commitPolicy != .manual {
-                try? await commit(offsets.filter { lastCommitted[$0.key] != $0.value }, notifyGroup: false)
+            // Stop handing the partitions out and commit what was, in one commit turn.
+            try? await serializedCommit(notifyGroup: false) {
+                var offsets: [TopicPartition: Offset] = [:]
+                for partition in list { offsets[partition] = removePartition(partition) }
+                guard options.commitPolicy != .manual else { return [:] }
+                return offsets.filter { lastCommitted[$0.key] != $0.value }
             }
             return []
         case .lose(let list):
@@ -181,6 +183,27 @@ extension ConsumerEngine {
             result[member.memberID] = ConsumerProtocolCodec.encodeAssignment(assignment[member.memberID] ?? [], version: version)
         }
         return result
+    }
+
+    /// Commits what was handed out with a generation the coordinator accepts: a member closing
+    /// in the middle of a rebalance (its JoinGroup parked) would commit with a generation that
+    /// is already gone, and lose that progress. So the group task carries on until the member
+    /// is stable, and a commit the group rejects is tried again in the next generation, within
+    /// the rebalance and request timeouts.
+    func commitBeforeLeaving() async {
+        let deadline = ContinuousClock.now + options.rebalanceTimeout + cluster.configuration.requestTimeout
+        while ContinuousClock.now < deadline, let phase = membership?.phase, phase != .failed, phase != .left {
+            if phase == .stable {
+                do throws(SluiceClientError) {
+                    try await commitConsumed()
+                    return
+                } catch {
+                    guard let code = error.kafkaErrorCode,
+                          [.rebalanceInProgress, .illegalGeneration, .unknownMemberID].contains(code) else { return }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Revokes (committing unless the policy is manual) and leaves the group; used by `close`.
