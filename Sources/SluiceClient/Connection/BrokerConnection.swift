@@ -62,7 +62,10 @@ final class BrokerConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     if let tls {
-                        try pipeline.addHandler(TLSClientHandler(context: tls, serverName: address.host))
+                        // The configured name, else the dialled host (a DNS name or an IP, each
+                        // checked against the matching kind of SAN).
+                        let name = configuration.tls?.serverName ?? address.host
+                        try pipeline.addHandler(TLSClientHandler(context: tls, serverName: name))
                     }
                     try pipeline.addHandler(ByteToMessageHandler(
                         KafkaFrameDecoder(frameBytesMax: configuration.frameBytesMax)))

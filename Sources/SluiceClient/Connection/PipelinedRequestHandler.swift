@@ -165,8 +165,13 @@ final class PipelinedRequestHandler: ChannelDuplexHandler {
         let error = SluiceClientError.requestTimedOut(
             address: address, api: api, timeout: .nanoseconds(requestTimeout.nanoseconds))
         closedReason = "a request timed out"
-        failEverything(with: error)
+        // Closed before the calls are failed, so that a woken caller finds the connection
+        // inactive; taken out first, so that the close does not fail them with another error.
+        let pending = inFlight.map(\.promise) + queued.map(\.0.promise)
+        inFlight.removeAll()
+        queued.removeAll()
         context.close(promise: nil)
+        for promise in pending { promise.fail(error) }
     }
 
     private func fatal(context: ChannelHandlerContext, _ reason: String) {
