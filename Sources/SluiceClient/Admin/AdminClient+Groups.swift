@@ -3,6 +3,7 @@ import SluiceWire
 
 /// A group as ListGroups reports it.
 public struct ConsumerGroupListing: Sendable, Hashable {
+    /// The group's id.
     public var groupID: String
     /// `"consumer"` for consumer groups; other protocol types (e.g. Kafka Connect) are listed too.
     public var protocolType: String
@@ -10,9 +11,13 @@ public struct ConsumerGroupListing: Sendable, Hashable {
 
 /// One member of a described group.
 public struct ConsumerGroupMember: Sendable, Hashable {
+    /// The id the coordinator gave the member.
     public var memberID: String
+    /// The member's static instance id, if it has one.
     public var groupInstanceID: String?
+    /// The client id the member's requests carry.
     public var clientID: String
+    /// The address the member connects from, as the coordinator saw it.
     public var clientHost: String
     /// The topics the member subscribes to (decoded from its metadata; empty if undecodable).
     public var subscribedTopics: [TopicName]
@@ -23,6 +28,7 @@ public struct ConsumerGroupMember: Sendable, Hashable {
 /// Where a group stands on one partition: its committed offset, the partition's log end
 /// offset, and the difference, the records the group has still to read.
 public struct GroupPartitionLag: Sendable, Hashable {
+    /// The topic partition.
     public var partition: TopicPartition
     /// nil: nothing committed.
     public var committedOffset: Offset?
@@ -40,13 +46,16 @@ public struct GroupPartitionLag: Sendable, Hashable {
 /// A described group: its state, the protocol its members agreed on, the members with their
 /// assignments, and the lag of every partition it has committed or been assigned.
 public struct ConsumerGroupDescription: Sendable, Hashable {
+    /// The group's id.
     public var groupID: String
     /// Kafka's state names: `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Stable`,
     /// `Dead` (a group the coordinator does not know).
     public var state: String
+    /// `"consumer"` for consumer groups (empty for a group without members).
     public var protocolType: String
     /// The chosen assignor (e.g. `range`); empty while none is chosen.
     public var protocolName: String
+    /// The members, sorted by member id.
     public var members: [ConsumerGroupMember]
     /// Sorted by partition.
     public var partitions: [GroupPartitionLag]

@@ -14,7 +14,9 @@ import SluiceCore
 /// by ``ConsumerOptions/prefetchRecordsMax``), one request per partition leader. Iterate with
 /// one loop at a time; ``close()`` ends the sequence.
 public final class Consumer: AsyncSequence, Sendable {
+    /// The sequence hands out records…
     public typealias Element = ConsumerRecord
+    /// …and fails with the client's errors.
     public typealias Failure = SluiceClientError
 
     let engine: ConsumerEngine
@@ -78,6 +80,7 @@ public final class Consumer: AsyncSequence, Sendable {
         await engine.close()
     }
 
+    /// An iterator over the consumer's records (one loop at a time).
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(engine: engine)
     }

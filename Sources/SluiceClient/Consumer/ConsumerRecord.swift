@@ -4,8 +4,11 @@ import SluiceRecords
 
 /// One record a consumer read, with where it came from.
 public struct ConsumerRecord: Sendable {
+    /// The topic the record was read from.
     public var topic: TopicName
+    /// The partition the record was read from.
     public var partition: PartitionIndex
+    /// The record's position in its partition.
     public var offset: Offset
     /// Milliseconds since the Unix epoch (create time, or the node's append time if the topic
     /// uses LogAppendTime).
@@ -14,8 +17,10 @@ public struct ConsumerRecord: Sendable {
     public var key: ByteBuffer?
     /// nil: a tombstone.
     public var value: ByteBuffer?
+    /// The record's headers, in the order they were written.
     public var headers: [RecordHeader]
 
+    /// A record as the consumer hands it out (public for tests and adapters).
     public init(topic: TopicName, partition: PartitionIndex, offset: Offset, timestamp: RecordTimestamp,
                 key: ByteBuffer?, value: ByteBuffer?, headers: [RecordHeader] = []) {
         self.topic = topic
@@ -27,6 +32,7 @@ public struct ConsumerRecord: Sendable {
         self.headers = headers
     }
 
+    /// The record's topic and partition together.
     public var topicPartition: TopicPartition { TopicPartition(topic, partition) }
     /// The key's bytes (nil without a key).
     public var keyBytes: [UInt8]? { key.map { Array($0.readableBytesView) } }

@@ -16,9 +16,12 @@ import SluiceCore
 /// The result depends only on the input (members in `assignorOrder`, partitions sorted), so any
 /// member leading the group computes the same assignment.
 public struct CooperativeStickyAssignor: PartitionAssignor {
+    /// Kafka's protocol name for this assignor.
     public let name = "cooperative-sticky"
+    /// How members using it rebalance.
     public let rebalanceProtocol = RebalanceProtocol.cooperative
 
+    /// The assignor (it has no settings).
     public init() {}
 
     /// Java's CooperativeStickyAssignor user data: the owner's generation as an INT32, for
@@ -28,6 +31,7 @@ public struct CooperativeStickyAssignor: PartitionAssignor {
         return [UInt8(raw >> 24 & 0xff), UInt8(raw >> 16 & 0xff), UInt8(raw >> 8 & 0xff), UInt8(raw & 0xff)]
     }
 
+    /// See ``PartitionAssignor/assign(partitionCounts:members:)``.
     public func assign(
         partitionCounts: [TopicName: Int32], members: [GroupMemberSubscription]
     ) -> [String: [TopicPartition]] {

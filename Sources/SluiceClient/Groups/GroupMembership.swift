@@ -2,13 +2,13 @@ import SluiceCore
 import SluiceWire
 
 /// One member of a JoinGroup response (the leader gets all of them).
-public struct GroupJoinMember: Sendable, Hashable {
-    public var memberID: String
-    public var groupInstanceID: String?
+struct GroupJoinMember: Sendable, Hashable {
+    var memberID: String
+    var groupInstanceID: String?
     /// The member's subscription metadata for the chosen protocol.
-    public var metadata: [UInt8]
+    var metadata: [UInt8]
 
-    public init(memberID: String, groupInstanceID: String?, metadata: [UInt8]) {
+    init(memberID: String, groupInstanceID: String?, metadata: [UInt8]) {
         self.memberID = memberID
         self.groupInstanceID = groupInstanceID
         self.metadata = metadata

@@ -7,11 +7,15 @@ import SluiceCore
 /// partitions, and the first `count % members` members one more. The same arithmetic as
 /// Kafka's, so a Swift leader and a Java, librdkafka or kafka-python leader agree.
 public struct RangeAssignor: PartitionAssignor {
+    /// Kafka's protocol name for this assignor.
     public let name = "range"
+    /// How members using it rebalance.
     public let rebalanceProtocol = RebalanceProtocol.eager
 
+    /// The assignor (it has no settings).
     public init() {}
 
+    /// See ``PartitionAssignor/assign(partitionCounts:members:)``.
     public func assign(
         partitionCounts: [TopicName: Int32], members: [GroupMemberSubscription]
     ) -> [String: [TopicPartition]] {
