@@ -163,6 +163,10 @@ actor ConsumerEngine {
         fetchTask?.cancel()
         for partition in Array(partitions.keys) { removePartition(partition) }
         if let groupCluster { await groupCluster.close() }
+        // Both tasks end promptly once closed (a fetch within `fetchWaitMax`); wait for them so
+        // nothing of this consumer outlives `close`.
+        await groupTask?.value
+        await fetchTask?.value
     }
 }
 
