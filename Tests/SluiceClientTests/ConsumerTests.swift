@@ -144,4 +144,27 @@ struct ConsumerTests {
             await client.close()
         }
     }
+
+    @Test func anOffsetOutsideTheLogResetsAsConfiguredOrFails() async throws {
+        try await TestCluster.with(nodes: 1) { cluster in
+            let client = try await cluster.client()
+            let topic = try uniqueTopic()
+            try await client.admin.createTopic(topic, partitionCount: 1)
+            try await F.produce(client, topic, partition: 0, values: ["x0", "x1", "x2"])
+            let partition = TopicPartition(topic, 0)
+            var options = ConsumerOptions()
+            options.autoOffsetReset = .earliest
+            let resetting = client.makeConsumer(options)
+            try await resetting.assign([partition], from: .offset(1000))
+            #expect(F.values(try await F.take(3, from: resetting)) == ["x0", "x1", "x2"])
+            await resetting.close()
+
+            options.autoOffsetReset = .none
+            let strict = client.makeConsumer(options)
+            try await strict.assign([partition], from: .offset(1000))
+            await #expect(throws: SluiceClientError.self) { _ = try await F.take(1, from: strict) }
+            await strict.close()
+            await client.close()
+        }
+    }
 }

@@ -172,7 +172,7 @@ extension ConsumerEngine {
         }
         let topics = Set(subscriptions.flatMap(\.topics)).sorted()
         var counts: [TopicName: Int32] = [:]
-        if let metadata = try? await cluster.metadata(topics: topics, refresh: true) {
+        if let metadata = await leaderMetadata(topics) {
             for topic in topics { if let count = metadata.partitionCount(of: topic) { counts[topic] = Int32(count) } }
         }
         let assignor = options.assignors.first { $0.name == protocolName }
@@ -183,6 +183,17 @@ extension ConsumerEngine {
             result[member.memberID] = ConsumerProtocolCodec.encodeAssignment(assignment[member.memberID] ?? [], version: version)
         }
         return result
+    }
+
+    /// Fresh metadata for the leader's assignment, tried a few times; then whatever is cached
+    /// (an assignment from slightly old metadata beats none: members would sit idle until the
+    /// next rebalance).
+    private func leaderMetadata(_ topics: [TopicName]) async -> ClusterMetadata? {
+        for attempt in 0..<3 {
+            if let metadata = try? await cluster.metadata(topics: topics, refresh: true) { return metadata }
+            if attempt < 2 { try? await Task.sleep(for: cluster.configuration.retryBackoff) }
+        }
+        return try? await cluster.metadata(topics: topics, refresh: false)
     }
 
     /// Commits what was handed out with a generation the coordinator accepts: a member closing
