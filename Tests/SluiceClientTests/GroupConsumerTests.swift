@@ -197,4 +197,33 @@ struct GroupConsumerTests {
             await client.close()
         }
     }
+
+    @Test func aStaticMemberRestartingWithinTheSessionGetsItsPartitionsBack() async throws {
+        try await TestCluster.with(nodes: 1, extraConfig: G.nodeConfig) { cluster in
+            let client = try await cluster.client()
+            let topic = try uniqueTopic()
+            try await client.admin.createTopic(topic, partitionCount: 4)
+            let all = Set((0..<4).map { TopicPartition(topic, PartitionIndex(Int32($0))) })
+            var staticOptions = G.options("static", assignor: "range")
+            staticOptions.groupInstanceID = "host-1"
+            staticOptions.sessionTimeout = .seconds(30)
+            let other = try await cluster.client()
+            let dynamic = other.makeConsumer(G.options("static", assignor: "range"))
+            let first = client.makeConsumer(staticOptions)
+            try await first.subscribe(to: [topic])
+            try await dynamic.subscribe(to: [topic])
+            let before = try await G.settle([first, dynamic], cover: all, sizes: [2, 2])
+            await first.close()  // a static member sends no LeaveGroup
+            let restarted = client.makeConsumer(staticOptions)
+            try await restarted.subscribe(to: [topic])
+            // Well within the 30 s session timeout: the instance id takes its old place.
+            let after = try await G.settle([restarted, dynamic], cover: all, sizes: [2, 2], timeout: .seconds(15))
+            #expect(after[0] == before[0])
+            #expect(after[1] == before[1])
+            await restarted.close()
+            await dynamic.close()
+            await other.close()
+            await client.close()
+        }
+    }
 }
