@@ -30,18 +30,41 @@ consumer.close()
 print(json.dumps({'owned': final, 'values': values}))
 """
 
+/// The same member in kafka-python 3.x (its RangePartitionAssignor; subscription v0).
+private let kafkaPythonMember = """
+import json, sys, time
+from kafka import KafkaConsumer
+from kafka.coordinator.assignors.range import RangePartitionAssignor
+bootstrap, topic, group, want = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+consumer = KafkaConsumer(
+    topic, bootstrap_servers=bootstrap.split(','), group_id=group, auto_offset_reset='earliest',
+    partition_assignment_strategy=[RangePartitionAssignor], session_timeout_ms=6000,
+    heartbeat_interval_ms=300, auto_commit_interval_ms=200)
+values, deadline = [], time.time() + 40
+while len(values) < want and time.time() < deadline:
+    for records in consumer.poll(timeout_ms=200).values():
+        values += [r.value.decode() for r in records]
+final = sorted(p.partition for p in consumer.assignment())
+consumer.close()
+print(json.dumps({'owned': final, 'values': values}))
+"""
+
 private struct MemberReport: Decodable {
     var owned: [Int32]
     var values: [String]
 }
 
-@Suite("A Swift consumer and a confluent-kafka consumer in one group", .serialized)
+@Suite("A Swift consumer and a Python client's consumer in one group", .serialized)
 struct GroupInteropTests {
     typealias G = GroupFixture
     typealias F = ConsumerFixture
 
-    @Test(arguments: ["range", "cooperative-sticky"])
-    func theyShareSixPartitions(assignor: String) async throws {
+    /// `member` is "client:assignor": confluent-kafka with range or cooperative-sticky, or
+    /// kafka-python with range.
+    @Test(arguments: ["confluent:range", "confluent:cooperative-sticky", "kafka-python:range"])
+    func theyShareSixPartitions(member: String) async throws {
+        let assignor = String(member.split(separator: ":").last ?? "range")
+        let script = member.hasPrefix("kafka-python") ? kafkaPythonMember : confluentMember
         try await TestCluster.with(nodes: 1, extraConfig: G.nodeConfig) { cluster in
             let client = try await cluster.client()
             let topic = try uniqueTopic()
@@ -53,7 +76,7 @@ struct GroupInteropTests {
             // With range the Swift member offers its defaults (range, cooperative-sticky) and
             // librdkafka only range, so the group must agree on range; with cooperative-sticky
             // both offer only it and move partitions in two rebalances.
-            var options = ConsumerOptions(groupID: "mixed-\(assignor)")
+            var options = ConsumerOptions(groupID: "mixed-\(member)")
             if assignor == "cooperative-sticky" { options.assignors = [CooperativeStickyAssignor()] }
             options.sessionTimeout = .seconds(6)
             options.heartbeatInterval = .milliseconds(300)
@@ -63,13 +86,13 @@ struct GroupInteropTests {
             try await G.settle([swiftMember], cover: all, sizes: [6])
 
             async let python = runTool(
-                "/usr/bin/env", ["python3", "-c", confluentMember, cluster.bootstrap.joined(separator: ","), topic.rawValue, "mixed-\(assignor)", "30", assignor])
+                "/usr/bin/env", ["python3", "-c", script, cluster.bootstrap.joined(separator: ","), topic.rawValue, "mixed-\(member)", "30", assignor])
             let swiftShare: [[TopicPartition]]
             do {
                 swiftShare = try await G.settle([swiftMember], cover: Set(), sizes: [3], allowPartialCover: true)
             } catch {
                 let (_, output) = try await python
-                throw HarnessError("\(error); the confluent member said: \(output)")
+                throw HarnessError("\(error); the \(member) member said: \(output)")
             }
             let swiftValues = F.values(try await F.take(30, from: swiftMember))
             let (status, output) = try await python
