@@ -35,6 +35,8 @@ actor ClusterClient {
     /// Topics callers asked about; refreshes include them so none drops out of the cache.
     private var topicsOfInterest: Set<TopicName> = []
     private var refreshing: Task<ClusterMetadata, any Error>?
+    /// The topics the refresh under way asks for (nil: all).
+    private var refreshingTopics: Set<TopicName>?
 
     private var coordinators: [String: NodeID] = [:]
     private var isClosed = false
@@ -81,6 +83,8 @@ actor ClusterClient {
             task = pending
         } else {
             let (configuration, tls, group) = (configuration, tls, group)
+            // An unstructured task so that every caller wanting this address awaits the one
+            // connect (a child task could not be shared); it ends with the connect.
             task = Task { try await BrokerConnection.connect(to: address, configuration: configuration, tls: tls, group: group) }
             connecting[address] = task
         }
@@ -184,17 +188,20 @@ actor ClusterClient {
     }
 
     private func refreshMetadata(allTopics: Bool) async throws(SluiceClientError) -> ClusterMetadata {
-        if let refreshing, !allTopics || cachedHasAllTopics {
+        // Join a refresh under way if it asks for everything this one would.
+        if let refreshing, refreshingTopics == nil || (!allTopics && topicsOfInterest.isSubset(of: refreshingTopics ?? [])) {
             return try await Self.value(of: refreshing)
         }
         let names: [TopicName]? = allTopics ? nil : topicsOfInterest.sorted()
         let request = MetadataRequest(
             topics: names.map { $0.map { MetadataRequest.MetadataRequestTopic(name: $0.rawValue) } },
             allowAutoTopicCreation: configuration.allowAutoTopicCreation)
+        // Shared by concurrent callers like a connect (see `connection(to:)`).
         let task = Task { () async throws -> ClusterMetadata in
             ClusterMetadata(try await self.sendToAny(request, maxVersion: 8))
         }
         refreshing = task
+        refreshingTopics = names.map(Set.init)
         defer { if refreshing == task { refreshing = nil } }
         let fresh = try await Self.value(of: task)
         let missing = (names ?? []).filter { fresh.topics[$0] == nil }

@@ -69,8 +69,24 @@ public final class Producer: Sendable {
         _ record: ProducerRecord,
         onDelivery: (@Sendable (Result<RecordMetadata, SluiceClientError>) -> Void)? = nil
     ) async throws(SluiceClientError) {
-        let admitted = try await admit(record)
-        append(record, admitted, report: onDelivery.map { .callback($0) })
+        let admitted = try await admit(record, reserving: false)
+        let report = onDelivery.map { DeliveryReport.callback($0) }
+        // The common case takes one lock: room is reserved and the record appended together.
+        let outcome = shared.accumulator.withLock { accumulator -> RecordAccumulator.AppendOutcome? in
+            guard case .reserved = accumulator.reserve(admitted.bytes) else { return nil }
+            return accumulator.append(record, bytes: admitted.bytes, to: admitted.partition,
+                                      timestamp: admitted.timestamp, report: report, now: .now)
+        }
+        switch outcome {
+        case .appended(let wakeSender)?:
+            if wakeSender { shared.wake.signal() }
+        case .closed?:
+            shared.release(admitted.bytes)
+            throw .closed
+        case nil:
+            try await reserve(admitted.bytes)
+            append(record, admitted, report: report)
+        }
     }
 
     /// Sends everything buffered now and waits until it is acknowledged or failed. Throws the
@@ -99,14 +115,14 @@ public final class Producer: Sendable {
         var timestamp: RecordTimestamp
     }
 
-    /// Checks the record, picks its partition and reserves its buffer memory.
-    private func admit(_ record: ProducerRecord) async throws(SluiceClientError) -> Admitted {
+    /// Checks the record, picks its partition and (if `reserving`) reserves its buffer memory.
+    private func admit(_ record: ProducerRecord, reserving: Bool = true) async throws(SluiceClientError) -> Admitted {
         guard invalidOptions.isEmpty else { throw .invalidConfiguration(invalidOptions) }
         let bytes = record.estimatedBytes
         guard bytes <= options.recordBytesMax else { throw .recordTooLarge(bytes: bytes, bytesMax: options.recordBytesMax) }
         let count = try await partitionCount(of: record.topic)
         let partition = try chooser.partition(for: record, default: options.partitioning, partitionCount: count)
-        try await reserve(bytes)
+        if reserving { try await reserve(bytes) }
         return Admitted(partition: TopicPartition(record.topic, partition), bytes: bytes,
                         timestamp: record.timestamp ?? Self.now())
     }
