@@ -81,7 +81,7 @@ let package = Package(
             exclude: ["README.md"]),
 
         // MARK: test support: the seeded whole-cluster Raft simulator
-        .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore"]),
+        .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore", "SluiceMetadata", "SluiceWire"]),
 
         // MARK: executables
         .executableTarget(
@@ -109,7 +109,7 @@ let package = Package(
             dependencies: ["SluiceWire", "SluiceCore", nioCore, nioEmbedded, nioTestUtils]),
         .testTarget(
             name: "SluiceMetadataTests",
-            dependencies: ["SluiceMetadata", "SluiceWire", "SluiceCore", nioCore]),
+            dependencies: ["SluiceMetadata", "SluiceSimulation", "SluiceWire", "SluiceCore", nioCore]),
         .testTarget(
             name: "SluiceRaftTests",
             dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceRaftStorage", "SluiceCore"]),

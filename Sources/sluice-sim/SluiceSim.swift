@@ -11,6 +11,8 @@ import Darwin
 ///
 ///     sluice-sim --seed N [--nodes 3|5] [--learners K] [--bug NAME]   one seed, verbose
 ///     sluice-sim --seeds COUNT [--first N] [--nodes 3|5]              many seeds, stop at the first failure
+///     sluice-sim groups (--seed N | --seeds COUNT [--first N]) [--bug NAME] [--trace]
+///                                                                     the consumer-group simulator
 ///
 /// Without `--nodes`, `--seeds` alternates 3 and 5 voters (odd seeds 5). A failing seed is
 /// printed with its event trace and the exit status is 1.
@@ -18,6 +20,9 @@ import Darwin
 struct SluiceSim {
     static func main() {
         var args = Array(CommandLine.arguments.dropFirst())
+        if args.first == "groups" {
+            groups(Array(args.dropFirst()))
+        }
         func value(_ flag: String) -> String? {
             guard let i = args.firstIndex(of: flag), i + 1 < args.count else { return nil }
             defer { args.removeSubrange(i...(i + 1)) }
@@ -80,5 +85,59 @@ struct SluiceSim {
         } else {
             print("seed \(r.seed): ok — \(r.ticks) ticks, \(r.leaderTerms) leader terms, \(r.acknowledgedProposals) acknowledged, \(r.committedEntries) committed, \(r.crashes) crashes (\(r.tornCrashes) torn), \(r.snapshotsInstalled) snapshots installed")
         }
+    }
+
+    /// `sluice-sim groups ...`: the consumer-group simulator (`GroupSimulation`).
+    static func groups(_ arguments: [String]) -> Never {
+        var args = arguments
+        func value(_ flag: String) -> String? {
+            guard let i = args.firstIndex(of: flag), i + 1 < args.count else { return nil }
+            defer { args.removeSubrange(i...(i + 1)) }
+            return args[i + 1]
+        }
+        let seed = value("--seed").flatMap(UInt64.init)
+        let count = value("--seeds").flatMap(Int.init)
+        let first = value("--first").flatMap(UInt64.init) ?? 1
+        let bugName = value("--bug")
+        let bug = bugName.flatMap(GroupBugInjection.init(rawValue:)) ?? GroupBugInjection.none
+        let showTrace = args.contains("--trace")
+        args.removeAll { $0 == "--trace" }
+        guard args.isEmpty, seed != nil || count != nil, bugName == nil || bug.rawValue == bugName else {
+            print("usage: sluice-sim groups (--seed N | --seeds COUNT [--first N]) [--trace] [--bug \(GroupBugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
+            exit(2)
+        }
+        func options(_ s: UInt64) -> GroupSimulationOptions {
+            var o = GroupSimulationOptions(seed: s)
+            o.bug = bug
+            return o
+        }
+        func report(_ r: GroupSimulation.Result) {
+            if let v = r.violation {
+                print("last \(r.trace.count) events:")
+                for line in r.trace { print("  \(line)") }
+                print("VIOLATION: \(v)")
+            } else {
+                print("seed \(r.seed): ok — \(r.committedEntries) entries committed, \(r.acknowledgedCommits) commits acknowledged, \(r.generations) generations, \(r.failovers) failovers, \(r.crashes) crashes, \(r.pauses) pauses, \(r.staticRestarts) static restarts")
+            }
+        }
+        if let seed {
+            let r = GroupSimulation.run(options(seed))
+            report(r)
+            if showTrace && r.passed { for line in r.trace { print("  \(line)") } }
+            exit(r.passed ? 0 : 1)
+        }
+        var entries = 0, acked = 0, generations = 0, failovers = 0
+        for s in first..<(first + UInt64(count!)) {
+            let r = GroupSimulation.run(options(s))
+            entries += r.committedEntries; acked += r.acknowledgedCommits; generations += r.generations; failovers += r.failovers
+            if !r.passed {
+                report(r)
+                print("FAILED at seed \(s); reproduce: sluice-sim groups --seed \(s)\(bug == .none ? "" : " --bug \(bug.rawValue)")")
+                exit(1)
+            }
+            if (s - first + 1) % 1000 == 0 { print("… \(s - first + 1) seeds passed") }
+        }
+        print("\(count!) group seeds passed (\(first)…\(first + UInt64(count!) - 1)): \(entries) entries committed, \(acked) commits acknowledged, \(generations) generations, \(failovers) failovers")
+        exit(0)
     }
 }

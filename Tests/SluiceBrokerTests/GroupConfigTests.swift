@@ -1,4 +1,5 @@
 @testable import SluiceBroker
+import SluiceMetadata
 import Testing
 
 @Suite struct GroupConfigTests {
@@ -13,6 +14,8 @@ import Testing
             """)
         #expect(config.groups == .init(minSessionTimeoutMs: 1000, maxSessionTimeoutMs: 60000, initialRebalanceDelayMs: 0,
                                        offsetsRetentionMinutes: 60, maxGroupSize: 5))
+        #expect(config.groups.options.offsetsRetentionMs == 3_600_000 && config.groups.options.validate().isEmpty)
+        #expect(NodeConfig().groups.options == GroupOptions())
     }
 
     @Test func badGroupKeysAreEveryOneReported() {
@@ -22,7 +25,7 @@ import Testing
                 min_session_timeout_ms = 0
                 initial_rebalance_delay_ms = -1
                 offsets_retention_minutes = "a week"
-                max_group_size = 0
+                max_group_size = 20000
                 colour = "blue"
                 """)
         } throws: { error in

@@ -1,7 +1,7 @@
 """A confluent-kafka group consumer in its own process, so a test can SIGKILL it.
 
     python3 group_worker.py '{"bootstrap": ..., "topic": ..., "group": ..., "strategy": "range",
-                              "delay_ms": 5, "session_timeout_ms": 6000}'
+                              "delay_ms": 5, "session_timeout_ms": 6000, "instance": null}'
 
 It subscribes, processes each record (a sleep of delay_ms), and after every batch commits the
 next offsets synchronously (manual commits after processing, so the test knows exactly what is
@@ -30,7 +30,7 @@ def emit(**event):
 def main():
     cfg = json.loads(sys.argv[1])
     topic = cfg["topic"]
-    c = Consumer({
+    conf = {
         "bootstrap.servers": cfg["bootstrap"],
         "group.id": cfg["group"],
         "partition.assignment.strategy": cfg.get("strategy", "range"),
@@ -40,7 +40,10 @@ def main():
         "auto.offset.reset": "earliest",
         "fetch.wait.max.ms": 100,
         "topic.metadata.refresh.interval.ms": 2000,
-    })
+    }
+    if cfg.get("instance"):
+        conf["group.instance.id"] = cfg["instance"]  # a static member (JoinGroup v5)
+    c = Consumer(conf)
 
     # Partitions this member owns (from its callbacks, which run only inside consume()): a record
     # of a partition revoked meanwhile is neither processed nor committed, as a careful

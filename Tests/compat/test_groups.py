@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+import threading
 import time
 
 import pytest
 
 import grouptools
 import harness
+import kwire
 from grouptools import Worker
 
 SESSION_TIMEOUT_MS = 6000
@@ -73,6 +75,34 @@ def test_members_share_partitions_and_survive_a_kill(single_node, workers, strat
     print(f"{strategy}: partitions moved {moved_after:.2f} s after SIGKILL; {n} records processed, "
           f"{reprocessed} again after the kill (all after the last commit)")
     harness.wait_until("the survivors' last commits", lambda: grouptools.committed(bootstrap, group, topic, n_parts) == ends, 20)
+
+
+def test_static_member_restarted_keeps_its_partitions_without_a_rebalance(single_node, workers):
+    """group.instance.id: a static member SIGKILLed and restarted within its session timeout takes
+    its old place (same partitions); the other member sees no rebalance at all."""
+    harness.require_real()
+    bootstrap = single_node.bootstrap
+    topic, group = harness.unique("grp-static"), harness.unique("g")
+    harness.create_topic(bootstrap, topic, 4)
+    grouptools.produce_spread(bootstrap, topic, 4, 20, "s")
+    cfg = dict(bootstrap=bootstrap, topic=topic, group=group, strategy="range", session_timeout_ms=30000)
+    workers += [Worker("A", instance="static-a", **cfg), Worker("B", instance="static-b", **cfg)]
+    owned = grouptools.wait_partitioned(workers, 4, 30, "A and B to own all 4 partitions")
+    b_events = len(workers[1].snapshot())
+    workers[0].kill()
+    restarted = Worker("A2", instance="static-a", **cfg)
+    workers.append(restarted)
+    harness.wait_until("the restarted static member to get partitions", lambda: restarted.owned(), 20, interval=0.1)
+    assert restarted.owned() == owned["A"], f"restarted A owns {restarted.owned()}, A owned {owned['A']}"
+    # B commits new records in its old generation after A came back: a rebalance would have
+    # failed that commit (REBALANCE_IN_PROGRESS) and revoked B's partitions.
+    rejoined_at = time.monotonic()
+    grouptools.produce_spread(bootstrap, topic, 4, 5, "s2")
+    harness.wait_until("B to commit after A came back", lambda: any(
+        e["ev"] == "committed" and e["t"] > rejoined_at for e in workers[1].snapshot()), 20, interval=0.1)
+    changes = [e for e in workers[1].snapshot()[b_events:] if e["ev"] in ("assigned", "revoked")]
+    assert not changes, f"B saw a rebalance when static A came back: {changes}"
+    assert workers[1].owned() == owned["B"]
 
 
 def test_kcat_balanced_consumer_commits_and_resumes(single_node):
@@ -227,3 +257,55 @@ def test_admin_clients_list_describe_and_fetch_group_offsets(broker):
         c.close()
     harness.wait_until("the group to be Empty after its member left",
                        lambda: str(admin.describe_consumer_groups([group], request_timeout=10)[group].result().state).endswith("EMPTY"), 10)
+
+
+def join_group_v1(conn: kwire.Conn, group: str) -> tuple[int, str]:
+    """JoinGroup v1 for a new member (no member id required before v4); returns (error, member id)."""
+    body = (kwire.string(group) + kwire.i32(10000) + kwire.i32(60000) + kwire.string("") + kwire.string("consumer")
+            + kwire.array([("range", b"\x00\x00")], lambda p: kwire.string(p[0]) + kwire.nbytes(p[1])))
+    r = conn.call(11, 1, body)
+    err, _generation, _protocol, _leader, member = r.i16(), r.i32(), r.string(), r.string(), r.string()
+    return err, member
+
+
+def describe_group_state(conn: kwire.Conn, group: str) -> str:
+    """DescribeGroups v0 for one group: its state."""
+    r = conn.call(15, 0, kwire.array([group], kwire.string))
+    assert r.i32() == 1
+    _err, _group, state = r.i16(), r.string(), r.string()
+    return state
+
+
+def test_sigterm_answers_a_held_join_group_and_exits_promptly(tmp_path):
+    """A JoinGroup held open by the initial rebalance delay does not hold up a graceful shutdown:
+    the coordinator answers it NOT_COORDINATOR and the node exits 0 long before the delay ends."""
+    harness.require_real()
+    harness.require_server()
+    node = harness.SingleNode(tmp_path / "node")
+    node.config.write_text(node.config.read_text().replace(
+        f"initial_rebalance_delay_ms = {harness.GROUP_INITIAL_REBALANCE_DELAY_MS}", "initial_rebalance_delay_ms = 30000"))
+    node.start_ready()
+    try:
+        group = harness.unique("held")
+        answer: list = []
+        conn = kwire.Conn.to(node.client, timeout=60)
+
+        def join():
+            try:
+                answer.append(join_group_v1(conn, group))
+            except Exception as e:  # noqa: BLE001 - reported below
+                answer.append(e)
+        joiner = threading.Thread(target=join, daemon=True)
+        joiner.start()
+        with kwire.Conn.to(node.client) as admin:
+            harness.wait_until("the join phase to be open", lambda: describe_group_state(admin, group) == "PreparingRebalance", 10)
+        started = time.monotonic()
+        status = node.stop(timeout=20)
+        took = time.monotonic() - started
+        joiner.join(10)
+        conn.close()
+        assert status == 0, f"sluice-server exited with {status} after SIGTERM"
+        assert took < 10, f"shutdown took {took:.1f} s with a JoinGroup held"
+        assert answer and answer[0][0] == 16, f"the held JoinGroup got {answer}, expected NOT_COORDINATOR (16)"
+    finally:
+        node.stop()

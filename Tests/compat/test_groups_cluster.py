@@ -57,8 +57,8 @@ def test_group_survives_controller_kill(own_cluster):
         processed_before = sum(w.records() for w in workers)
         assert processed_before < sum(ends.values()), "the group finished before the controller was killed"
 
+        c.kill(controller)  # returns once the process is gone: later commits went elsewhere
         killed_at = time.monotonic()
-        c.kill(controller)
         survivors = sorted(c.broker_ids - {controller})
         new_controller = harness.wait_until("a new controller", lambda: controller_of(c, survivors), 20)
 

@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceMetadata
 import SluiceStorage
 import TOMLKit
 
@@ -106,7 +107,9 @@ extension NodeConfig {
             if let v = r.int(t, "groups.offsets_retention_minutes", "offsets_retention_minutes", range: 1...1_000_000_000) {
                 config.groups.offsetsRetentionMinutes = Int64(v)
             }
-            if let v = r.int(t, "groups.max_group_size", "max_group_size", range: 1...1_000_000) { config.groups.maxGroupSize = v }
+            if let v = r.int(t, "groups.max_group_size", "max_group_size", range: 1...GroupCoordinator.groupSizeLimit) {
+                config.groups.maxGroupSize = v
+            }
         }
         for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits", "tls", "groups"].contains(key) {
             reader.problems.append("unknown section or key '\(key)'")

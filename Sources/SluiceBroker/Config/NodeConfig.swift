@@ -1,4 +1,5 @@
 import SluiceCore
+import SluiceMetadata
 import SluiceStorage
 
 /// A node's whole configuration: a tree of value structs whose defaults are the development
@@ -79,7 +80,19 @@ public struct NodeConfig: Equatable, Sendable {
         /// 7 days.
         public var offsetsRetentionMinutes: Int64 = 10_080
         /// Members per group at most (Kafka: group.max.size); more get GROUP_MAX_SIZE_REACHED.
+        /// At most `GroupCoordinator.groupSizeLimit`.
         public var maxGroupSize: Int = 1_000
+
+        /// The coordinator's options.
+        public var options: GroupOptions {
+            var options = GroupOptions()
+            options.minSessionTimeoutMs = minSessionTimeoutMs
+            options.maxSessionTimeoutMs = maxSessionTimeoutMs
+            options.initialRebalanceDelayMs = initialRebalanceDelayMs
+            options.offsetsRetentionMs = offsetsRetentionMinutes * 60_000
+            options.maxGroupSize = maxGroupSize
+            return options
+        }
     }
 
     public var node = Node()
@@ -135,7 +148,9 @@ public struct NodeConfig: Equatable, Sendable {
         if groups.offsetsRetentionMinutes < 1 {
             problems.append("groups.offsets_retention_minutes must be at least 1, not \(groups.offsetsRetentionMinutes)")
         }
-        if groups.maxGroupSize < 1 { problems.append("groups.max_group_size must be at least 1, not \(groups.maxGroupSize)") }
+        if groups.maxGroupSize < 1 || groups.maxGroupSize > GroupCoordinator.groupSizeLimit {
+            problems.append("groups.max_group_size must be in 1...\(GroupCoordinator.groupSizeLimit), not \(groups.maxGroupSize)")
+        }
         if tls.enabled {
             for (key, value) in [("tls.certificate", tls.certificatePath), ("tls.private_key", tls.privateKeyPath),
                                  ("tls.ca", tls.caBundlePath)] where value.isEmpty {

@@ -43,6 +43,12 @@ public struct KafkaServer: Service {
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Graceful shutdown closes a connection's input only (below). Without half-closure, a
+            // read that NIO had already scheduled then sees EOF and closes the whole channel,
+            // dropping the answer to the request in hand (seen with a JoinGroup answered
+            // NOT_COORDINATOR at shutdown). A client's own FIN still ends the connection: the
+            // inbound stream finishes, and executeThenClose closes it.
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if let tls { try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: tls)) }

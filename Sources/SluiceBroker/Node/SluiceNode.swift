@@ -61,13 +61,7 @@ public struct SluiceNode: Sendable {
         let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
                                            logger: logger, nowMs: Self.monotonicMs)
 
-        var groupOptions = GroupOptions()
-        groupOptions.minSessionTimeoutMs = config.groups.minSessionTimeoutMs
-        groupOptions.maxSessionTimeoutMs = config.groups.maxSessionTimeoutMs
-        groupOptions.initialRebalanceDelayMs = config.groups.initialRebalanceDelayMs
-        groupOptions.offsetsRetentionMs = config.groups.offsetsRetentionMinutes * 60_000
-        groupOptions.maxGroupSize = config.groups.maxGroupSize
-        let groups = GroupCoordinatorService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: groupOptions,
+        let groups = GroupCoordinatorService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: config.groups.options,
                                              logger: logger, nowMs: Self.monotonicMs, wallMs: Self.wallMs)
 
         var registry = InterNodeHandlerRegistry()
