@@ -33,6 +33,7 @@ let package = Package(
         .executable(name: "sluice-sim", targets: ["sluice-sim"]),
         .library(name: "SluiceRecords", targets: ["SluiceRecords"]),
         .library(name: "SluiceWire", targets: ["SluiceWire"]),
+        .library(name: "SluiceClient", targets: ["SluiceClient"]),
     ],
     dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit],
     targets: [
@@ -72,6 +73,12 @@ let package = Package(
                 "SluiceRaft", "SluiceRaftStorage",
                 nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct,
             ]),
+
+        // MARK: the client library (DESIGN §2.5): Kafka-protocol producer, consumer and admin
+        .target(
+            name: "SluiceClient",
+            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire", "SluiceTLS", nioCore, nioPosix],
+            exclude: ["README.md"]),
 
         // MARK: test support: the seeded whole-cluster Raft simulator
         .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore", "SluiceMetadata", "SluiceWire"]),
@@ -115,6 +122,9 @@ let package = Package(
                 "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage",
                 nioCore, nioPosix, logging, serviceLifecycleProduct,
             ]),
+        .testTarget(
+            name: "SluiceClientTests",
+            dependencies: ["SluiceClient", "SluiceWire", "SluiceRecords", "SluiceCore", nioCore]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: ["SluiceTLS", nioCore, nioEmbedded, nioPosix]),
