@@ -25,6 +25,9 @@
 #   SLUICE_PORT            client port of every node (default 9092)
 #   SLUICE_HEALTH_TIMEOUT  seconds to wait for /healthz (default 60)
 #   SLUICE_STOP_TIMEOUT    seconds between SIGTERM and SIGKILL on stop/restart (default 15)
+#   SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS
+#                          when set, written as [groups] initial_rebalance_delay_ms into every
+#                          node's config (tests use a few hundred ms; the default is 3000)
 #
 # Only processes this script started are ever signalled: a PID is used only while
 # /proc/PID/cmdline still names this node's config file.
@@ -40,6 +43,7 @@ server="$(abspath "${SLUICE_SERVER:-$repo/.build/debug/sluice-server}")"
 port="${SLUICE_PORT:-9092}"
 health_timeout="${SLUICE_HEALTH_TIMEOUT:-60}"
 stop_timeout="${SLUICE_STOP_TIMEOUT:-15}"
+group_delay="${SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS:-}"
 
 die() { echo "$prog: $*" >&2; exit 1; }
 say() { echo "$prog: $*"; }
@@ -47,6 +51,7 @@ say() { echo "$prog: $*"; }
 [[ "$port" =~ ^[0-9]+$ && "$port" -ge 1 && "$port" -le 65533 ]] || die "SLUICE_PORT must be a port number ≤ 65533, got '$port'"
 [[ "$health_timeout" =~ ^[0-9]+$ ]] || die "SLUICE_HEALTH_TIMEOUT must be whole seconds"
 [[ "$stop_timeout" =~ ^[0-9]+$ ]] || die "SLUICE_STOP_TIMEOUT must be whole seconds"
+[[ -z "$group_delay" || "$group_delay" =~ ^[0-9]+$ ]] || die "SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS must be whole milliseconds"
 
 node_dir() { echo "$data/node$1"; }
 node_cfg() { echo "$data/node$1/sluice.toml"; }
@@ -127,6 +132,11 @@ write_config() { # write_config I N TLS
         echo
         echo "[cluster]"
         echo "voters = [$voters]"
+        if [[ -n "$group_delay" ]]; then
+            echo
+            echo "[groups]"
+            echo "initial_rebalance_delay_ms = $group_delay"
+        fi
         if [[ $tls == 1 ]]; then
             echo
             echo "[tls]"

@@ -48,13 +48,22 @@ struct TestBroker {
         let controller = ControllerService(nodeID: 1, log: log, view: view, options: ControllerOptions(), logger: logger,
                                            nowMs: { Int64(Date().timeIntervalSince1970 * 1000) })
         await controller.activate()
-        let services = BrokerServices(nodeID: 1, config: config, metadata: view, partitions: partitions, cluster: controller)
+        view.publish(controllerID: 1)  // as ControllerRunner does on the leader
+        var groupOptions = GroupOptions()
+        groupOptions.initialRebalanceDelayMs = 100  // a group of one forms quickly
+        let groups = GroupCoordinatorService(nodeID: 1, log: log, view: view, options: groupOptions, logger: logger,
+                                             nowMs: { Int64(Date().timeIntervalSince1970 * 1000) },
+                                             wallMs: { Int64(Date().timeIntervalSince1970 * 1000) })
+        await groups.activate()
+        let services = BrokerServices(nodeID: 1, config: config, metadata: view, partitions: partitions, cluster: controller,
+                                      groups: groups)
         let bound = Mutex<Int?>(nil)
         let server = KafkaServer(address: HostPort(host: "127.0.0.1", port: 0), dispatcher: RequestDispatcher(services: services),
                                  group: MultiThreadedEventLoopGroup.singleton, frameBytesMax: 1 << 20, connectionsMax: 16,
                                  logger: logger, onBound: { address in bound.withLock { $0 = address.port } })
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await server.run() }
+            group.addTask { try await groups.run() }
             var port: Int?
             for _ in 0..<200 where port == nil {
                 try await Task.sleep(for: .milliseconds(10))

@@ -31,7 +31,7 @@ struct RecordCodecTests {
         .config(ConfigRecord(resource: .broker(5), key: "x", value: nil)),
         .config(ConfigRecord(resource: .topic(Fixture.topic("t")), key: "k", value: "ünïcode")),
         .producerIDs(ProducerIDsRecord(blockStart: 5000, blockSize: 1000)),
-    ]
+    ] + GroupRecordTests.samples
 
     @Test("every record kind decodes to what was encoded", arguments: samples)
     func recordRoundTrips(record: MetadataRecord) throws {
@@ -97,8 +97,8 @@ struct RecordCodecTests {
         #expect(throws: MetadataCodecError.trailingBytes(1)) { try MetadataRecord.decode(exactly: buffer) }
     }
 
-    @Test func reservedGroupKindsAreUnknownUntilImplemented() {
-        for tag: UInt8 in [0, 10, 11, 255] {
+    @Test func unassignedKindsAreUnknown() {
+        for tag: UInt8 in [0, 13, 255] {
             #expect(throws: MetadataCodecError.unknownKind(tag)) {
                 try MetadataRecord.decode(exactly: ByteBuffer(bytes: [tag, 0]))
             }

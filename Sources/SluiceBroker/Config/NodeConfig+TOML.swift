@@ -91,7 +91,24 @@ extension NodeConfig {
             }
             if let v = r.bool(t, "tls.client_listener", "client_listener") { config.tls.clientListener = v }
         }
-        for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits", "tls"].contains(key) {
+        reader.section(table, "groups", keys: ["min_session_timeout_ms", "max_session_timeout_ms", "initial_rebalance_delay_ms",
+                                               "offsets_retention_minutes", "max_group_size"]) { r, t in
+            if let v = r.int(t, "groups.min_session_timeout_ms", "min_session_timeout_ms", range: 1...Int(Int32.max)) {
+                config.groups.minSessionTimeoutMs = Int32(v)
+            }
+            if let v = r.int(t, "groups.max_session_timeout_ms", "max_session_timeout_ms", range: 1...Int(Int32.max)) {
+                config.groups.maxSessionTimeoutMs = Int32(v)
+            }
+            if let v = r.int(t, "groups.initial_rebalance_delay_ms", "initial_rebalance_delay_ms", range: 0...Int(Int32.max)) {
+                config.groups.initialRebalanceDelayMs = Int32(v)
+            }
+            // Bounded so that the retention in milliseconds fits an Int64 with room to spare.
+            if let v = r.int(t, "groups.offsets_retention_minutes", "offsets_retention_minutes", range: 1...1_000_000_000) {
+                config.groups.offsetsRetentionMinutes = Int64(v)
+            }
+            if let v = r.int(t, "groups.max_group_size", "max_group_size", range: 1...1_000_000) { config.groups.maxGroupSize = v }
+        }
+        for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits", "tls", "groups"].contains(key) {
             reader.problems.append("unknown section or key '\(key)'")
         }
         // Keys that failed to read keep their defaults, so validating what was read still

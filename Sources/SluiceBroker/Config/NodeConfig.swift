@@ -65,6 +65,23 @@ public struct NodeConfig: Equatable, Sendable {
         public var clientListener = true
     }
 
+    /// The consumer-group coordinator (DESIGN §2.4), Kafka's `group.*` and `offsets.*` settings.
+    public struct Groups: Equatable, Sendable {
+        /// Shortest session timeout a member may ask for (Kafka: group.min.session.timeout.ms);
+        /// shorter gets INVALID_SESSION_TIMEOUT.
+        public var minSessionTimeoutMs: Int32 = 6_000
+        /// Longest session timeout a member may ask for (Kafka: group.max.session.timeout.ms).
+        public var maxSessionTimeoutMs: Int32 = 1_800_000
+        /// How long the first rebalance of an empty group waits for more members
+        /// (Kafka: group.initial.rebalance.delay.ms).
+        public var initialRebalanceDelayMs: Int32 = 3_000
+        /// How long an empty group's committed offsets are kept (Kafka: offsets.retention.minutes);
+        /// 7 days.
+        public var offsetsRetentionMinutes: Int64 = 10_080
+        /// Members per group at most (Kafka: group.max.size); more get GROUP_MAX_SIZE_REACHED.
+        public var maxGroupSize: Int = 1_000
+    }
+
     public var node = Node()
     public var listeners = Listeners()
     public var cluster = Cluster()
@@ -72,6 +89,7 @@ public struct NodeConfig: Equatable, Sendable {
     public var log = LogConfig()
     public var limits = Limits()
     public var tls = TLS()
+    public var groups = Groups()
 
     public init() {}
 
@@ -105,6 +123,19 @@ public struct NodeConfig: Equatable, Sendable {
         if limits.requestBytesMax < 1024 { problems.append("limits.request_bytes_max must be at least 1024, not \(limits.requestBytesMax)") }
         if limits.connectionsMax < 1 { problems.append("limits.connections_max must be at least 1, not \(limits.connectionsMax)") }
         problems += log.problems().map { "log: \($0)" }
+        if groups.minSessionTimeoutMs < 1 {
+            problems.append("groups.min_session_timeout_ms must be at least 1, not \(groups.minSessionTimeoutMs)")
+        }
+        if groups.maxSessionTimeoutMs < groups.minSessionTimeoutMs {
+            problems.append("groups.max_session_timeout_ms (\(groups.maxSessionTimeoutMs)) must not be below groups.min_session_timeout_ms (\(groups.minSessionTimeoutMs))")
+        }
+        if groups.initialRebalanceDelayMs < 0 {
+            problems.append("groups.initial_rebalance_delay_ms must be 0 or more, not \(groups.initialRebalanceDelayMs)")
+        }
+        if groups.offsetsRetentionMinutes < 1 {
+            problems.append("groups.offsets_retention_minutes must be at least 1, not \(groups.offsetsRetentionMinutes)")
+        }
+        if groups.maxGroupSize < 1 { problems.append("groups.max_group_size must be at least 1, not \(groups.maxGroupSize)") }
         if tls.enabled {
             for (key, value) in [("tls.certificate", tls.certificatePath), ("tls.private_key", tls.privateKeyPath),
                                  ("tls.ca", tls.caBundlePath)] where value.isEmpty {

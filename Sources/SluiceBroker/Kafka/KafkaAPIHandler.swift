@@ -19,16 +19,19 @@ struct RequestContext: Sendable {
     var version: Int16 { header.apiVersion }
     var clientID: String? { header.clientID }
     var logger: Logger
+    /// The client's address as Kafka shows it in DescribeGroups ("/127.0.0.1"), or "/unknown".
+    var clientHost: String = "/unknown"
 }
 
 /// Everything the handlers share: the node's identity and settings, its metadata, its
-/// replicas, and the controller.
+/// replicas, the controller, and the group coordinator.
 struct BrokerServices: Sendable {
     var nodeID: NodeID
     var config: NodeConfig
     var metadata: MetadataView
     var partitions: PartitionManager
     var cluster: any ClusterControl
+    var groups: GroupCoordinatorService
 }
 
 /// A requested partition, as far as this node is concerned.

@@ -26,6 +26,14 @@ struct RequestDispatcher: Sendable {
     let initProducerID: InitProducerIdHandler
     let describeConfigs: DescribeConfigsHandler
     let findCoordinator: FindCoordinatorHandler
+    let joinGroup: JoinGroupHandler
+    let syncGroup: SyncGroupHandler
+    let heartbeat: HeartbeatHandler
+    let leaveGroup: LeaveGroupHandler
+    let offsetCommit: OffsetCommitHandler
+    let offsetFetch: OffsetFetchHandler
+    let describeGroups: DescribeGroupsHandler
+    let listGroups: ListGroupsHandler
 
     init(services: BrokerServices) {
         metadata = MetadataHandler(services: services)
@@ -38,7 +46,15 @@ struct RequestDispatcher: Sendable {
         createPartitions = CreatePartitionsHandler(services: services)
         initProducerID = InitProducerIdHandler(services: services)
         describeConfigs = DescribeConfigsHandler(services: services)
-        findCoordinator = FindCoordinatorHandler()
+        findCoordinator = FindCoordinatorHandler(services: services)
+        joinGroup = JoinGroupHandler(groups: services.groups)
+        syncGroup = SyncGroupHandler(groups: services.groups)
+        heartbeat = HeartbeatHandler(groups: services.groups)
+        leaveGroup = LeaveGroupHandler(groups: services.groups)
+        offsetCommit = OffsetCommitHandler(services: services, groups: services.groups)
+        offsetFetch = OffsetFetchHandler(groups: services.groups)
+        describeGroups = DescribeGroupsHandler(groups: services.groups)
+        listGroups = ListGroupsHandler(groups: services.groups)
         apiVersions = ApiVersionsHandler(advertised: Self.advertised)
     }
 
@@ -48,7 +64,15 @@ struct RequestDispatcher: Sendable {
         (.fetch, FetchHandler.versions),
         (.listOffsets, ListOffsetsHandler.versions),
         (.metadata, MetadataHandler.versions),
+        (.offsetCommit, OffsetCommitHandler.versions),
+        (.offsetFetch, OffsetFetchHandler.versions),
         (.findCoordinator, FindCoordinatorHandler.versions),
+        (.joinGroup, JoinGroupHandler.versions),
+        (.heartbeat, HeartbeatHandler.versions),
+        (.leaveGroup, LeaveGroupHandler.versions),
+        (.syncGroup, SyncGroupHandler.versions),
+        (.describeGroups, DescribeGroupsHandler.versions),
+        (.listGroups, ListGroupsHandler.versions),
         (.apiVersions, ApiVersionsHandler.versions),
         (.createTopics, CreateTopicsHandler.versions),
         (.deleteTopics, DeleteTopicsHandler.versions),
@@ -58,7 +82,8 @@ struct RequestDispatcher: Sendable {
         (.createPartitions, CreatePartitionsHandler.versions),
     ]
 
-    func dispatch(frame: ByteBuffer, logger: Logger) async -> Outcome {
+    /// - Parameter clientHost: the peer's address for group membership ("/127.0.0.1").
+    func dispatch(frame: ByteBuffer, logger: Logger, clientHost: String = "/unknown") async -> Outcome {
         let decoded: DecodedRequest
         do throws(RequestDecodingError) {
             decoded = try RequestDecoder.decode(frame: frame)
@@ -68,7 +93,7 @@ struct RequestDispatcher: Sendable {
             }
             return .close(reason: error.description)
         }
-        let context = RequestContext(header: decoded.header, logger: logger)
+        let context = RequestContext(header: decoded.header, logger: logger, clientHost: clientHost)
         switch decoded.request {
         case .apiVersions(let r): return await run(apiVersions, r, context)
         case .metadata(let r): return await run(metadata, r, context)
@@ -82,8 +107,14 @@ struct RequestDispatcher: Sendable {
         case .initProducerID(let r): return await run(initProducerID, r, context)
         case .describeConfigs(let r): return await run(describeConfigs, r, context)
         case .findCoordinator(let r): return await run(findCoordinator, r, context)
-        default:
-            return .close(reason: "API key \(decoded.header.apiKey) is not served by this node (\(decoded.header))")
+        case .joinGroup(let r): return await run(joinGroup, r, context)
+        case .syncGroup(let r): return await run(syncGroup, r, context)
+        case .heartbeat(let r): return await run(heartbeat, r, context)
+        case .leaveGroup(let r): return await run(leaveGroup, r, context)
+        case .offsetCommit(let r): return await run(offsetCommit, r, context)
+        case .offsetFetch(let r): return await run(offsetFetch, r, context)
+        case .describeGroups(let r): return await run(describeGroups, r, context)
+        case .listGroups(let r): return await run(listGroups, r, context)
         }
     }
 

@@ -9,7 +9,9 @@ import Synchronization
 /// The client listener: Kafka frames over TCP. Each connection is one child task that reads a
 /// request, answers it, and only then reads the next, so responses leave in request order
 /// (the protocol requires it) and one connection holds at most one request in the broker.
-/// NIOAsyncChannel's back-pressure bounds what waits in its buffer.
+/// NIOAsyncChannel's back-pressure bounds what waits in its buffer. There is deliberately no
+/// request or idle timeout: a JoinGroup is held open until its rebalance completes (up to the
+/// group's rebalance timeout), and clients time their own requests.
 public struct KafkaServer: Service {
     let address: HostPort
     let dispatcher: RequestDispatcher
@@ -79,13 +81,14 @@ public struct KafkaServer: Service {
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
+        let clientHost = "/" + (connection.channel.remoteAddress?.ipAddress ?? "unknown")
         var logger = self.logger
         logger[metadataKey: "peer"] = "\(peer)"
         do {
             try await connection.executeThenClose { inbound, outbound in
                 try await withGracefulShutdownHandler {
                     for try await frame in inbound {
-                        switch await dispatcher.dispatch(frame: frame, logger: logger) {
+                        switch await dispatcher.dispatch(frame: frame, logger: logger, clientHost: clientHost) {
                         case .respond(let bytes): try await outbound.write(bytes)
                         case .noResponse: continue
                         case .close(let reason):

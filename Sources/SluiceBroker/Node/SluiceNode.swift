@@ -11,7 +11,7 @@ import SluiceStorage
 import SluiceWire
 
 /// One Sluice node, assembled from its configuration: the Raft metadata log and its driver, the
-/// controller, the partition logs, and the three listeners. `services` are run by one
+/// controller and the group coordinator, the partition logs, and the three listeners. `services` are run by one
 /// `ServiceGroup`, which starts them in order and shuts them down gracefully in reverse.
 public struct SluiceNode: Sendable {
     public let services: [any Service]
@@ -61,6 +61,15 @@ public struct SluiceNode: Sendable {
         let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
                                            logger: logger, nowMs: Self.monotonicMs)
 
+        var groupOptions = GroupOptions()
+        groupOptions.minSessionTimeoutMs = config.groups.minSessionTimeoutMs
+        groupOptions.maxSessionTimeoutMs = config.groups.maxSessionTimeoutMs
+        groupOptions.initialRebalanceDelayMs = config.groups.initialRebalanceDelayMs
+        groupOptions.offsetsRetentionMs = config.groups.offsetsRetentionMinutes * 60_000
+        groupOptions.maxGroupSize = config.groups.maxGroupSize
+        let groups = GroupCoordinatorService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: groupOptions,
+                                             logger: logger, nowMs: Self.monotonicMs, wallMs: Self.wallMs)
+
         var registry = InterNodeHandlerRegistry()
         driver.register(in: &registry)
         ControllerRPC.register(in: &registry, controller: controller)
@@ -73,7 +82,8 @@ public struct SluiceNode: Sendable {
                                      clientID: "node-\(id)", tls: tls.interNodeClient)
         let cluster = NodeClusterControl(nodeID: id, local: controller, view: view, client: client, voters: voterAddresses,
                                          logger: logger)
-        let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster)
+        let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster,
+                                      groups: groups)
         let advertised = config.listeners.advertisedClient ?? config.listeners.client
         var system = SystemRandomNumberGenerator()
         let heartbeat = BrokerHeartbeat(
@@ -87,14 +97,17 @@ public struct SluiceNode: Sendable {
             driver,
             transport,
             interNode,
-            ControllerRunner(nodeID: id, driver: driver, controller: controller, view: view, tickInterval: .milliseconds(500),
-                             logger: logger),
+            ControllerRunner(nodeID: id, driver: driver, controller: controller, groups: groups, view: view,
+                             tickInterval: .milliseconds(500), logger: logger),
             BrokerHeartbeater(heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
                               interval: .seconds(1), logger: logger),
             LogMaintenance(logs: logs, interval: .seconds(30)),
             KafkaServer(address: config.listeners.client, dispatcher: RequestDispatcher(services: services), group: group,
                         frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger,
                         tls: tls.clientListener),
+            // After the client listener, so it stops first: parked JoinGroup/SyncGroup requests
+            // are answered (NOT_COORDINATOR) before the listener waits for requests in hand.
+            groups,
             HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isReady }),
         ]
     }

@@ -24,6 +24,8 @@ public enum MetadataError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidPartitionState(KafkaUUID, PartitionIndex, String)
     case producerIDBlockNotNext(expected: ProducerID, record: ProducerID)
     case invalidProducerIDBlock(String)
+    case unknownGroup(String)
+    case invalidGroupState(String, String)
 
     public var description: String {
         switch self {
@@ -45,6 +47,8 @@ public enum MetadataError: Error, Hashable, Sendable, CustomStringConvertible {
         case .producerIDBlockNotNext(let expected, let record):
             "producer id block starts at \(record), the next free id is \(expected)"
         case .invalidProducerIDBlock(let why): "invalid producer id block: \(why)"
+        case .unknownGroup(let id): "no group has id '\(id)'"
+        case .invalidGroupState(let id, let why): "group '\(id)': \(why)"
         }
     }
 }

@@ -94,6 +94,7 @@ extension MetadataImage {
             guard let topic = topicsByID[r.topicID] else { throw .unknownTopicID(r.topicID) }
             topicsByID[r.topicID] = nil
             topicIDsByName[topic.name] = nil
+            dropOffsets(of: topic.name)
         case .config(let r):
             switch r.resource {
             case .topic(let name):
@@ -111,6 +112,13 @@ extension MetadataImage {
             let (end, overflow) = r.blockStart.rawValue.addingReportingOverflow(r.blockSize)
             guard !overflow else { throw .invalidProducerIDBlock("producer ids exhausted") }
             nextProducerID = ProducerID(end)
+        case .groupState(let r):
+            try applyGroupState(r)
+        case .offsetCommit(let r):
+            try applyOffsetCommit(r)
+        case .removeGroup(let r):
+            guard groups[r.groupID] != nil else { throw .unknownGroup(r.groupID) }
+            groups[r.groupID] = nil
         }
     }
 

@@ -11,8 +11,8 @@ import SluiceWire
 /// ```
 /// Order: brokers by id (RegisterBroker, then UnfenceBroker if unfenced), broker configs by
 /// id and key, topics by name (Topic, its configs by key, its partitions by index, each a
-/// `PartitionRecord` with its current epochs), and one `ProducerIds` block from 0 to the next
-/// free id. The Raft index and term travel in Raft's own snapshot metadata.
+/// `PartitionRecord` with its current epochs), one `ProducerIds` block from 0 to the next
+/// free id, then groups by id (GroupState, then its OffsetCommits by topic and partition). The Raft index and term travel in Raft's own snapshot metadata.
 extension MetadataImage {
     /// The records that rebuild this image from `.empty`, in the documented order.
     public func snapshotRecords() -> [MetadataRecord] {
@@ -51,6 +51,7 @@ extension MetadataImage {
         if nextProducerID.rawValue > 0 {
             records.append(.producerIDs(ProducerIDsRecord(blockStart: 0, blockSize: nextProducerID.rawValue)))
         }
+        records += groupSnapshotRecords()
         return records
     }
 

@@ -13,6 +13,8 @@ public struct MetadataImage: Hashable, Sendable {
     /// nothing else.
     public internal(set) var topicIDsByName: [TopicName: KafkaUUID]
     public internal(set) var brokerConfigs: [NodeID: [String: String]]
+    /// Consumer groups by id: their durable state and committed offsets.
+    public internal(set) var groups: [String: GroupImage]
     /// The first producer id no block has handed out yet.
     public internal(set) var nextProducerID: ProducerID
     /// The last Raft entry reflected in this image (`.zero` for the empty image).
@@ -27,6 +29,7 @@ public struct MetadataImage: Hashable, Sendable {
         topicsByID = [:]
         topicIDsByName = [:]
         brokerConfigs = [:]
+        groups = [:]
         nextProducerID = 0
         lastAppliedIndex = .zero
         lastAppliedTerm = .zero

@@ -24,6 +24,18 @@ import SluiceWire
 /// kind 8 Config          resourceType UInt8 (0 topic, 1 broker)
 ///                        | topic name string or broker NodeID Int32 | key string | opt(value string)
 /// kind 9 ProducerIds     blockStart Int64 | blockSize Int64
+///
+/// bytes    = length UInt32 (≤ 1 MiB) | bytes
+/// member   = memberID string | opt(groupInstanceID string) | clientID string | clientHost string
+///            | sessionTimeoutMs Int32 | rebalanceTimeoutMs Int32 | subscription bytes
+///            | opt(assignment bytes)
+/// kind 10 GroupState     groupID string | protocolType string | generation Int32
+///                        | opt(protocolName string) | opt(leaderID string)
+///                        | phase UInt8 (0 empty, 1 completingRebalance, 2 stable)
+///                        | stateChangeWallMs Int64 | count UInt32 (≤ 100000) | member × count
+/// kind 11 OffsetCommit   groupID string | topic string (a valid topic name) | partition Int32
+///                        | offset Int64 | leaderEpoch Int32 | opt(metadata string) | commitWallMs Int64
+/// kind 12 RemoveGroup    groupID string
 /// ```
 /// A new field is added by bumping the record's version; a reader refuses versions newer than
 /// it knows, because skipping unknown fields of a state change would make nodes disagree.
@@ -84,6 +96,9 @@ extension MetadataRecord {
         case .producerIDs(let r):
             buffer.writeInteger(r.blockStart.rawValue, endianness: .big)
             buffer.writeInteger(r.blockSize, endianness: .big)
+        case .groupState(let r): r.encode(into: &buffer)
+        case .offsetCommit(let r): r.encode(into: &buffer)
+        case .removeGroup(let r): buffer.writeMetadataString(r.groupID)
         }
     }
 
@@ -162,6 +177,12 @@ extension MetadataRecord {
                 ProducerIDsRecord(
                     blockStart: ProducerID(try r.integer(Int64.self, "blockStart")),
                     blockSize: try r.integer(Int64.self, "blockSize")))
+        case .groupState:
+            return .groupState(try GroupStateRecord.decode(from: &r))
+        case .offsetCommit:
+            return .offsetCommit(try OffsetCommitRecord.decode(from: &r))
+        case .removeGroup:
+            return .removeGroup(RemoveGroupRecord(groupID: try r.string("groupID")))
         }
     }
 }

@@ -17,6 +17,9 @@ public enum MetadataRecord: Hashable, Sendable {
     case removeTopic(RemoveTopicRecord)
     case config(ConfigRecord)
     case producerIDs(ProducerIDsRecord)
+    case groupState(GroupStateRecord)
+    case offsetCommit(OffsetCommitRecord)
+    case removeGroup(RemoveGroupRecord)
 
     /// The type tag, the first byte of every encoded record. Tags are never reused; a new
     /// record type takes the next free one.
@@ -30,8 +33,9 @@ public enum MetadataRecord: Hashable, Sendable {
         case removeTopic = 7
         case config = 8
         case producerIDs = 9
-        // 10 (GroupState) and 11 (OffsetCommit) are reserved for the group coordinator's
-        // records; until they exist a decoder rejects them as an unknown kind.
+        case groupState = 10
+        case offsetCommit = 11
+        case removeGroup = 12
     }
 
     public var kind: Kind {
@@ -45,6 +49,9 @@ public enum MetadataRecord: Hashable, Sendable {
         case .removeTopic: .removeTopic
         case .config: .config
         case .producerIDs: .producerIDs
+        case .groupState: .groupState
+        case .offsetCommit: .offsetCommit
+        case .removeGroup: .removeGroup
         }
     }
 }
