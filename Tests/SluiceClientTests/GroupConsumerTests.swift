@@ -157,4 +157,41 @@ struct GroupConsumerTests {
             await client.close()
         }
     }
+
+    @Test func adminListsAndDescribesTheGroupWithAssignmentsAndLag() async throws {
+        try await TestCluster.with(nodes: 1, extraConfig: G.nodeConfig) { cluster in
+            let client = try await cluster.client()
+            let topic = try uniqueTopic()
+            try await client.admin.createTopic(topic, partitionCount: 2)
+            try await F.produce(client, topic, partition: 0, values: (0..<8).map { "a\($0)" })
+            try await F.produce(client, topic, partition: 1, values: (0..<5).map { "b\($0)" })
+            var options = G.options("described", assignor: "range")
+            options.commitPolicy = .manual
+            let consumer = client.makeConsumer(options)
+            try await consumer.subscribe(to: [topic])
+            let all = Set([TopicPartition(topic, 0), TopicPartition(topic, 1)])
+            try await G.settle([consumer], cover: all, sizes: [2])
+            try await consumer.commit([TopicPartition(topic, 0): 3, TopicPartition(topic, 1): 5])
+
+            #expect(try await client.admin.listGroups().contains(ConsumerGroupListing(groupID: "described", protocolType: "consumer")))
+            let description = try await client.admin.describeGroup("described")
+            #expect(description.state == "Stable")
+            #expect(description.protocolType == "consumer")
+            #expect(description.protocolName == "range")
+            #expect(description.members.count == 1)
+            #expect(description.members.first?.assignment == all.sorted())
+            #expect(description.members.first?.subscribedTopics == [topic])
+            #expect(description.partitions.map(\.lag) == [5, 0])
+            #expect(description.partitions.map(\.logEndOffset) == [8, 5])
+            #expect(description.totalLag == 5)
+            #expect(description.partitions.allSatisfy { $0.memberID == description.members.first?.memberID })
+
+            await consumer.close()
+            let empty = try await client.admin.describeGroup("described")
+            #expect(empty.state == "Empty")
+            #expect(empty.members.isEmpty)
+            #expect(empty.partitions.map(\.committedOffset) == [3, 5])
+            await client.close()
+        }
+    }
 }

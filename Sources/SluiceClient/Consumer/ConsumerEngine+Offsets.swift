@@ -200,31 +200,10 @@ extension ConsumerEngine {
         }
     }
 
-    /// Runs `call` at the group's coordinator; after a coordinator error (the call's second
-    /// result) or a lost connection, finds the coordinator again and retries, until the
-    /// request timeout.
+    /// Runs `call` at the group's coordinator, retried there (see `GroupCoordinatorCall`).
     func withCoordinator<T: Sendable>(
         api: KafkaAPIKey, _ call: (NodeID) async throws(SluiceClientError) -> (T, KafkaErrorCode)
     ) async throws(SluiceClientError) -> T {
-        let groupID = options.groupID ?? ""
-        let deadline = ContinuousClock.now + cluster.configuration.requestTimeout
-        while true {
-            var failure: SluiceClientError
-            do throws(SluiceClientError) {
-                let node = try await cluster.coordinator(forGroup: groupID)
-                let (answer, code) = try await call(node)
-                guard GroupMembership.isCoordinatorError(code) else {
-                    if code != .none { throw SluiceClientError.server(code, api: api, resource: "group \(groupID)", message: nil) }
-                    return answer
-                }
-                failure = .server(code, api: api, resource: "group \(groupID)", message: nil)
-            } catch {
-                guard error.isRetriable else { throw error }
-                failure = error
-            }
-            await cluster.forgetCoordinator(forGroup: groupID)
-            guard ContinuousClock.now < deadline, !isClosed || api == .offsetCommit else { throw failure }
-            try? await Task.sleep(for: cluster.configuration.retryBackoff)
-        }
+        try await GroupCoordinatorCall.run(cluster, group: options.groupID ?? "", api: api, call)
     }
 }
