@@ -11,25 +11,41 @@ struct CLIError: Error, CustomStringConvertible {
         self.description = description
     }
 
-    /// A failure to connect: names the addresses tried and how to start a node.
+    /// A failure to connect: names the addresses tried, why each failed, and how to start a node.
     static func connecting(_ error: SluiceClientError, bootstrap: [String], tls: Bool) -> CLIError {
         let addresses = bootstrap.joined(separator: ",")
+        let reasons: [String]
         switch error {
-        case .noNodeReachable(let attempts):
-            return CLIError("""
-                cannot reach any bootstrap node (\(addresses)): is sluice-server running? Start one with \
-                `make run-single` or pass --bootstrap (or set SLUICE_BOOTSTRAP). Tried: \(attempts.joined(separator: "; "))
-                """ + (tls ? "" : ". If the nodes use TLS, pass --tls-ca."))
+        case .noNodeReachable(let attempts): reasons = attempts
         case .connectionFailed(let address, let reason), .connectionClosed(let address, let reason):
-            return CLIError("""
-                cannot reach bootstrap node \(address) (\(reason)): is sluice-server running there? Start one with \
-                `make run-single` or pass --bootstrap\(tls ? "; check the --tls-* options" : "; if the nodes use TLS, pass --tls-ca").
-                """)
+            reasons = ["\(address): \(reason)"]
         case .invalidConfiguration(let problems):
             return CLIError("the connection options are unusable: \(problems.joined(separator: "; ")).")
         default:
             return CLIError(sentence(for: error))
         }
+        let tried = reasons.map(condensed).joined(separator: "; ")
+        let tlsHint = tls ? " Check the --tls-* options (CA, certificate, server name)."
+            : (tried.lowercased().contains("tls") || tried.lowercased().contains("ssl") ? " If the nodes use TLS, pass --tls-ca." : "")
+        return CLIError("""
+            cannot reach any bootstrap node (\(addresses)): is sluice-server running? Start one with `make run-single` \
+            or pass --bootstrap (or set SLUICE_BOOTSTRAP). [\(tried)]\(tlsHint)
+            """)
+    }
+
+    /// The gist of a connection failure: "127.0.0.1:9092: connection refused" rather than the
+    /// transport's nested error dump.
+    static func condensed(_ attempt: String) -> String {
+        let lowered = attempt.lowercased()
+        let address = attempt.split(separator: " ", maxSplits: 1).first.map { $0.trimming(":") } ?? attempt
+        for (needle, gist) in [("connection refused", "connection refused"), ("timed out", "timed out"),
+                               ("no route", "no route to host"), ("name or service not known", "unknown host"),
+                               ("certificate", "TLS certificate rejected"), ("tls", "TLS handshake failed"),
+                               ("ssl", "TLS handshake failed"), ("reset", "connection reset")]
+        where lowered.contains(needle) {
+            return "\(address): \(gist)"
+        }
+        return String(attempt.prefix(200))
     }
 
     /// Any error as a sentence with a hint; ``CLIError``s and ArgumentParser's errors pass through.

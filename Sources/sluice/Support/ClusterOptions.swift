@@ -49,7 +49,7 @@ struct ClusterOptions: ParsableArguments {
     /// The bootstrap addresses: `--bootstrap`, else `SLUICE_BOOTSTRAP`, else the default.
     var bootstrapAddresses: [String] {
         let text = bootstrap ?? ProcessEnvironment.value(of: "SLUICE_BOOTSTRAP") ?? Self.defaultBootstrap
-        return text.split(separator: ",").map { $0.trimmingCharacters(in: " ") }.filter { !$0.isEmpty }
+        return text.split(separator: ",").map { $0.trimming(" ") }.filter { !$0.isEmpty }
     }
 
     /// The client settings these options describe.
@@ -93,10 +93,10 @@ enum ProcessEnvironment {
     }
 }
 
-extension Substring {
+extension StringProtocol {
     /// The text without leading and trailing `character`s.
-    func trimmingCharacters(in character: Character) -> String {
-        var slice = self[...]
+    func trimming(_ character: Character) -> String {
+        var slice = Substring(self)
         while slice.first == character { slice.removeFirst() }
         while slice.last == character { slice.removeLast() }
         return String(slice)
