@@ -59,7 +59,7 @@ struct CLIError: Error, CustomStringConvertible {
 
     /// ``SluiceClientError``'s own sentence plus what to do for the codes users meet most.
     static func sentence(for error: SluiceClientError) -> String {
-        guard case .server(let code, _, let resource, _) = error else { return "\(error)" }
+        guard case .server(let code, _, _, _) = error else { return "\(error)" }
         let hint: String? = switch code {
         case .topicAlreadyExists: "pick another name, or delete it first with `sluice topic delete`"
         case .unknownTopicOrPartition: "check the name with `sluice topic list`"
@@ -73,7 +73,6 @@ struct CLIError: Error, CustomStringConvertible {
         case .unsupportedVersion: "the node does not serve this request; upgrade the node or the tool"
         default: nil
         }
-        _ = resource
         return "\(error)" + (hint.map { "; \($0)" } ?? "")
     }
 }
