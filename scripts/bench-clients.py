@@ -139,7 +139,10 @@ def rdkafka_produce(bootstrap, topic):
 
 def rdkafka_consume(bootstrap, topic):
     c = Consumer({"bootstrap.servers": bootstrap, "group.id": f"bench-{topic}", "enable.auto.commit": False,
-                  "log_level": 2, "fetch.max.bytes": 50 * 1024 * 1024, "max.partition.fetch.bytes": 1024 * 1024})
+                  "log_level": 2, "fetch.max.bytes": 50 * 1024 * 1024, "max.partition.fetch.bytes": 1024 * 1024,
+                  # librdkafka stops fetching for fetch.queue.backoff.ms (1 s) once queued.min.messages
+                  # (100,000) wait; with 100 B records that pause dominates. Keep it fetching.
+                  "queued.min.messages": 1_000_000, "fetch.queue.backoff.ms": 10})
     c.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in range(args.partitions)])
     read = 0
     started = time.perf_counter()

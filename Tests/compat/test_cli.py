@@ -320,3 +320,23 @@ def test_cluster_status_lists_the_partitions_of_a_dead_node_as_offline(own_clust
     assert victim not in {n["id"] for n in doc["nodes"]}, doc
     text = sluice("cluster", "status", bootstrap=survivor).stdout
     assert f"{len(expected)} offline" in text and topic in text, text
+
+
+def test_tls_flags_reach_a_tls_node(tmp_path):
+    harness.require_real()
+    harness.require_server()
+    node = harness.Cluster(tmp_path / "tls", 1, tls=True)
+    node.start_ready()
+    try:
+        b = node.bootstrap
+        ca = str(node.root / "certs" / "ca.crt")
+        topic = harness.unique("cli-tls")
+        sluice("topic", "create", topic, "--partitions", "2", "--tls-ca", ca, bootstrap=b)
+        sluice("produce", topic, "--key", "k", "--tls-ca", ca, bootstrap=b, stdin="over\ntls\n")
+        out = sluice("consume", topic, "--from", "earliest", "--count", "2", "--tls-ca", ca, bootstrap=b).stdout
+        assert out.split() == ["over", "tls"], out
+        plain = sluice("topic", "list", bootstrap=b, ok=False, timeout=60)
+        assert plain.returncode == 1 and "cannot reach any bootstrap node" in plain.stderr, plain.stderr
+        assert "may expect TLS: pass --tls-ca" in plain.stderr and "Fatal error" not in plain.stderr, plain.stderr
+    finally:
+        node.stop()

@@ -26,7 +26,8 @@ struct CLIError: Error, CustomStringConvertible {
         }
         let tried = reasons.map(condensed).joined(separator: "; ")
         let tlsHint = tls ? " Check the --tls-* options (CA, certificate, server name)."
-            : (tried.lowercased().contains("tls") || tried.lowercased().contains("ssl") ? " If the nodes use TLS, pass --tls-ca." : "")
+            : (["tls", "ssl", "closed"].contains(where: tried.lowercased().contains)
+                ? " A node that closes a plaintext connection may expect TLS: pass --tls-ca." : "")
         return CLIError("""
             cannot reach any bootstrap node (\(addresses)): is sluice-server running? Start one with `make run-single` \
             or pass --bootstrap (or set SLUICE_BOOTSTRAP). [\(tried)]\(tlsHint)
