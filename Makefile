@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_FLAGS = -c release
 
-.PHONY: run run-single test test-compat build release bench bench-broker deps deps-test clean help
+.PHONY: run run-single test test-compat build release bench bench-broker bench-clients deps deps-test clean help
 
 help:
 	@echo "make run    - build and start a 3-node Sluice cluster with a demo topic (Ctrl-C stops it)"
@@ -12,6 +12,7 @@ help:
 	@echo "make test   - run every test (unit, simulation, real clients)"
 	@echo "make test-compat - only the real-client compatibility suite (Tests/compat)"
 	@echo "make bench  - run the benchmarks (release build); figures go to docs/BENCHMARKS.md"
+	@echo "make bench-clients - the Swift client (sluice bench) beside librdkafka on a local 3-node cluster"
 
 deps:
 	@scripts/install-deps.sh build
@@ -55,6 +56,15 @@ bench: deps
 bench-broker: deps-test
 	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-server
 	python3 scripts/bench-broker.py
+
+# The Swift client beside confluent-kafka (librdkafka) on a local 3-node cluster, same records and
+# settings, same run (docs/BENCHMARKS.md, "Swift client vs librdkafka"). BENCH_CLIENTS_ARGS passes
+# options through, e.g. BENCH_CLIENTS_ARGS="--records 200000 --compression lz4".
+BENCH_CLIENTS_ARGS ?=
+bench-clients: deps-test
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-server
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice
+	python3 scripts/bench-clients.py $(BENCH_CLIENTS_ARGS)
 
 clean:
 	rm -rf .build

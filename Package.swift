@@ -13,6 +13,7 @@ let swiftLog = Package.Dependency.package(url: "https://github.com/apple/swift-l
 let serviceLifecycle = Package.Dependency.package(
     url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0")
 let tomlKit = Package.Dependency.package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0")
+let hdrHistogram = Package.Dependency.package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0")
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
@@ -23,6 +24,7 @@ let argumentParserProduct = Target.Dependency.product(name: "ArgumentParser", pa
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycleProduct = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let tomlKitProduct = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+let histogramProduct = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
     name: "Sluice",
@@ -35,7 +37,7 @@ let package = Package(
         .library(name: "SluiceWire", targets: ["SluiceWire"]),
         .library(name: "SluiceClient", targets: ["SluiceClient"]),
     ],
-    dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit],
+    dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit, hdrHistogram],
     targets: [
         // MARK: system libraries and C shims
         .systemLibrary(
@@ -89,7 +91,7 @@ let package = Package(
             dependencies: ["SluiceCore", "SluiceBroker", argumentParserProduct, logging, serviceLifecycleProduct]),
         .executableTarget(
             name: "sluice",
-            dependencies: ["SluiceCore", argumentParserProduct]),
+            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire", "SluiceClient", nioCore, argumentParserProduct, histogramProduct]),
         .executableTarget(name: "sluice-sim", dependencies: ["SluiceSimulation", "SluiceCore"]),
         .executableTarget(
             name: "sluice-bench",

@@ -1,41 +1,24 @@
 import ArgumentParser
 import SluiceCore
 
-/// `sluice`: the command-line tool, built on the client library only.
+/// `sluice`: the command-line tool, built on the client library only (DESIGN §2.5).
+///
+/// Every command that talks to a cluster takes `--bootstrap` (or `SLUICE_BOOTSTRAP`) and the TLS
+/// flags (``ClusterOptions``); every command that prints data takes `--output text|json`
+/// (``OutputOptions``). Failures print one sentence saying what to do and exit non-zero
+/// (``CLIError``).
 @main
 struct SluiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Operate a Sluice cluster: topics, producing, consuming, groups and benchmarks.",
+        discussion: """
+            The cluster is reached through --bootstrap host:port[,host:port…] or the SLUICE_BOOTSTRAP \
+            environment variable (default \(ClusterOptions.defaultBootstrap)).
+            """,
         version: SluiceVersion.current,
-        subcommands: [PartitionFor.self])
-}
-
-/// `sluice partition-for`: which partition a key lands on, computed offline.
-struct PartitionFor: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "partition-for",
-        abstract: "Print the partition a key hashes to, without contacting a cluster.")
-
-    @Option(help: "The record key (UTF-8).")
-    var key: String
-
-    @Option(help: "The topic's partition count.")
-    var partitions: Int32
-
-    @Option(help: "The key hasher: \(KeyHasherKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var hasher: String = KeyHasherKind.murmur2.rawValue
-
-    func validate() throws {
-        guard partitions > 0 else { throw ValidationError("--partitions must be at least 1.") }
-        guard KeyHasherKind(rawValue: hasher) != nil else {
-            throw ValidationError(
-                "Unknown hasher '\(hasher)'. Choose one of: \(KeyHasherKind.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-    }
-
-    func run() throws {
-        let kind = KeyHasherKind(rawValue: hasher)!
-        print(kind.hasher.partition(forKey: key, count: partitions))
-    }
+        subcommands: [
+            TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
+            ClusterCommand.self, PartitionFor.self, BenchCommand.self,
+        ])
 }
