@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -49,24 +47,9 @@ for path, product in ((args.server, "sluice-server"), (args.cli, "sluice")):
         sys.exit(f"{path} is missing: run `swift build -c release --product {product}` first (or `make bench-clients`)")
 
 
-def free_port_base(hosts, count=3):
-    """A port P with P..P+count-1 free on every host, below the ephemeral range."""
-    for _ in range(200):
-        base = random.randrange(20000, 32000 - count)
-        socks = []
-        try:
-            for h in hosts:
-                for p in range(base, base + count):
-                    s = socket.socket()
-                    socks.append(s)
-                    s.bind((h, p))
-            return base
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    sys.exit("no free port range on 127.0.0.1-3")
+# The compat harness's port finder (a free range below the ephemeral ports on every host).
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "compat"))
+from harness import free_port_base  # noqa: E402
 
 
 def sluice(*argv, bootstrap):

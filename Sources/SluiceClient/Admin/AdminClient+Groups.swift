@@ -124,13 +124,7 @@ extension AdminClient {
             let answer = try await cluster.send(OffsetFetchRequest(groupID: groupID, topics: nil), to: node, maxVersion: 5)
             return (answer, KafkaErrorCode.from(answer.errorCode))
         }
-        var result: [TopicPartition: Offset] = [:]
-        for topic in response.topics {
-            guard let name = TopicName(rawValue: topic.name) else { continue }
-            for p in topic.partitions where p.errorCode == 0 && p.committedOffset >= .zero {
-                result[TopicPartition(name, p.partitionIndex)] = p.committedOffset
-            }
-        }
+        let result = response.committedOffsets
         return result
     }
 }

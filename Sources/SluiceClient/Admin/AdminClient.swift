@@ -41,7 +41,8 @@ public struct AdminClient: Sendable {
                                          replicationFactor: replicationFactor, configs: configs)])
     }
 
-    /// Deletes `topics`; throws the first error (UNKNOWN_TOPIC_OR_PARTITION if one does not exist).
+    /// Deletes `topics` and waits until the metadata no longer lists them; throws the first
+    /// error (UNKNOWN_TOPIC_OR_PARTITION if one does not exist).
     public func deleteTopics(_ topics: [TopicName]) async throws(SluiceClientError) {
         let request = DeleteTopicsRequest(topicNames: topics.map(\.rawValue), timeoutMs: timeoutMs)
         let response = try await withControllerRetries { node throws(SluiceClientError) in
@@ -53,7 +54,7 @@ public struct AdminClient: Sendable {
                 throw error
             }
         }
-        await cluster.invalidateMetadata()
+        try await awaitDeletion(of: topics)
     }
 
     /// Every topic's name, sorted (internal topics only if asked).
@@ -154,6 +155,21 @@ public struct AdminClient: Sendable {
 
     /// Waits (within the request timeout) until each topic has `partitionCount` partitions
     /// (any count if nil) and every one has a leader.
+    /// Waits until the metadata no longer lists `topics`: the controller answers once the
+    /// deletion commits, and the node a later call asks may apply it a moment after.
+    func awaitDeletion(of topics: [TopicName]) async throws(SluiceClientError) {
+        let deadline = ContinuousClock.now + cluster.configuration.requestTimeout
+        while true {
+            let metadata = try await cluster.metadata(topics: nil, refresh: true)
+            if topics.allSatisfy({ metadata.topics[$0] == nil }) { return }
+            guard ContinuousClock.now < deadline else {
+                throw .server(.requestTimedOut, api: .metadata, resource: topics.map(\.rawValue).joined(separator: ", "),
+                              message: "the topics were still listed \(cluster.configuration.requestTimeout) after their deletion")
+            }
+            try? await Task.sleep(for: cluster.configuration.retryBackoff)
+        }
+    }
+
     func awaitLeaders(of topics: [TopicName], partitionCount: Int? = nil) async throws(SluiceClientError) {
         let deadline = ContinuousClock.now + cluster.configuration.requestTimeout
         while true {

@@ -128,13 +128,7 @@ extension ConsumerEngine {
             let answer = try await cluster.send(OffsetFetchRequest(groupID: groupID, topics: topics), to: node, maxVersion: 5)
             return (answer, KafkaErrorCode.from(answer.errorCode))
         }
-        var result: [TopicPartition: Offset] = [:]
-        for topic in response.topics {
-            guard let name = TopicName(rawValue: topic.name) else { continue }
-            for p in topic.partitions where p.errorCode == 0 && p.committedOffset >= .zero {
-                result[TopicPartition(name, p.partitionIndex)] = p.committedOffset
-            }
-        }
+        let result = response.committedOffsets
         for (partition, offset) in result { lastCommitted[partition] = offset }
         return result
     }

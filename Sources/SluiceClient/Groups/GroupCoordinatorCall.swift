@@ -33,3 +33,18 @@ enum GroupCoordinatorCall {
         }
     }
 }
+
+extension OffsetFetchResponse {
+    /// The committed offsets in the answer, by partition; partitions with an error or with
+    /// nothing committed (offset -1) are left out.
+    var committedOffsets: [TopicPartition: Offset] {
+        var result: [TopicPartition: Offset] = [:]
+        for topic in topics {
+            guard let name = TopicName(rawValue: topic.name) else { continue }
+            for p in topic.partitions where p.errorCode == 0 && p.committedOffset >= .zero {
+                result[TopicPartition(name, p.partitionIndex)] = p.committedOffset
+            }
+        }
+        return result
+    }
+}
