@@ -47,6 +47,13 @@ Sluice is running: 3 nodes, clients on $bootstrap.
   Consume a partition from the beginning, with keys and offsets:
       kcat -b $bootstrap -C -t demo -p 0 -o beginning -e -f '%k=%s @%o\n'
 
+  The same with the sluice CLI (built on the Swift client), and a consumer group:
+      export SLUICE_BOOTSTRAP=$bootstrap
+      .build/debug/sluice cluster status
+      .build/debug/sluice topic describe demo
+      .build/debug/sluice consume demo --group demo-readers --from earliest --count 3
+      .build/debug/sluice group describe demo-readers
+
   Which partition a key lands on (offline; murmur2 like Java and kafka-python, crc32 like kcat):
       swift run sluice partition-for --key order-1 --partitions 6 --hasher crc32
 
