@@ -280,13 +280,26 @@ final class LogSegment {
         return buffer
     }
 
-    /// The first batch (at or after byte `position`) whose maxTimestamp is ≥ `timestamp`.
-    func firstBatch(withTimestampAtLeast timestamp: Int64) throws(LogError) -> (offset: Offset, timestamp: Int64)? {
+    /// The first record at or after offset `from` whose timestamp is ≥ `timestamp` (Kafka
+    /// answers a timestamp lookup with that record's offset and timestamp, not its batch's):
+    /// batches are skipped by their maxTimestamp, then the one that qualifies is decoded.
+    func firstRecord(withTimestampAtLeast timestamp: Int64, from: Offset) throws(LogError) -> (offset: Offset, timestamp: Int64)? {
         guard maxTimestamp >= timestamp else { return nil }
-        let start = timeIndex.scanStart(forTimestamp: timestamp)
+        let start = max(timeIndex.scanStart(forTimestamp: timestamp), from)
         var reader = BatchReader(file: logFile, position: offsetIndex.position(atOrBefore: start), end: size)
         while let header = try reader.nextHeader() {
-            if header.maxTimestamp >= timestamp { return (header.baseOffset, header.maxTimestamp) }
+            if header.maxTimestamp >= timestamp && header.lastOffset >= from {
+                let batch = try reader.readBatch(header)
+                guard var records = try? batch.records() else {
+                    // Records that cannot be decoded: answer with the batch, as a header-only scan would.
+                    return (max(header.baseOffset, from), header.maxTimestamp)
+                }
+                while let record = try? records.next() {
+                    if record.offset >= from && record.timestamp.rawValue >= timestamp {
+                        return (record.offset, record.timestamp.rawValue)
+                    }
+                }
+            }
             reader.skip(header)
         }
         return nil

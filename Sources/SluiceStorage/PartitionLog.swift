@@ -259,13 +259,13 @@ public final class PartitionLog {
         return ByteBufferAllocator().buffer(capacity: 0)
     }
 
-    /// The first offset whose batch has a timestamp ≥ `timestamp` (ListOffsets by time), with
-    /// that batch's max timestamp; nil if every record is older.
+    /// The first record from the log start with a timestamp ≥ `timestamp` (ListOffsets by
+    /// time): its offset and timestamp, as Kafka answers; nil if every record is older.
     public func offset(forTimestamp timestamp: Int64) throws(LogError) -> (offset: Offset, timestamp: Int64)? {
         try checkOpen()
         for segment in segments where segment.maxTimestamp >= timestamp {
-            if let found = try segment.firstBatch(withTimestampAtLeast: timestamp) {
-                return (max(found.offset, logStartOffset), found.timestamp)
+            if let found = try segment.firstRecord(withTimestampAtLeast: timestamp, from: logStartOffset) {
+                return found
             }
         }
         return nil

@@ -79,9 +79,10 @@ import Testing
                 trace.append("flush")
             default:
                 let t = Int64(random.next(below: 1100))
-                let expected = model.visible.first { $0.maxTimestamp >= t }
+                let expected = expectedTimestampLookup(model.visible, atLeast: t, from: model.logStartOffset)
                 let found = try log.offset(forTimestamp: t)
-                #expect(found?.timestamp == expected?.maxTimestamp, "seed \(seed) step \(step): timestamp \(t)")
+                #expect(found?.offset == expected?.offset && found?.timestamp == expected?.timestamp,
+                        "seed \(seed) step \(step): timestamp \(t)")
                 trace.append("lookup \(t)")
             }
             if log.logEndOffset != model.logEndOffset {

@@ -12,6 +12,23 @@ struct ModelBatch: Equatable {
     var tag: String
     var lastOffset: Offset { baseOffset.advanced(by: Int64(recordCount - 1)) }
     var nextOffset: Offset { baseOffset.advanced(by: Int64(recordCount)) }
+
+    /// The first record at or after `from` with a timestamp ≥ `t`: `makeBatch` gives record i
+    /// the batch's first timestamp + i, so the batch's records are consecutive milliseconds.
+    func firstRecord(atLeast t: Int64, from: Offset) -> (offset: Offset, timestamp: Int64)? {
+        let firstTimestamp = maxTimestamp - Int64(recordCount - 1)
+        let index = max(t - firstTimestamp, from.rawValue - baseOffset.rawValue, 0)
+        guard index < Int64(recordCount) else { return nil }
+        return (baseOffset.advanced(by: index), firstTimestamp + index)
+    }
+}
+
+/// The record a timestamp lookup must find in `batches` (in log order) from offset `from`.
+func expectedTimestampLookup(_ batches: [ModelBatch], atLeast t: Int64, from: Offset) -> (offset: Offset, timestamp: Int64)? {
+    for batch in batches {
+        if let found = batch.firstRecord(atLeast: t, from: from) { return found }
+    }
+    return nil
 }
 
 /// Builds a producer-style batch (offsets unassigned) of `count` records of `valueBytes`.

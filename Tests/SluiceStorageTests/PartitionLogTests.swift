@@ -213,9 +213,9 @@ private func smallConfig(segmentBytes: Int = 4096, indexIntervalBytes: Int = 256
             #expect(batch.baseOffset == expected.baseOffset, "read from \(offset)")
         }
         for t in stride(from: Int64(-1), through: 10_010, by: 37) {
-            let expected = model.first { $0.maxTimestamp >= t }
+            let expected = expectedTimestampLookup(model, atLeast: t, from: log.logStartOffset)
             let found = try log.offset(forTimestamp: t)
-            #expect(found?.offset == expected?.baseOffset && found?.timestamp == expected?.maxTimestamp, "timestamp \(t)")
+            #expect(found?.offset == expected?.offset && found?.timestamp == expected?.timestamp, "timestamp \(t)")
         }
     }
 }

@@ -102,11 +102,7 @@ extension ConsumerEngine {
                         let decoded = try FetchedBatchDecoder.decode(
                             data.records, topic: name, partition: data.partitionIndex, fetchOffset: target.offset)
                         state.fetchPosition = decoded.nextFetchOffset
-                        var records = decoded.records
-                        if let timestamp = state.skipBeforeTimestamp {
-                            records = Array(records.drop { $0.timestamp.rawValue < timestamp })
-                            if !records.isEmpty { state.skipBeforeTimestamp = nil }
-                        }
+                        let records = decoded.records
                         if !records.isEmpty {
                             ready.append(FetchedChunk(partition: partition, epoch: state.epoch, records: records))
                             bufferedRecords += records.count

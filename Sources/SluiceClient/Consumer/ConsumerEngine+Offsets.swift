@@ -44,7 +44,6 @@ extension ConsumerEngine {
                   state.fetchPosition == nil else { continue }
             if offset >= .zero {
                 setStart(partition, offset)
-                if case .timestamp(let ms) = state.reset { partitions[partition]?.skipBeforeTimestamp = ms }
             } else {
                 // No record at or after the timestamp: start at the end, as Kafka's offsetsForTimes users do.
                 partitions[partition]?.reset = .latest

@@ -14,9 +14,6 @@ actor ConsumerEngine {
         var fetchPosition: Offset?
         /// Where to start when `fetchPosition` is nil.
         var reset: ConsumerPosition
-        /// After a timestamp lookup: records before this timestamp are skipped until the first
-        /// one at or after it (a node may answer with the offset of the batch that holds it).
-        var skipBeforeTimestamp: Int64? = nil
     }
 
     let cluster: ClusterClient
