@@ -4,8 +4,8 @@ import SluiceCore
 import SluiceRaft
 import Testing
 
-/// Three `RaftDriver`s in this process over loopback TCP and real files (10 ms ticks, so an
-/// election timeout is 100–200 ms).
+/// Three `RaftDriver`s in this process over loopback TCP and real files (30 ms ticks, so an
+/// election timeout is 300–600 ms: 10 ms ticks lost leaderships on a loaded 2-core run).
 @Suite("Raft over TCP and disk", .serialized, .timeLimit(.minutes(1)))
 struct RaftClusterTests {
     static func payload(_ i: Int) -> [UInt8] { Array("entry-\(i)".utf8) }

@@ -104,7 +104,7 @@ final class RaftTestCluster: @unchecked Sendable {
     let tickInterval: Duration
     let snapshotEntriesMax: Int
 
-    init(size: Int = 3, tickInterval: Duration = .milliseconds(10), snapshotEntriesMax: Int = 10_000) async throws {
+    init(size: Int = 3, tickInterval: Duration = .milliseconds(30), snapshotEntriesMax: Int = 10_000) async throws {
         precondition(size >= 1)
         root = FileManager.default.temporaryDirectory.appendingPathComponent("raftnet-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)

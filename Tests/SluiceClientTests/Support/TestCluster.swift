@@ -34,7 +34,6 @@ final class TestCluster: Sendable {
             .appendingPathComponent("sluice-client-test-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let hosts = (1...count).map { "127.0.0.\($0)" }
-        let port = try await offPool { try freePortBase(hosts: hosts) }
         var tlsDirectory: URL?
         if tls {
             let certificates = directory.appendingPathComponent("certs")
@@ -43,24 +42,38 @@ final class TestCluster: Sendable {
             guard status == 0 else { throw HarnessError("gen-certs.sh failed: \(output)") }
             tlsDirectory = certificates
         }
-        let voters = (1...count).map { "\($0)@127.0.0.\($0):\(port + 1)" }
-        let nodes = try (1...count).map { index in
-            try ServerProcess(id: Int32(index), host: "127.0.0.\(index)", clientPort: port, voters: voters,
-                              directory: directory.appendingPathComponent("node\(index)"),
-                              tlsDirectory: tlsDirectory, extraConfig: extraConfig)
-        }
-        let cluster = TestCluster(nodes: nodes, directory: directory, tlsDirectory: tlsDirectory)
-        do {
-            for node in nodes { try node.start() }
-            for node in nodes { try await node.waitReady() }
-            let result = try await body(cluster)
-            try await cluster.stopAll()
-            try? FileManager.default.removeItem(at: directory)
-            return result
-        } catch {
-            try? await cluster.stopAll()
-            print("TestCluster: kept \(directory.path) for inspection after: \(error)")
-            throw error
+        // Ports are checked free, then bound by the servers: another process may take one in
+        // between (tests run in parallel), so a start that loses that race is retried on new ports.
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = try await offPool { try freePortBase(hosts: hosts) }
+            let voters = (1...count).map { "\($0)@127.0.0.\($0):\(port + 1)" }
+            let nodes = try (1...count).map { index in
+                try ServerProcess(id: Int32(index), host: "127.0.0.\(index)", clientPort: port, voters: voters,
+                                  directory: directory.appendingPathComponent("attempt\(attempt)/node\(index)"),
+                                  tlsDirectory: tlsDirectory, extraConfig: extraConfig)
+            }
+            let cluster = TestCluster(nodes: nodes, directory: directory, tlsDirectory: tlsDirectory)
+            do {
+                for node in nodes { try node.start() }
+                for node in nodes { try await node.waitReady() }
+            } catch {
+                try? await cluster.stopAll()
+                if attempt < 3, "\(error)".contains("Address already in use") { continue }
+                print("TestCluster: kept \(directory.path) for inspection after: \(error)")
+                throw error
+            }
+            do {
+                let result = try await body(cluster)
+                try await cluster.stopAll()
+                try? FileManager.default.removeItem(at: directory)
+                return result
+            } catch {
+                try? await cluster.stopAll()
+                print("TestCluster: kept \(directory.path) for inspection after: \(error)")
+                throw error
+            }
         }
     }
 
