@@ -23,7 +23,9 @@ public struct AdminClient: Sendable {
             },
             timeoutMs: timeoutMs)
         let response = try await withControllerRetries { node throws(SluiceClientError) in
-            try await cluster.send(request, to: node, maxVersion: 4)
+            let answer = try await cluster.send(request, to: node, maxVersion: 4)
+            try Self.retryIfNotController(answer.topics.map(\.errorCode), api: .createTopics)
+            return answer
         }
         for result in response.topics {
             if let error = SluiceClientError.serverIfError(result.errorCode, api: .createTopics,
@@ -46,7 +48,9 @@ public struct AdminClient: Sendable {
     public func deleteTopics(_ topics: [TopicName]) async throws(SluiceClientError) {
         let request = DeleteTopicsRequest(topicNames: topics.map(\.rawValue), timeoutMs: timeoutMs)
         let response = try await withControllerRetries { node throws(SluiceClientError) in
-            try await cluster.send(request, to: node, maxVersion: 3)
+            let answer = try await cluster.send(request, to: node, maxVersion: 3)
+            try Self.retryIfNotController(answer.responses.map(\.errorCode), api: .deleteTopics)
+            return answer
         }
         for result in response.responses {
             if let error = SluiceClientError.serverIfError(result.errorCode, api: .deleteTopics,
@@ -70,7 +74,9 @@ public struct AdminClient: Sendable {
         let request = CreatePartitionsRequest(topics: [.init(name: topic.rawValue, count: totalCount, assignments: nil)],
                                               timeoutMs: timeoutMs, validateOnly: false)
         let response = try await withControllerRetries { node throws(SluiceClientError) in
-            try await cluster.send(request, to: node, maxVersion: 1)
+            let answer = try await cluster.send(request, to: node, maxVersion: 1)
+            try Self.retryIfNotController(answer.results.map(\.errorCode), api: .createPartitions)
+            return answer
         }
         for result in response.results {
             if let error = SluiceClientError.serverIfError(result.errorCode, api: .createPartitions,
@@ -133,6 +139,15 @@ public struct AdminClient: Sendable {
 
     /// Runs `call` against the controller (any node if none is known), again after a retriable
     /// error or NOT_CONTROLLER, with the client's backoff, until the request timeout.
+    /// Per-topic NOT_CONTROLLER (the controller moved between the metadata and the request)
+    /// as a retriable error, so `withControllerRetries` asks the new controller; nothing was
+    /// changed for those topics.
+    static func retryIfNotController(_ codes: [Int16], api: KafkaAPIKey) throws(SluiceClientError) {
+        if codes.contains(KafkaErrorCode.notController.rawValue) {
+            throw .server(.notController, api: api, resource: nil, message: "the controller moved")
+        }
+    }
+
     func withControllerRetries<T: Sendable>(
         _ call: (NodeID) async throws(SluiceClientError) -> T
     ) async throws(SluiceClientError) -> T {
@@ -153,8 +168,6 @@ public struct AdminClient: Sendable {
         }
     }
 
-    /// Waits (within the request timeout) until each topic has `partitionCount` partitions
-    /// (any count if nil) and every one has a leader.
     /// Waits until the metadata no longer lists `topics`: the controller answers once the
     /// deletion commits, and the node a later call asks may apply it a moment after.
     func awaitDeletion(of topics: [TopicName]) async throws(SluiceClientError) {
@@ -170,6 +183,8 @@ public struct AdminClient: Sendable {
         }
     }
 
+    /// Waits (within the request timeout) until each topic has `partitionCount` partitions
+    /// (any count if nil) and every one has a leader.
     func awaitLeaders(of topics: [TopicName], partitionCount: Int? = nil) async throws(SluiceClientError) {
         let deadline = ContinuousClock.now + cluster.configuration.requestTimeout
         while true {
