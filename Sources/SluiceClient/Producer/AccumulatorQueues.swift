@@ -1,5 +1,6 @@
 import NIOCore
 import SluiceCore
+import SluiceRecords
 
 /// One partition's batches in the ``RecordAccumulator``: the open batch records are appended to
 /// and the sealed batches waiting to be sent. A class, so that a record is appended to the open
@@ -9,7 +10,11 @@ import SluiceCore
 /// ``RecordAccumulator``, which the producer only reaches under its `Mutex`.
 final class PartitionQueue: @unchecked Sendable {
     let partition: TopicPartition
-    var open: ProducerBatch?
+    private(set) var open: ProducerBatch?
+    /// The open batch's records and uncompressed bytes (0 without one), kept beside it so the
+    /// per-record checks read no batch (reading through `open` copies it).
+    private(set) var openRecords = 0
+    private(set) var openBytes = 0
     /// Oldest first.
     var sealed = CircularBuffer<ProducerBatch>()
 
@@ -17,13 +22,45 @@ final class PartitionQueue: @unchecked Sendable {
         self.partition = partition
     }
 
-    var isEmpty: Bool { open == nil && sealed.isEmpty }
+    var isEmpty: Bool { openRecords == 0 && sealed.isEmpty }
+
+    /// Appends a record of `bytes` (estimated) to the open batch, first sealing it if the record
+    /// does not fit and opening a new one with `makeBatch` if none is open; then seals it if it
+    /// reached `batchBytes`. Returns whether a batch opened or sealed (the sender has work).
+    func append(_ record: ProducerRecord, bytes: Int, timestamp: RecordTimestamp, report: DeliveryReport?,
+                batchBytes: Int, makeBatch: () -> ProducerBatch) -> Bool {
+        var changed = false
+        if openRecords > 0 && (openBytes + bytes > batchBytes || openRecords >= Limits.batchRecordsMax) {
+            seal()
+            changed = true
+        }
+        if openRecords == 0 {
+            open = makeBatch()
+            changed = true
+        }
+        openBytes = open?.append(record, bytes: bytes, timestamp: timestamp, report: report) ?? 0
+        openRecords += 1
+        if openBytes >= batchBytes {
+            seal()
+            changed = true
+        }
+        return changed
+    }
 
     /// Moves the open batch (if any) behind the sealed ones.
     func seal() {
-        guard let batch = open else { return }
-        open = nil
+        guard let batch = takeOpen() else { return }
         sealed.append(batch)
+    }
+
+    /// Removes and returns the open batch.
+    func takeOpen() -> ProducerBatch? {
+        defer {
+            open = nil
+            openRecords = 0
+            openBytes = 0
+        }
+        return open
     }
 }
 

@@ -141,22 +141,9 @@ struct RecordAccumulator {
         case .roundRobin: queue = topic.queue(topic.nextRoundRobin())
         case .partition(let index): queue = topic.queue(index)
         }
-        var wake = false
-        // Through `queue.open?` (never `if let open = queue.open`): no copy of the batch.
-        if let used = queue.open?.builder.uncompressedRecordBytes, let count = queue.open?.recordCount,
-           used + bytes > batchBytes || count >= Limits.batchRecordsMax {
-            queue.seal()
-            wake = true
-        }
-        if queue.open == nil {
-            queue.open = ProducerBatch(id: nextBatchID, partition: queue.partition, codec: codec, createdAt: now())
-            nextBatchID += 1
-            wake = true
-        }
-        queue.open?.append(record, bytes: bytes, timestamp: timestamp, report: report)
-        if let used = queue.open?.builder.uncompressedRecordBytes, used >= batchBytes {
-            queue.seal()
-            wake = true
+        let wake = queue.append(record, bytes: bytes, timestamp: timestamp, report: report, batchBytes: batchBytes) {
+            defer { nextBatchID += 1 }
+            return ProducerBatch(id: nextBatchID, partition: queue.partition, codec: codec, createdAt: now())
         }
         return .appended(wakeSender: wake || linger == .zero)
     }
@@ -177,7 +164,7 @@ struct RecordAccumulator {
                     budget -= 1
                 }
             }
-            if queue.open != nil { someOpen = true }
+            if queue.openRecords > 0 { someOpen = true }
         }
         if !someOpen { sealEverything = false }
         return drained
@@ -205,9 +192,8 @@ struct RecordAccumulator {
         var expired: [ProducerBatch] = []
         for queue in allQueues {
             while let first = queue.sealed.first, first.createdAt < cutoff { expired.append(queue.sealed.removeFirst()) }
-            if queue.sealed.isEmpty, let createdAt = queue.open?.createdAt, createdAt < cutoff, let open = queue.open {
+            if queue.sealed.isEmpty, let createdAt = queue.open?.createdAt, createdAt < cutoff, let open = queue.takeOpen() {
                 expired.append(open)
-                queue.open = nil
             }
         }
         return expired
@@ -224,10 +210,12 @@ struct RecordAccumulator {
 }
 
 extension ProducerBatch {
-    /// Appends one record; only records with a report remember their timestamp.
-    mutating func append(_ record: ProducerRecord, bytes: Int, timestamp: RecordTimestamp, report: DeliveryReport?) {
+    /// Appends one record; only records with a report remember their timestamp. Returns the
+    /// batch's uncompressed bytes now.
+    mutating func append(_ record: ProducerRecord, bytes: Int, timestamp: RecordTimestamp, report: DeliveryReport?) -> Int {
         if let report { reports.append((Int32(recordCount), timestamp, report)) }
         builder.append(key: record.key, value: record.value, headers: record.headers, timestamp: timestamp)
         memoryBytes += bytes
+        return builder.uncompressedRecordBytes
     }
 }
