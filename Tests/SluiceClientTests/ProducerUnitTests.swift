@@ -20,12 +20,14 @@ struct ProducerUnitTests {
     @Test func fullBatchesAreSealedAndLingerSealsTheRest() {
         var accumulator = RecordAccumulator(codec: .none, batchBytes: 1000, linger: .milliseconds(10),
                                             memoryBytesMax: 1 << 20)
+        accumulator.setPartitionCount(1, of: partition.topic)
         let start = ContinuousClock.now
         for _ in 0..<25 {
             let item = record(100)
             let reserved = accumulator.reserve(item.estimatedBytes)
             #expect(reserved == .reserved)
-            _ = accumulator.append(item, bytes: item.estimatedBytes, to: partition, timestamp: 1, report: nil, now: start)
+            _ = accumulator.append(item, bytes: item.estimatedBytes, placement: .partition(0), reserved: true,
+                                   timestamp: 1, report: nil, now: { start })
         }
         // Nothing may be sent: no batch is taken.
         let none = accumulator.drain(now: start) { _ in 0 }
@@ -38,6 +40,32 @@ struct ProducerUnitTests {
         #expect(lingered.count == 1)
         #expect(full.map(\.recordCount).reduce(0, +) + lingered[0].recordCount == 25)
         #expect(full[0].id < full[1].id && full[1].id < lingered[0].id, "batches keep creation order")
+    }
+
+    @Test func oneAppendFindsTheTopicReservesAndSpreadsRoundRobin() {
+        var accumulator = RecordAccumulator(codec: .none, batchBytes: 1 << 20, linger: .milliseconds(10),
+                                            memoryBytesMax: 1000)
+        let start = ContinuousClock.now
+        func append(_ bytes: Int, _ placement: RecordAccumulator.Placement = .roundRobin) -> RecordAccumulator.AppendOutcome {
+            accumulator.append(record(1), bytes: bytes, placement: placement, reserved: false,
+                               timestamp: 1, report: nil, now: { start })
+        }
+        #expect(append(100) == .unknownTopic, "no partition count yet")
+        #expect(accumulator.memoryBytesUsed == 0)
+        accumulator.setPartitionCount(3, of: partition.topic)
+        #expect(accumulator.partitionCount(of: partition.topic) == 3)
+        let opened = (0..<7).map { _ in append(100) }
+        #expect(opened == Array(repeating: .appended(wakeSender: true), count: 3)
+                + Array(repeating: .appended(wakeSender: false), count: 4), "a batch opens in each of 3 partitions")
+        #expect(append(900) == .full, "memory is not reserved beyond its bound")
+        #expect(accumulator.memoryBytesUsed == 700)
+        #expect(append(10, .partition(2)) == .appended(wakeSender: false))
+        let batches = accumulator.drain(now: start + .milliseconds(10)) { _ in 10 }
+        #expect(batches.sorted { $0.partition < $1.partition }.map(\.recordCount) == [3, 2, 3], "round-robin 0, 1, 2, 0…")
+        #expect(accumulator.isEmpty)
+        #expect(batches.map(\.memoryBytes).reduce(0, +) == 710)
+        _ = accumulator.close()
+        #expect(append(10) == .closed)
     }
 
     @Test func bufferMemoryIsBoundedAndWaitersResumeInOrderAsItIsReleased() async {

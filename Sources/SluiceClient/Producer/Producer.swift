@@ -52,10 +52,26 @@ public final class Producer: Sendable {
     /// Sends `record` and returns where it was written once the node acknowledged it (with
     /// acks=none: once written to the socket, offset unknown).
     public func send(_ record: ProducerRecord) async throws(SluiceClientError) -> RecordMetadata {
-        let admitted = try await admit(record)
+        let bytes = try checked(record)
+        let timestamp = record.timestamp ?? Self.now()
+        let placement = try await placement(for: record)
+        try await reserve(bytes)
         do {
             return try await withCheckedThrowingContinuation { continuation in
-                append(record, admitted, report: .continuation(continuation))
+                let report = DeliveryReport.continuation(continuation)
+                let outcome = shared.accumulator.withLock {
+                    $0.append(record, bytes: bytes, placement: placement, reserved: true, timestamp: timestamp,
+                              report: report, now: { .now })
+                }
+                switch outcome {
+                case .appended(let wakeSender):
+                    if wakeSender { shared.wake.signal() }
+                case .closed:
+                    shared.release(bytes)
+                    report.complete(.failure(.closed))
+                case .unknownTopic, .full:
+                    preconditionFailure("the topic's partition count is known and the memory reserved")
+                }
             }
         } catch {
             throw ClusterClient.clientError(error)
@@ -69,23 +85,33 @@ public final class Producer: Sendable {
         _ record: ProducerRecord,
         onDelivery: (@Sendable (Result<RecordMetadata, SluiceClientError>) -> Void)? = nil
     ) async throws(SluiceClientError) {
-        let admitted = try await admit(record, reserving: false)
+        let bytes = try checked(record)
         let report = onDelivery.map { DeliveryReport.callback($0) }
-        // The common case takes one lock: room is reserved and the record appended together.
-        let outcome = shared.accumulator.withLock { accumulator -> RecordAccumulator.AppendOutcome? in
-            guard case .reserved = accumulator.reserve(admitted.bytes) else { return nil }
-            return accumulator.append(record, bytes: admitted.bytes, to: admitted.partition,
-                                      timestamp: admitted.timestamp, report: report, now: .now)
-        }
-        switch outcome {
-        case .appended(let wakeSender)?:
-            if wakeSender { shared.wake.signal() }
-        case .closed?:
-            shared.release(admitted.bytes)
-            throw .closed
-        case nil:
-            try await reserve(admitted.bytes)
-            append(record, admitted, report: report)
+        let timestamp = record.timestamp ?? Self.now()
+        // The common case awaits nothing and takes one lock (round-robin) or two (a partition
+        // count for a key): the topic is known and room is reserved and the record appended at once.
+        var placement = try knownPlacement(for: record)
+        var reserved = false
+        while true {
+            let outcome = placement.map { placement in
+                shared.accumulator.withLock {
+                    $0.append(record, bytes: bytes, placement: placement, reserved: reserved, timestamp: timestamp,
+                              report: report, now: { .now })
+                }
+            } ?? .unknownTopic
+            switch outcome {
+            case .appended(let wakeSender):
+                if wakeSender { shared.wake.signal() }
+                return
+            case .closed:
+                if reserved { shared.release(bytes) }
+                throw .closed
+            case .unknownTopic:
+                placement = try await self.placement(for: record)
+            case .full:
+                try await reserve(bytes)
+                reserved = true
+            }
         }
     }
 
@@ -109,32 +135,42 @@ public final class Producer: Sendable {
 
     // MARK: admission
 
-    private struct Admitted {
-        var partition: TopicPartition
-        var bytes: Int
-        var timestamp: RecordTimestamp
-    }
-
-    /// Checks the record, picks its partition and (if `reserving`) reserves its buffer memory.
-    private func admit(_ record: ProducerRecord, reserving: Bool = true) async throws(SluiceClientError) -> Admitted {
+    /// Checks the options and the record's size; returns its estimated bytes.
+    private func checked(_ record: ProducerRecord) throws(SluiceClientError) -> Int {
         guard invalidOptions.isEmpty else { throw .invalidConfiguration(invalidOptions) }
         let bytes = record.estimatedBytes
         guard bytes <= options.recordBytesMax else { throw .recordTooLarge(bytes: bytes, bytesMax: options.recordBytesMax) }
-        let count = try await partitionCount(of: record.topic)
-        let partition = try chooser.partition(for: record, default: options.partitioning, partitionCount: count)
-        if reserving { try await reserve(bytes) }
-        return Admitted(partition: TopicPartition(record.topic, partition), bytes: bytes,
-                        timestamp: record.timestamp ?? Self.now())
+        return bytes
     }
 
+    /// The record's placement if known without waiting: round-robin ones always (the accumulator
+    /// picks the partition), others when the topic's partition count is known.
+    private func knownPlacement(for record: ProducerRecord) throws(SluiceClientError) -> RecordAccumulator.Placement? {
+        let partitioning = record.partitioning ?? options.partitioning
+        if partitioning.spreadsRoundRobin(record) { return .roundRobin }
+        guard let count = shared.accumulator.withLock({ $0.partitionCount(of: record.topic) }) else { return nil }
+        return .partition(try chooser.partition(for: record, default: options.partitioning, partitionCount: count))
+    }
+
+    /// The record's placement, learning its topic's partition count first if needed.
+    private func placement(for record: ProducerRecord) async throws(SluiceClientError) -> RecordAccumulator.Placement {
+        let count = try await partitionCount(of: record.topic)
+        let partitioning = record.partitioning ?? options.partitioning
+        if partitioning.spreadsRoundRobin(record) { return .roundRobin }
+        return .partition(try chooser.partition(for: record, default: options.partitioning, partitionCount: count))
+    }
+
+    /// The topic's partition count, from the accumulator or else from metadata (then kept in
+    /// the accumulator, where the sender keeps it current).
     private func partitionCount(of topic: TopicName) async throws(SluiceClientError) -> Int {
-        if let count = shared.partitionCounts.withLock({ $0[topic] }) { return count }
+        if let count = shared.accumulator.withLock({ $0.partitionCount(of: topic) }) { return count }
         let metadata = try await cluster.metadata(topics: [topic], refresh: false)
         guard let count = metadata.partitionCount(of: topic), count > 0 else { throw .unknownTopic(topic) }
-        shared.partitionCounts.withLock { $0[topic] = count }
+        shared.accumulator.withLock { $0.setPartitionCount(count, of: topic) }
         return count
     }
 
+    /// Waits until `bytes` of buffer memory are reserved (back-pressure).
     private func reserve(_ bytes: Int) async throws(SluiceClientError) {
         while true {
             let outcome = shared.accumulator.withLock { $0.reserve(bytes) }
@@ -150,25 +186,25 @@ public final class Producer: Sendable {
         }
     }
 
-    private func append(_ record: ProducerRecord, _ admitted: Admitted, report: DeliveryReport?) {
-        let wake = shared.accumulator.withLock {
-            $0.append(record, bytes: admitted.bytes, to: admitted.partition, timestamp: admitted.timestamp,
-                      report: report, now: .now)
-        }
-        switch wake {
-        case .appended(let wakeSender):
-            if wakeSender { shared.wake.signal() }
-        case .closed:
-            shared.release(admitted.bytes)
-            report?.complete(.failure(.closed))
-        }
-    }
-
     /// Milliseconds since the Unix epoch.
     static func now() -> RecordTimestamp {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return RecordTimestamp(Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
+    }
+}
+
+extension Partitioning {
+    /// Whether `record` goes round-robin under this partitioning: `.balanced`, or a key-based
+    /// one without a key (the cases `PartitionChooser` spreads). The producer counts those in
+    /// its accumulator, under the lock it appends with.
+    func spreadsRoundRobin(_ record: ProducerRecord) -> Bool {
+        switch self {
+        case .balanced: true
+        case .key(let key, _): key == nil
+        case .recordKey: record.key == nil
+        case .partition, .custom: false
+        }
     }
 }
 

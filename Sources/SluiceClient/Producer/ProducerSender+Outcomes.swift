@@ -158,12 +158,14 @@ extension ProducerSender {
             return
         }
         lastMetadataRefresh = now
-        let topics = Array(Set(shared.partitionCounts.withLock { Array($0.keys) }))
+        let topics = shared.accumulator.withLock { $0.topicNames }
         do {
             metadata = try await cluster.metadata(topics: topics, refresh: metadataStale)
             metadataStale = false
             let counts = metadata.topics.mapValues(\.partitions.count)
-            shared.partitionCounts.withLock { $0.merge(counts) { $1 } }
+            shared.accumulator.withLock { accumulator in
+                for (topic, count) in counts { accumulator.setPartitionCount(count, of: topic) }
+            }
         } catch {
             metadataStale = true
         }

@@ -88,7 +88,7 @@ actor ProducerSender {
     }
 
     private var hasBufferedRecords: Bool {
-        shared.accumulator.withLock { !$0.partitions.isEmpty }
+        shared.accumulator.withLock { !$0.isEmpty }
     }
 
     private func nextWakeUp(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {

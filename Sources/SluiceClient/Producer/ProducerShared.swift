@@ -2,13 +2,11 @@ import SluiceCore
 import Synchronization
 
 /// What the ``Producer`` (its callers' threads) and its ``ProducerSender`` (an actor) share
-/// without an actor hop per record: the accumulator under a lock, the sender's wake-up signal
-/// and the partition counts records are partitioned by.
+/// without an actor hop per record: the accumulator (with the partition counts records are
+/// partitioned by) under a lock, and the sender's wake-up signal.
 final class ProducerShared: Sendable {
     let accumulator: Mutex<RecordAccumulator>
     let wake: WakeSignal
-    /// Partition count per topic, from the sender's latest metadata.
-    let partitionCounts = Mutex<[TopicName: Int]>([:])
 
     init(accumulator: RecordAccumulator, wake: WakeSignal) {
         self.accumulator = Mutex(accumulator)
