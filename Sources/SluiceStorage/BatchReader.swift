@@ -4,7 +4,7 @@ import SluiceRecords
 
 /// The fields of a stored batch's 61-byte header (see `RecordBatch` for the layout), read
 /// without the body: offsets and sizes to navigate, and the producer fields a broker rebuilds
-/// its idempotent-producer state from after a restart (`PartitionLog.tailBatchHeaders`).
+/// its idempotent-producer state from after a restart (`PartitionLog.forEachTailBatchHeader`).
 public struct BatchHeader: Hashable, Sendable {
     public var baseOffset: Offset
     public var lastOffset: Offset
