@@ -2,12 +2,28 @@ import NIOCore
 import SluiceCore
 import SluiceRecords
 
-/// The fields of a stored batch's header that navigation needs, read without the body.
-struct BatchHeader {
-    var baseOffset: Offset
-    var lastOffset: Offset
-    var maxTimestamp: Int64
-    var totalBytes: Int
+/// The fields of a stored batch's 61-byte header (see `RecordBatch` for the layout), read
+/// without the body: offsets and sizes to navigate, and the producer fields a broker rebuilds
+/// its idempotent-producer state from after a restart (`PartitionLog.forEachTailBatchHeader`).
+public struct BatchHeader: Hashable, Sendable {
+    public var baseOffset: Offset
+    public var lastOffset: Offset
+    public var maxTimestamp: Int64
+    /// The whole batch's size in bytes.
+    public var totalBytes: Int
+    public var attributes: RecordBatchAttributes
+    /// `.none` (-1) unless the batch came from an idempotent or transactional producer.
+    public var producerID: ProducerID
+    public var producerEpoch: ProducerEpoch
+    /// The first record's sequence number, `.none` (-1) if the batch has none.
+    public var baseSequence: ProducerSequence
+
+    /// `lastOffset - baseOffset`, as stored in the header.
+    public var lastOffsetDelta: Int32 { Int32(truncatingIfNeeded: lastOffset.rawValue - baseOffset.rawValue) }
+    /// The last record's sequence number (wrapping at Int32.max, as `RecordBatch.lastSequence`).
+    public var lastSequence: ProducerSequence {
+        baseSequence == .none ? .none : ProducerSequence(baseSequence.rawValue &+ lastOffsetDelta)
+    }
 }
 
 /// Walks the batches of a `.log` file with positional reads: a 61-byte header read to
@@ -55,7 +71,11 @@ struct BatchReader {
         let base = Offset(Int64(bigEndianBytes: header[0..<8]))
         let lastDelta = Int32(bigEndianBytes: header[23..<27])
         return BatchHeader(baseOffset: base, lastOffset: base.advanced(by: Int64(lastDelta)),
-                           maxTimestamp: Int64(bigEndianBytes: header[35..<43]), totalBytes: total)
+                           maxTimestamp: Int64(bigEndianBytes: header[35..<43]), totalBytes: total,
+                           attributes: RecordBatchAttributes(rawValue: Int16(bigEndianBytes: header[21..<23])),
+                           producerID: ProducerID(Int64(bigEndianBytes: header[43..<51])),
+                           producerEpoch: ProducerEpoch(Int16(bigEndianBytes: header[51..<53])),
+                           baseSequence: ProducerSequence(Int32(bigEndianBytes: header[53..<57])))
     }
 
     /// Reads and validates the batch whose header was just returned by `nextHeader()`.

@@ -305,6 +305,17 @@ final class LogSegment {
         return nil
     }
 
+    /// Calls `visit` with every batch header in the segment, oldest first: 61-byte reads only,
+    /// no batch body is read or validated (every byte before `size` was validated on append
+    /// or recovery).
+    func forEachHeader(_ visit: (BatchHeader) -> Void) throws(LogError) {
+        var reader = BatchReader(file: logFile, position: 0, end: size)
+        while let header = try reader.nextHeader() {
+            visit(header)
+            reader.skip(header)
+        }
+    }
+
     /// Drops every batch whose last offset is ≥ `offset`. Returns the new next offset.
     func truncate(to offset: Offset) throws(LogError) -> Offset {
         guard let position = try position(of: offset) else { return nextOffset }

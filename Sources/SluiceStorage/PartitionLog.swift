@@ -271,6 +271,23 @@ public final class PartitionLog {
         return nil
     }
 
+    /// How many segments `forEachTailBatchHeader` reads by default: the active one and the one
+    /// before it, so a roll just before a crash still leaves the last batches in view.
+    public static let tailHeaderSegmentsDefault = 2
+
+    /// Calls `visit` with the header of every batch in the last `segmentsMax` segments, oldest
+    /// first, reading headers only (61 bytes per batch). A broker rebuilds its idempotent-producer
+    /// state from these after a restart: a retrying producer resends only its last few batches,
+    /// which sit at the tail. Bounded by `segmentsMax` segments of at most `segment.bytes` each:
+    /// one positional read per batch, so a full 1 GiB segment of 16 KiB batches is 65,536 reads.
+    public func forEachTailBatchHeader(segmentsMax: Int = tailHeaderSegmentsDefault,
+                                       _ visit: (BatchHeader) -> Void) throws(LogError) {
+        try checkOpen()
+        for segment in segments.suffix(max(0, segmentsMax)) {
+            try segment.forEachHeader(visit)
+        }
+    }
+
     /// The last segment whose base offset is ≤ `offset` (the first segment if none is).
     private func segmentIndex(containing offset: Offset) -> Int {
         var low = 0

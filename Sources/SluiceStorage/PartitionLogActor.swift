@@ -65,6 +65,18 @@ public actor PartitionLogActor {
         try log.offset(forTimestamp: timestamp)
     }
 
+    /// Folds the headers of the batches in the last `segmentsMax` segments into `initial`, on
+    /// the I/O thread (see `PartitionLog.forEachTailBatchHeader`); the fold keeps memory
+    /// bounded by what `State` keeps, however many batches the segments hold.
+    public func foldTailBatchHeaders<State: Sendable>(
+        segmentsMax: Int = PartitionLog.tailHeaderSegmentsDefault, into initial: State,
+        _ body: @Sendable (inout State, BatchHeader) -> Void
+    ) throws(LogError) -> State {
+        var state = initial
+        try log.forEachTailBatchHeader(segmentsMax: segmentsMax) { body(&state, $0) }
+        return state
+    }
+
     @discardableResult
     public func truncate(to offset: Offset) throws(LogError) -> Offset {
         try log.truncate(to: offset, nowMs: now())

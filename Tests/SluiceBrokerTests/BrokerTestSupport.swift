@@ -32,9 +32,12 @@ struct TestBroker {
     let services: BrokerServices
     let directory: String
 
-    static func withBroker(_ body: (TestBroker) async throws -> Void) async throws {
-        let directory = NSTemporaryDirectory() + "sluice-broker-\(UUID().uuidString)"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+    /// Runs `body` against a fresh broker. With `dataDirectory` the broker uses (and keeps)
+    /// that directory, so a second call on it is a restart of the same node's logs; without,
+    /// a temporary directory is created and removed.
+    static func withBroker(dataDirectory: String? = nil, _ body: (TestBroker) async throws -> Void) async throws {
+        let directory = dataDirectory ?? NSTemporaryDirectory() + "sluice-broker-\(UUID().uuidString)"
+        defer { if dataDirectory == nil { try? FileManager.default.removeItem(atPath: directory) } }
         var logger = Logger(label: "test")
         logger.logLevel = .warning
         var config = NodeConfig()

@@ -15,7 +15,9 @@ actor PartitionReplica {
     let nodeID: NodeID
     let log: PartitionLogActor
     private(set) var state: PartitionState
-    private var producers = ProducerStateTable()
+    /// Nil until rebuilt from the log's tail (after opening, or a leader change): the first
+    /// append under the lock rebuilds it, so a restart does not forget which batches are in.
+    private var producers: ProducerStateTable?
     private let appendLock = AsyncFIFOLock()
     private let signal: AppendSignal
 
@@ -30,7 +32,8 @@ actor PartitionReplica {
     var isLeader: Bool { state.leader == nodeID }
 
     func update(_ newState: PartitionState) async {
-        if newState.leaderEpoch != state.leaderEpoch { producers = ProducerStateTable() }
+        // A new leader epoch: batches may have arrived by replication; rebuild from the log.
+        if newState.leaderEpoch != state.leaderEpoch { producers = nil }
         state = newState
         await advanceHighWatermarkIfAlone()
     }
@@ -96,7 +99,18 @@ actor PartitionReplica {
             return .answered(ProduceOutcome(errorCode: KafkaErrorCode(rawValue: error.kafkaErrorCode) ?? .corruptMessage,
                                             errorMessage: "\(error)"))
         }
-        switch producers.check(first) {
+        let table: ProducerStateTable
+        if let producers {
+            table = producers
+        } else {
+            do throws(LogError) {
+                table = try await log.foldTailBatchHeaders(into: ProducerStateTable()) { $0.record($1) }
+            } catch {
+                return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
+            }
+            producers = table
+        }
+        switch table.check(first) {
         case .duplicate(let offset):
             return .answered(ProduceOutcome(errorCode: .none, baseOffset: offset, logStartOffset: await log.logStartOffset))
         case .invalidEpoch:
@@ -109,7 +123,7 @@ actor PartitionReplica {
         }
         do throws(LogError) {
             let result = try await log.appendAsLeader(records, leaderEpoch: state.leaderEpoch)
-            producers.record(first, firstOffset: result.firstOffset)
+            producers?.record(first, firstOffset: result.firstOffset)
             await advanceHighWatermarkIfAlone()
             signal.bump()
             return .appended(result)

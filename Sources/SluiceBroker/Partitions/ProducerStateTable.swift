@@ -1,5 +1,6 @@
 import SluiceCore
 import SluiceRecords
+import SluiceStorage
 
 /// Idempotent-producer de-duplication for one partition (KIP-98): per producer id, the epoch
 /// and the last few batches' sequence ranges with the offsets they got.
@@ -10,8 +11,10 @@ import SluiceRecords
 /// replaced). Like Kafka, five batches per producer are remembered: the most a producer has in
 /// flight with `max.in.flight.requests.per.connection ≤ 5`.
 ///
-/// Not persisted yet: after a restart the table is empty and the first batch of every producer
-/// is accepted at any sequence (see docs/ARCHITECTURE.md, "known gaps").
+/// Not persisted: it is rebuilt from the headers of the batches at the tail of the log
+/// (`record(_ header:)`, see `PartitionReplica`) after a restart or a leader change, as Kafka
+/// rebuilds its producer state from the log, so a retry of a batch written before the restart
+/// is still recognised.
 struct ProducerStateTable {
     static let batchesPerProducerMax = 5
     /// Producers remembered per partition; the least recently seen is forgotten beyond this.
@@ -50,17 +53,30 @@ struct ProducerStateTable {
 
     /// Records an appended batch at `firstOffset`.
     mutating func record(_ batch: RecordBatch, firstOffset: Offset) {
-        let id = batch.producerID
+        record(id: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
+               lastSequence: batch.lastSequence, firstOffset: firstOffset)
+    }
+
+    /// Records a batch already in the log, from its stored header (rebuilding after a restart).
+    /// Control batches (transaction markers) carry no sequence and are skipped.
+    mutating func record(_ header: BatchHeader) {
+        guard !header.attributes.isControl, header.baseSequence != .none else { return }
+        record(id: header.producerID, epoch: header.producerEpoch, firstSequence: header.baseSequence,
+               lastSequence: header.lastSequence, firstOffset: header.baseOffset)
+    }
+
+    private mutating func record(id: ProducerID, epoch: ProducerEpoch, firstSequence: ProducerSequence,
+                                 lastSequence: ProducerSequence, firstOffset: Offset) {
         guard id != .none else { return }
         order += 1
-        let range = (batch.baseSequence.rawValue, batch.lastSequence.rawValue, firstOffset)
-        if var entry = producers[id], entry.epoch == batch.producerEpoch {
+        let range = (firstSequence.rawValue, lastSequence.rawValue, firstOffset)
+        if var entry = producers[id], entry.epoch == epoch {
             entry.batches.append(range)
             if entry.batches.count > Self.batchesPerProducerMax { entry.batches.removeFirst() }
             entry.lastSeenOrder = order
             producers[id] = entry
         } else {
-            producers[id] = Entry(epoch: batch.producerEpoch, batches: [range], lastSeenOrder: order)
+            producers[id] = Entry(epoch: epoch, batches: [range], lastSeenOrder: order)
         }
         if producers.count > Self.producersMax, let oldest = producers.min(by: { $0.value.lastSeenOrder < $1.value.lastSeenOrder }) {
             producers.removeValue(forKey: oldest.key)
