@@ -112,14 +112,8 @@ struct GroupMembership: Sendable {
         case .memberIDRequired:
             memberID = result.memberID
             return join()
-        case .rebalanceInProgress:
-            return join()
-        case .unknownMemberID, .illegalGeneration:
-            return resetMembership() + join()
-        case let code where Self.isCoordinatorError(code):
-            return [.findCoordinator] + join()
         case let code:
-            return fail(code)
+            return rejoinAfterFailedRound(code)
         }
     }
 
@@ -149,14 +143,8 @@ struct GroupMembership: Sendable {
                 return actions + join()
             }
             return actions + [.startHeartbeats(generation: generation, memberID: memberID)]
-        case .rebalanceInProgress:
-            return join()
-        case .unknownMemberID, .illegalGeneration:
-            return resetMembership() + join()
-        case let code where Self.isCoordinatorError(code):
-            return [.findCoordinator] + join()
         case let code:
-            return fail(code)
+            return rejoinAfterFailedRound(code)
         }
     }
 
@@ -192,6 +180,17 @@ struct GroupMembership: Sendable {
         if !memberID.isEmpty, groupInstanceID == nil { actions.append(.sendLeave(memberID: memberID)) }
         phase = .left
         return actions
+    }
+
+    /// A JoinGroup or SyncGroup refused: join again (as a new member if the id or generation
+    /// is gone, after finding the coordinator if it moved), or fail on anything else.
+    private mutating func rejoinAfterFailedRound(_ errorCode: KafkaErrorCode) -> [GroupAction] {
+        switch errorCode {
+        case .rebalanceInProgress: return join()
+        case .unknownMemberID, .illegalGeneration: return resetMembership() + join()
+        case let code where Self.isCoordinatorError(code): return [.findCoordinator] + join()
+        case let code: return fail(code)
+        }
     }
 
     private mutating func groupRejected(_ errorCode: KafkaErrorCode) -> [GroupAction] {
