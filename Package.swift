@@ -66,13 +66,15 @@ let package = Package(
         .target(name: "SluiceRaftStorage", dependencies: ["SluiceRaft", "SluiceCore"]),
         .target(name: "SluiceStorage", dependencies: ["SluiceCore", "SluiceRecords", nioCore]),
         .target(name: "SluiceTLS", dependencies: ["COpenSSL", nioCore]),
+        // Pure leader and follower partition state (DESIGN §2.2): HW, ISR tracking, truncation.
+        .target(name: "SluiceReplication", dependencies: ["SluiceCore", "SluiceRecords"]),
 
         // MARK: the node: services, listeners, Kafka API handlers, the actors driving the cores
         .target(
             name: "SluiceBroker",
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", "SluiceMetadata",
-                "SluiceRaft", "SluiceRaftStorage",
+                "SluiceRaft", "SluiceRaftStorage", "SluiceReplication",
                 nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct,
             ]),
 
@@ -102,6 +104,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
+        .testTarget(name: "SluiceReplicationTests", dependencies: ["SluiceReplication", "SluiceCore", "SluiceRecords"]),
         .testTarget(
             name: "SluiceRecordsTests",
             dependencies: ["SluiceRecords", nioCore],

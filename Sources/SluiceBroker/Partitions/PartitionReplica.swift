@@ -2,6 +2,7 @@ import NIOCore
 import SluiceCore
 import SluiceMetadata
 import SluiceRecords
+import SluiceReplication
 import SluiceStorage
 import SluiceWire
 
@@ -104,7 +105,10 @@ actor PartitionReplica {
             table = producers
         } else {
             do throws(LogError) {
-                table = try await log.foldTailBatchHeaders(into: ProducerStateTable()) { $0.record($1) }
+                table = try await log.foldTailBatchHeaders(into: ProducerStateTable()) { table, h in
+                    table.recordStored(id: h.producerID, epoch: h.producerEpoch, firstSequence: h.baseSequence,
+                                       lastSequence: h.lastSequence, firstOffset: h.baseOffset, isControl: h.attributes.isControl)
+                }
             } catch {
                 return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
             }

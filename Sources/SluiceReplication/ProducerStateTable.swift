@@ -1,6 +1,5 @@
 import SluiceCore
 import SluiceRecords
-import SluiceStorage
 
 /// Idempotent-producer de-duplication for one partition (KIP-98): per producer id, the epoch
 /// and the last few batches' sequence ranges with the offsets they got.
@@ -12,22 +11,22 @@ import SluiceStorage
 /// flight with `max.in.flight.requests.per.connection ≤ 5`.
 ///
 /// Not persisted: it is rebuilt from the headers of the batches at the tail of the log
-/// (`record(_ header:)`, see `PartitionReplica`) after a restart or a leader change, as Kafka
+/// (`recordStored`, see `PartitionReplica`) after a restart or a leader change, as Kafka
 /// rebuilds its producer state from the log, so a retry of a batch written before the restart
 /// is still recognised.
-struct ProducerStateTable {
-    static let batchesPerProducerMax = 5
+public struct ProducerStateTable: Sendable {
+    public static let batchesPerProducerMax = 5
     /// Producers remembered per partition; the least recently seen is forgotten beyond this.
-    static let producersMax = 10_000
+    public static let producersMax = 10_000
 
-    struct Entry {
+    struct Entry: Sendable {
         var epoch: ProducerEpoch
         /// Oldest first. Invariant: count ≤ batchesPerProducerMax.
         var batches: [(firstSequence: Int32, lastSequence: Int32, firstOffset: Offset)]
         var lastSeenOrder: UInt64
     }
 
-    enum Check: Equatable {
+    public enum Check: Equatable, Sendable {
         case append
         case duplicate(firstOffset: Offset)
         case invalidEpoch
@@ -35,10 +34,11 @@ struct ProducerStateTable {
     }
 
     private var producers: [ProducerID: Entry] = [:]
+    public init() {}
     private var order: UInt64 = 0
 
     /// What to do with `batch`; batches without a producer id always append.
-    func check(_ batch: RecordBatch) -> Check {
+    public func check(_ batch: RecordBatch) -> Check {
         let id = batch.producerID
         guard id != .none, let entry = producers[id] else { return .append }
         if batch.producerEpoch < entry.epoch { return .invalidEpoch }
@@ -52,17 +52,18 @@ struct ProducerStateTable {
     }
 
     /// Records an appended batch at `firstOffset`.
-    mutating func record(_ batch: RecordBatch, firstOffset: Offset) {
+    public mutating func record(_ batch: RecordBatch, firstOffset: Offset) {
         record(id: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,
                lastSequence: batch.lastSequence, firstOffset: firstOffset)
     }
 
-    /// Records a batch already in the log, from its stored header (rebuilding after a restart).
-    /// Control batches (transaction markers) carry no sequence and are skipped.
-    mutating func record(_ header: BatchHeader) {
-        guard !header.attributes.isControl, header.baseSequence != .none else { return }
-        record(id: header.producerID, epoch: header.producerEpoch, firstSequence: header.baseSequence,
-               lastSequence: header.lastSequence, firstOffset: header.baseOffset)
+    /// Records a batch already in the log, from its stored header fields (rebuilding after a
+    /// restart, or on a follower as it appends). Control batches (transaction markers) carry no
+    /// sequence: pass `isControl` and they are skipped.
+    public mutating func recordStored(id: ProducerID, epoch: ProducerEpoch, firstSequence: ProducerSequence,
+                                      lastSequence: ProducerSequence, firstOffset: Offset, isControl: Bool) {
+        guard !isControl, firstSequence != .none else { return }
+        record(id: id, epoch: epoch, firstSequence: firstSequence, lastSequence: lastSequence, firstOffset: firstOffset)
     }
 
     private mutating func record(id: ProducerID, epoch: ProducerEpoch, firstSequence: ProducerSequence,
@@ -84,5 +85,5 @@ struct ProducerStateTable {
     }
 
     /// Sequences wrap from Int32.max to 0 (Kafka's rule).
-    static func next(after sequence: Int32) -> Int32 { sequence == .max ? 0 : sequence + 1 }
+    public static func next(after sequence: Int32) -> Int32 { sequence == .max ? 0 : sequence + 1 }
 }
