@@ -5,7 +5,9 @@ public struct ReplicationOptions: Hashable, Sendable {
     /// node stops holding `acks=all` producers up sooner).
     public var replicaLagTimeMaxMs: Int64 = 10_000
 
-    public init() {}
+    public init(replicaLagTimeMaxMs: Int64 = 10_000) {
+        self.replicaLagTimeMaxMs = replicaLagTimeMaxMs
+    }
 
     /// Every problem with the options, empty if none.
     public func validate() -> [String] {

@@ -338,6 +338,35 @@ public final class PartitionLog {
         return end
     }
 
+    /// Empties the log and starts it again at `offset`, which may lie past the old log end: a
+    /// follower whose next offset the leader has already deleted (OFFSET_OUT_OF_RANGE below
+    /// the leader's log start) starts over at the leader's log start, as Kafka's
+    /// `truncateFullyAndStartAt` does. The leader-epoch cache is cleared with the batches.
+    public func truncateFullyAndStart(at offset: Offset, nowMs: Int64) throws(LogError) {
+        try checkOpen()
+        do throws(StorageError) {
+            // The old segments go first (a segment may already sit at `offset`). A crash before
+            // the new one exists reopens an empty log at 0, which the follower's next fetch
+            // answers with OFFSET_OUT_OF_RANGE again, restarting it here.
+            while let segment = segments.popLast() {
+                try segment.delete(fileSystem: fileSystem)
+            }
+            let fresh = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset,
+                                              indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)
+            segments = [fresh]
+            try fileSystem.syncDirectory(directory)
+            logStartOffset = offset
+            highWatermark = offset
+            flushedOffset = offset
+            epochCache = LeaderEpochCache()
+            syncSource.publish(file: fresh.logFile, logEndOffset: offset)
+            try writeEpochCheckpoint()
+            try writeStateCheckpoint()
+        } catch {
+            throw .storage(error)
+        }
+    }
+
     /// Moves the log start forward (DeleteRecords, or retention): readers can no longer ask
     /// for offsets below it. Segments wholly below it are deleted.
     public func advanceLogStart(to offset: Offset) throws(LogError) {
@@ -417,6 +446,15 @@ public final class PartitionLog {
     }
 
     /// Writes the checkpoints (high watermark, log start, epochs).
+    /// A new leader records its epoch at its log end at once (KIP-101), before any record of the
+    /// epoch is written, so a follower's OffsetForLeaderEpoch finds where the previous epoch ends
+    /// here. A no-op when the latest epoch is already `epoch` or newer.
+    public func beginLeaderEpoch(_ epoch: LeaderEpoch) throws(LogError) {
+        guard epoch != .unknown, epoch > (epochCache.latestEpoch ?? .unknown) else { return }
+        epochCache.assign(epoch: epoch, startOffset: logEndOffset)
+        do throws(StorageError) { try writeEpochCheckpoint() } catch { throw .storage(error) }
+    }
+
     public func checkpoint() throws(StorageError) {
         try writeStateCheckpoint()
         try writeEpochCheckpoint()

@@ -82,6 +82,14 @@ public actor PartitionLogActor {
         try log.truncate(to: offset, nowMs: now())
     }
 
+    public func beginLeaderEpoch(_ epoch: LeaderEpoch) throws(LogError) {
+        try log.beginLeaderEpoch(epoch)
+    }
+
+    public func truncateFullyAndStart(at offset: Offset) throws(LogError) {
+        try log.truncateFullyAndStart(at: offset, nowMs: now())
+    }
+
     public func updateHighWatermark(_ offset: Offset) throws(LogError) {
         try log.updateHighWatermark(offset)
     }

@@ -7,9 +7,11 @@ import ServiceLifecycle
 import SluiceCore
 import SluiceMetadata
 import SluiceRecords
+import SluiceReplication
 import SluiceStorage
 import SluiceWire
 import Synchronization
+import Testing
 
 /// A metadata log that commits every proposal at once into the node's real state machine.
 /// Test seam only: it stands in for the Raft driver so the Kafka layer can be tested alone.
@@ -21,7 +23,17 @@ final class InstantMetadataLog: MetadataLog {
     func propose(_ payload: [UInt8]) async throws -> RaftIndex {
         let next = index.withLock { $0 += 1; return $0 }
         await machine.apply([(RaftIndex(next), RaftTerm(1), payload)])
+        // The replicas follow the image on their own; tests act on them at once.
+        await machine.partitions.waitReconciled(through: RaftIndex(next))
         return RaftIndex(next)
+    }
+}
+
+/// A single broker's partitions have no followers, so their ISR never changes.
+struct NoISRChanges: ISRChangeSubmitting {
+    func submit(_ proposal: ISRProposal, for partition: TopicPartition) async -> LeaderState.ISRChangeAnswer {
+        Issue.record("a single-node test broker proposed an ISR change: \(proposal)")
+        return .rejected
     }
 }
 
@@ -44,7 +56,13 @@ struct TestBroker {
         config.node.dataDirectory = directory
         let logs = LogManager(fileSystem: RealFileSystem(), dataDirectory: directory, defaultConfig: config.log, ioThreads: 2,
                               now: { Int64(Date().timeIntervalSince1970 * 1000) })
-        let partitions = PartitionManager(nodeID: 1, logs: logs, defaultLogConfig: config.log, logger: logger)
+        let partitions = PartitionManager(
+            nodeID: 1, logs: logs, defaultLogConfig: config.log,
+            settings: .init(fetcher: .init(nodeID: 1)), isrChanges: NoISRChanges(), group: MultiThreadedEventLoopGroup.singleton,
+            nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger)
+        // Running before any proposal: InstantMetadataLog waits for the replicas to follow.
+        let partitionsRun = Task { try await partitions.run() }
+        defer { partitionsRun.cancel() }
         let view = MetadataView()
         let machine = MetadataStateMachine(view: view, partitions: partitions, logger: logger)
         let log = InstantMetadataLog(machine: machine)

@@ -30,6 +30,7 @@ import Testing
             [topics]
             default_partitions = 0
             default_replication_factor = 3
+            min_insync_replicas = 5
             [log]
             flush = "sometimes"
             [mystery]
@@ -42,7 +43,7 @@ import Testing
             return problems.count >= 5 && joined.contains("node.id") && joined.contains("colour")
                 && joined.contains("listeners.client") && joined.contains("default_partitions")
                 && joined.contains("log.flush") && joined.contains("mystery")
-                && joined.contains("default_replication_factor must be 1")  // a value problem beside the read errors
+                && joined.contains("min_insync_replicas 5 is more than")  // a value problem beside the read errors
         }
         #expect(throws: NodeConfig.LoadError.self) { try NodeConfig(toml: "not = [valid") }
     }

@@ -58,6 +58,18 @@ extension NodeConfig {
             }
             if let v = r.int(t, "topics.min_insync_replicas", "min_insync_replicas", range: 1...Int(Int16.max)) { config.topics.minInsyncReplicas = Int32(v) }
         }
+        reader.section(table, "replication", keys: ["lag_time_max_ms", "fetch_partition_bytes_max", "fetch_response_bytes_max",
+                                                    "fetch_wait_max_ms", "fetch_backoff_ms"]) { r, t in
+            if let v = r.int(t, "replication.lag_time_max_ms", "lag_time_max_ms", range: 1...Int(Int32.max)) { config.replication.lagTimeMaxMs = Int64(v) }
+            if let v = r.int(t, "replication.fetch_partition_bytes_max", "fetch_partition_bytes_max", range: 1...Int(Int32.max)) {
+                config.replication.fetchPartitionBytesMax = v
+            }
+            if let v = r.int(t, "replication.fetch_response_bytes_max", "fetch_response_bytes_max", range: 1...Int(Int32.max)) {
+                config.replication.fetchResponseBytesMax = v
+            }
+            if let v = r.int(t, "replication.fetch_wait_max_ms", "fetch_wait_max_ms", range: 0...Int(Int32.max)) { config.replication.fetchWaitMaxMs = Int64(v) }
+            if let v = r.int(t, "replication.fetch_backoff_ms", "fetch_backoff_ms", range: 0...Int(Int32.max)) { config.replication.fetchBackoffMs = Int64(v) }
+        }
         reader.section(table, "log", keys: ["segment_bytes", "segment_ms", "index_interval_bytes", "retention_bytes",
                                             "retention_ms", "flush", "flush_interval_messages", "flush_interval_ms"]) { r, t in
             if let v = r.int(t, "log.segment_bytes", "segment_bytes", range: 1024...LogConfig.segmentBytesMax) { config.log.segmentBytes = v }
@@ -111,7 +123,7 @@ extension NodeConfig {
                 config.groups.maxGroupSize = v
             }
         }
-        for key in table.keys where !["node", "listeners", "cluster", "topics", "log", "limits", "tls", "groups"].contains(key) {
+        for key in table.keys where !["node", "listeners", "cluster", "topics", "replication", "log", "limits", "tls", "groups"].contains(key) {
             reader.problems.append("unknown section or key '\(key)'")
         }
         // Keys that failed to read keep their defaults, so validating what was read still

@@ -38,6 +38,21 @@ public struct NodeConfig: Equatable, Sendable {
         public var minInsyncReplicas: Int32 = 1
     }
 
+    /// Partition replication (DESIGN §2.2), Kafka's `replica.*` settings.
+    public struct Replication: Equatable, Sendable {
+        /// A follower not caught up to the leader's log end for this long leaves the ISR
+        /// (Kafka: replica.lag.time.max.ms).
+        public var lagTimeMaxMs: Int64 = 10_000
+        /// Bytes a follower fetches per partition per request (replica.fetch.max.bytes).
+        public var fetchPartitionBytesMax = 1 << 20
+        /// Bytes per fetch response over all partitions (replica.fetch.response.max.bytes).
+        public var fetchResponseBytesMax = 10 << 20
+        /// How long a follower's fetch waits at the leader for new records (replica.fetch.wait.max.ms).
+        public var fetchWaitMaxMs: Int64 = 500
+        /// Pause after a failed fetch before the next (replica.fetch.backoff.ms).
+        public var fetchBackoffMs: Int64 = 200
+    }
+
     public struct Limits: Equatable, Sendable {
         /// Largest request frame accepted (Kafka's socket.request.max.bytes).
         public var requestBytesMax = SluiceCore.Limits.frameBytesMax
@@ -99,6 +114,7 @@ public struct NodeConfig: Equatable, Sendable {
     public var listeners = Listeners()
     public var cluster = Cluster()
     public var topics = Topics()
+    public var replication = Replication()
     public var log = LogConfig()
     public var limits = Limits()
     public var tls = TLS()
@@ -129,9 +145,26 @@ public struct NodeConfig: Equatable, Sendable {
             problems.append("cluster.voters does not include this node (id \(node.id)); learners are not supported yet")
         }
         if topics.defaultPartitions < 1 { problems.append("topics.default_partitions must be at least 1, not \(topics.defaultPartitions)") }
-        if topics.defaultReplicationFactor != 1 {
-            problems.append("topics.default_replication_factor must be 1 in this version (partition replication is in progress), not \(topics.defaultReplicationFactor)")
+        if topics.defaultReplicationFactor < 1 {
+            problems.append("topics.default_replication_factor must be at least 1, not \(topics.defaultReplicationFactor)")
         }
+        if !cluster.voters.isEmpty && Int(topics.defaultReplicationFactor) > cluster.voters.count {
+            problems.append("topics.default_replication_factor \(topics.defaultReplicationFactor) is more than the \(cluster.voters.count) nodes in cluster.voters")
+        }
+        if topics.minInsyncReplicas > Int32(topics.defaultReplicationFactor) {
+            problems.append("topics.min_insync_replicas \(topics.minInsyncReplicas) is more than topics.default_replication_factor \(topics.defaultReplicationFactor): acks=all could never succeed")
+        }
+        if replication.lagTimeMaxMs < 100 { problems.append("replication.lag_time_max_ms must be at least 100, not \(replication.lagTimeMaxMs)") }
+        if replication.fetchWaitMaxMs < 0 || replication.fetchWaitMaxMs >= replication.lagTimeMaxMs {
+            problems.append("replication.fetch_wait_max_ms must be in 0..<lag_time_max_ms (\(replication.lagTimeMaxMs)), not \(replication.fetchWaitMaxMs)")
+        }
+        if replication.fetchPartitionBytesMax < 1024 || replication.fetchPartitionBytesMax > replication.fetchResponseBytesMax {
+            problems.append("replication.fetch_partition_bytes_max must be in 1024...fetch_response_bytes_max, not \(replication.fetchPartitionBytesMax)")
+        }
+        if replication.fetchResponseBytesMax >= limits.requestBytesMax {
+            problems.append("replication.fetch_response_bytes_max (\(replication.fetchResponseBytesMax)) must be below limits.request_bytes_max (\(limits.requestBytesMax)): a response must fit one frame")
+        }
+        if replication.fetchBackoffMs < 0 { problems.append("replication.fetch_backoff_ms must be 0 or more, not \(replication.fetchBackoffMs)") }
         if topics.minInsyncReplicas < 1 { problems.append("topics.min_insync_replicas must be at least 1, not \(topics.minInsyncReplicas)") }
         if limits.requestBytesMax < 1024 { problems.append("limits.request_bytes_max must be at least 1024, not \(limits.requestBytesMax)") }
         if limits.connectionsMax < 1 { problems.append("limits.connections_max must be at least 1, not \(limits.connectionsMax)") }

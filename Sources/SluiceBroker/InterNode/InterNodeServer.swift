@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
@@ -15,7 +16,9 @@ public enum InterNodeServerError: Error, Sendable, Equatable {
 /// The inter-node listener (DESIGN §2, default port 9093): accepts peers' connections, cuts
 /// the byte stream into Kafka-format frames, and hands each frame to the handler registered
 /// for its API key. Frames on one connection are handled one at a time, in order, which is
-/// what Raft wants from a peer's stream.
+/// what Raft wants from a peer's stream, except for keys registered `concurrent` (replica
+/// fetches), which run beside the rest, at most `concurrentRequestsMax` of them per
+/// connection, and are answered as each finishes.
 ///
 /// A frame that is oversize, has a malformed header, names an unknown key, or that its handler
 /// rejects ends that connection only (logged); the server keeps serving every other one.
@@ -43,7 +46,15 @@ public final class InterNodeServer: Service, Sendable {
         }
     }
 
-    typealias Connection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    typealias AsyncConnection = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    /// An accepted connection and who the TLS handshake says its peer is.
+    struct Connection: Sendable {
+        var channel: AsyncConnection
+        var peer: PeerIdentity
+    }
+
+    /// Concurrent frames (replica fetches) in hand per connection; the next waits.
+    static let concurrentRequestsMax = 32
 
     private let serverChannel: NIOAsyncChannel<Connection, Never>
     private let registry: InterNodeHandlerRegistry
@@ -73,13 +84,15 @@ public final class InterNodeServer: Service, Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let peer = PeerIdentity(isTLS: firstHandler != nil)
                     if let firstHandler {
                         try channel.pipeline.syncOperations.addHandler(firstHandler(channel, .accepted))
+                        try channel.pipeline.syncOperations.addHandler(PeerIdentity.Recorder(peer))
                     }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(KafkaFrameEncoder()))
-                    return try Connection(wrappingChannelSynchronously: channel)
+                    return Connection(channel: try AsyncConnection(wrappingChannelSynchronously: channel), peer: peer)
                 }
             }
         var logger = logger
@@ -129,19 +142,44 @@ public final class InterNodeServer: Service, Sendable {
     }
 
     private func serve(_ connection: Connection) async {
-        let remote = connection.channel.remoteAddress.map { "\($0)" } ?? "?"
+        let remote = connection.channel.channel.remoteAddress.map { "\($0)" } ?? "?"
+        let peer = connection.peer
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                for try await frame in inbound.cancelOnGracefulShutdown() {
-                    var body = frame
-                    let header = try RequestHeader(from: &body, version: 1)
-                    guard let handler = registry.handler(for: header.apiKey) else {
-                        throw InterNodeServerError.unknownAPIKey(header.apiKey)
+            try await connection.channel.executeThenClose { inbound, outbound in
+                // One writer; in-order handlers and concurrent ones both hand it their answers.
+                let (answers, answer) = AsyncStream.makeStream(of: ByteBuffer.self)
+                try await withThrowingTaskGroup(of: Void.self) { writer in
+                    writer.addTask {
+                        for await response in answers { try await outbound.write(response) }
                     }
-                    let request = InterNodeRequest(header: header, body: body, remote: remote)
-                    if let response = try await handler(request) {
-                        try await outbound.write(response)
+                    defer { answer.finish() }
+                    try await withThrowingTaskGroup(of: Void.self) { handlers in
+                        var inFlight = 0
+                        for try await frame in inbound.cancelOnGracefulShutdown() {
+                            var body = frame
+                            let header = try RequestHeader(from: &body, version: 1)
+                            guard let handler = registry.handler(for: header.apiKey) else {
+                                throw InterNodeServerError.unknownAPIKey(header.apiKey)
+                            }
+                            let request = InterNodeRequest(header: header, body: body, remote: remote, isTLS: peer.isTLS,
+                                                           peerSubject: peer.subject)
+                            guard registry.isConcurrent(header.apiKey) else {
+                                if let response = try await handler(request) { answer.yield(response) }
+                                continue
+                            }
+                            if inFlight >= Self.concurrentRequestsMax {
+                                try await handlers.next()
+                                inFlight -= 1
+                            }
+                            inFlight += 1
+                            handlers.addTask {
+                                if let response = try await handler(request) { answer.yield(response) }
+                            }
+                        }
+                        try await handlers.waitForAll()
                     }
+                    answer.finish()
+                    try await writer.waitForAll()
                 }
             }
         } catch is CancellationError {
@@ -150,6 +188,32 @@ public final class InterNodeServer: Service, Sendable {
             logger.connectionFailed(error, peer: remote, listener: "inter-node")
         } catch {
             logger.warning("closing inter-node connection", metadata: ["remote": "\(remote)", "error": "\(error)"])
+        }
+    }
+}
+
+/// Who is at the other end of an accepted inter-node connection: the subject of the
+/// certificate the TLS handshake verified (nil over plaintext, or before the handshake, which
+/// completes before any frame is decoded).
+final class PeerIdentity: Sendable {
+    let isTLS: Bool
+    private let recorded = Mutex<String?>(nil)
+
+    init(isTLS: Bool) { self.isTLS = isTLS }
+
+    var subject: String? { recorded.withLock { $0 } }
+
+    /// Catches the TLS handler's handshake event.
+    final class Recorder: ChannelInboundHandler, RemovableChannelHandler {
+        typealias InboundIn = ByteBuffer
+        let identity: PeerIdentity
+        init(_ identity: PeerIdentity) { self.identity = identity }
+
+        func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            if case .handshakeCompleted(let info)? = event as? TLSEvent {
+                identity.recorded.withLock { $0 = info.peerSubject }
+            }
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }

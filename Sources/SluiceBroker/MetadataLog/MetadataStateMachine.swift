@@ -3,8 +3,10 @@ import SluiceCore
 import SluiceMetadata
 
 /// Applies committed metadata entries, in log order, to the node's image; publishes each new
-/// image to the handlers and brings the local replicas in line with it. Every node runs it, so
-/// every node's image is the same function of the same log.
+/// image to the handlers and hands it to the partitions, which follow it on their own: apply
+/// never waits on partition I/O (opening logs, truncation, becoming a follower), so the Raft
+/// loop is never held up by it. Every node runs it, so every node's image is the same function
+/// of the same log.
 public actor MetadataStateMachine {
     private var image = MetadataImage.empty
     let view: MetadataView
@@ -33,7 +35,7 @@ public actor MetadataStateMachine {
             }
         }
         view.publish(image: image)
-        await partitions.reconcile(with: image)
+        partitions.submit(image)
     }
 
     /// The image as a snapshot payload (Raft compaction) and its restoration.
@@ -42,6 +44,6 @@ public actor MetadataStateMachine {
     public func restore(_ restored: MetadataImage) async {
         image = restored
         view.publish(image: image)
-        await partitions.reconcile(with: image)
+        partitions.submit(image)
     }
 }

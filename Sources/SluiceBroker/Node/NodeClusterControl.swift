@@ -56,22 +56,7 @@ final class NodeClusterControl: ClusterControl {
         CreatePartitionsRequest.apiKey: CreatePartitionsHandler.versions.upperBound,
     ]
 
-    /// The largest replication factor this version serves. Followers (replica fetch, ISR
-    /// tracking) are the next issue; a partition with followers today would never advance its
-    /// high watermark, so such topics are refused with a clear message rather than accepted.
-    static let replicationFactorMax: Int16 = 1
-
     func createTopics(_ request: CreateTopicsRequest) async -> CreateTopicsResponse {
-        let refused = request.topics.filter { $0.replicationFactor > Self.replicationFactorMax }
-        if !refused.isEmpty {
-            var allowed = request
-            allowed.topics.removeAll { $0.replicationFactor > Self.replicationFactorMax }
-            let answered = allowed.topics.isEmpty ? CreateTopicsResponse() : await createTopics(allowed)
-            return CreateTopicsResponse(topics: answered.topics + refused.map {
-                .init(name: $0.name, errorCode: KafkaErrorCode.invalidReplicationFactor.rawValue,
-                      errorMessage: "replication factor \($0.replicationFactor) is not supported yet: this version of Sluice serves replication factor 1 (partition replication is in progress)")
-            })
-        }
         if await local.isActive { return await local.createTopics(request) }
         if let answer = await forward(request, version: Self.forwardVersion[CreateTopicsRequest.apiKey]!) { return answer }
         return await local.createTopics(request)  // answers NOT_CONTROLLER

@@ -7,6 +7,7 @@ import SluiceCore
 import SluiceMetadata
 import SluiceRaft
 import SluiceRaftStorage
+import SluiceReplication
 import SluiceStorage
 import SluiceWire
 
@@ -40,7 +41,18 @@ public struct SluiceNode: Sendable {
         let logs = LogManager(fileSystem: fs, dataDirectory: config.node.dataDirectory, defaultConfig: config.log,
                               now: Self.wallMs, log: { logger.info("\($0)") })
         self.logs = logs
-        let partitions = PartitionManager(nodeID: id, logs: logs, defaultLogConfig: config.log, logger: logger)
+        let isrChanges = PendingISRChanges()
+        let replication = config.replication
+        let partitions = PartitionManager(
+            nodeID: id, logs: logs, defaultLogConfig: config.log,
+            settings: .init(
+                replication: ReplicationOptions(replicaLagTimeMaxMs: replication.lagTimeMaxMs),
+                fetcher: .init(nodeID: id, fetchWaitMax: .milliseconds(replication.fetchWaitMaxMs),
+                               fetchPartitionBytesMax: replication.fetchPartitionBytesMax,
+                               fetchResponseBytesMax: replication.fetchResponseBytesMax,
+                               fetchBackoff: .milliseconds(replication.fetchBackoffMs),
+                               frameBytesMax: config.limits.requestBytesMax, tls: tls.interNodeClient)),
+            isrChanges: isrChanges, group: group, nowMs: Self.monotonicMs, logger: logger)
         let view = MetadataView()
         self.view = view
         let machine = MetadataStateMachine(view: view, partitions: partitions, logger: logger)
@@ -67,6 +79,7 @@ public struct SluiceNode: Sendable {
         var registry = InterNodeHandlerRegistry()
         driver.register(in: &registry)
         ControllerRPC.register(in: &registry, controller: controller)
+        ReplicaFetchRPC.register(in: &registry, partitions: partitions, waitMax: .seconds(30))
         let interNode = try await InterNodeServer.bind(
             .init(host: config.listeners.interNode.host, port: config.listeners.interNode.port,
                   frameBytesMax: config.limits.requestBytesMax, firstHandler: tls.interNodeHandlerFactory),
@@ -95,6 +108,8 @@ public struct SluiceNode: Sendable {
                              tickInterval: .milliseconds(500), logger: logger),
             BrokerHeartbeater(heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
                               interval: .seconds(1), logger: logger),
+            // After the listeners it serves replica fetches on, before the client listener.
+            partitions,
             LogMaintenance(logs: logs, interval: .seconds(30)),
             KafkaServer(address: config.listeners.client, dispatcher: RequestDispatcher(services: services), group: group,
                         frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger,

@@ -1,32 +1,139 @@
 import Logging
+import NIOCore
+import ServiceLifecycle
 import SluiceCore
 import SluiceMetadata
+import SluiceReplication
 import SluiceStorage
 import SluiceWire
+import Synchronization
 
 /// The replicas this node holds, kept in line with the metadata image: a partition that names
-/// this node among its replicas is opened (recovering its log if needed), one that no longer
-/// does is closed, and a deleted topic's logs are removed.
-public actor PartitionManager {
+/// this node among its replicas is opened (recovering its log if needed) and told its role, one
+/// that no longer does is closed and its files deleted, as are a deleted topic's.
+///
+/// Metadata apply never waits on partition I/O: `submit` hands the newest image over and
+/// returns; the manager's apply loop reconciles with the newest image it has (images are
+/// whole states, so a burst of them coalesces into the last). It also runs the leaders' tick
+/// (ISR shrink, produce timeouts) and one `ReplicaFetcher` per leader this node follows.
+public actor PartitionManager: Service {
+    struct Settings: Sendable {
+        var replication = ReplicationOptions()
+        var fetcher: ReplicaFetcher.Settings
+        var tickInterval: Duration = .milliseconds(100)
+    }
+
     let nodeID: NodeID
     let logs: LogManager
     let logger: Logger
-    let signal = AppendSignal()
+    nonisolated let signal = AppendSignal()
+    private let settings: Settings
+    private let isrChanges: any ISRChangeSubmitting
+    private let group: any EventLoopGroup
+    private let nowMs: @Sendable () -> Int64
     private var replicas: [TopicPartition: PartitionReplica] = [:]
     private var topicIDs: [TopicName: KafkaUUID] = [:]
     private let defaultLogConfig: LogConfig
+    private var fetchers: [NodeID: (fetcher: ReplicaFetcher, task: Task<Void, Never>)] = [:]
+    /// Which leader's fetcher holds each followed partition.
+    private var following: [TopicPartition: NodeID] = [:]
 
-    public init(nodeID: NodeID, logs: LogManager, defaultLogConfig: LogConfig, logger: Logger) {
+    /// The newest image handed over and not yet reconciled, and who waits for one.
+    private struct Inbox {
+        var image: MetadataImage?
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private nonisolated let inbox = Mutex(Inbox())
+    /// The last image index reconciled, and callers waiting to see one at least as new.
+    private var reconciledIndex = RaftIndex(0)
+    private var reconcileWaiters: [(RaftIndex, CheckedContinuation<Void, Never>)] = []
+
+    init(nodeID: NodeID, logs: LogManager, defaultLogConfig: LogConfig, settings: Settings, isrChanges: any ISRChangeSubmitting,
+         group: any EventLoopGroup, nowMs: @escaping @Sendable () -> Int64, logger: Logger) {
         self.nodeID = nodeID
         self.logs = logs
         self.defaultLogConfig = defaultLogConfig
+        self.settings = settings
+        self.isrChanges = isrChanges
+        self.group = group
+        self.nowMs = nowMs
         self.logger = logger
     }
 
     func replica(_ partition: TopicPartition) -> PartitionReplica? { replicas[partition] }
 
+    /// Hands a newly applied image over without waiting for the partitions to follow it.
+    public nonisolated func submit(_ image: MetadataImage) {
+        let waiter = inbox.withLock { inbox -> CheckedContinuation<Void, Never>? in
+            inbox.image = image
+            defer { inbox.waiter = nil }
+            return inbox.waiter
+        }
+        waiter?.resume()
+    }
+
+    /// Returns once an image at least as new as `index` has been reconciled (tests, and
+    /// callers that must see the replicas of a change they made).
+    func waitReconciled(through index: RaftIndex) async {
+        guard reconciledIndex < index else { return }
+        await withCheckedContinuation { reconcileWaiters.append((index, $0)) }
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { loops in
+                loops.addTask { await self.applyLoop() }
+                loops.addTask { await self.tickLoop() }
+            }
+        }
+        await shutdown()
+    }
+
+    private func shutdown() async {
+        for (_, entry) in fetchers {
+            await entry.fetcher.retire()
+            entry.task.cancel()
+        }
+        fetchers.removeAll()
+        following.removeAll()
+        for replica in replicas.values { await replica.close() }
+    }
+
+    private func applyLoop() async {
+        while !Task.isCancelled {
+            let image: MetadataImage? = await withTaskCancellationHandler {
+                await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                    let ready = inbox.withLock { inbox -> Bool in
+                        if inbox.image != nil || Task.isCancelled { return true }
+                        inbox.waiter = continuation
+                        return false
+                    }
+                    if ready { continuation.resume() }
+                }
+                return inbox.withLock { inbox in
+                    defer { inbox.image = nil }
+                    return inbox.image
+                }
+            } onCancel: {
+                let waiter = inbox.withLock { inbox in
+                    defer { inbox.waiter = nil }
+                    return inbox.waiter
+                }
+                waiter?.resume()
+            }
+            if let image { await reconcile(with: image) }
+        }
+    }
+
+    private func tickLoop() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: settings.tickInterval)
+            for replica in replicas.values { await replica.tick() }
+        }
+    }
+
     /// Brings the local replicas in line with `image`.
-    public func reconcile(with image: MetadataImage) async {
+    func reconcile(with image: MetadataImage) async {
         var wanted: [TopicPartition: PartitionState] = [:]
         for topic in image.topicsByID.values {
             for (i, state) in topic.partitions.enumerated() where state.replicas.contains(nodeID) {
@@ -36,34 +143,100 @@ public actor PartitionManager {
         // Topics deleted, or re-created under the same name (a new topic id): remove the files.
         for (name, id) in topicIDs where image.topic(named: name)?.topicID != id {
             for partition in replicas.keys where partition.topic == name {
-                replicas.removeValue(forKey: partition)
-                do { try await logs.delete(partition) } catch {
-                    logger.error("deleting \(partition) failed: \(error)")
-                }
+                await remove(partition, reason: "topic \(name) was deleted")
             }
             topicIDs.removeValue(forKey: name)
         }
-        for (partition, state) in wanted {
-            if let replica = replicas[partition] {
-                if await replica.state != state { await replica.update(state) }
-                continue
+        // Replicas moved to other nodes: close and delete (the new replicas copy the leader's).
+        for partition in replicas.keys where wanted[partition] == nil {
+            await remove(partition, reason: "this node is no longer one of its replicas")
+        }
+        for (partition, state) in wanted.sorted(by: { $0.key < $1.key }) {
+            let replica: PartitionReplica
+            if let existing = replicas[partition] {
+                replica = existing
+                if await existing.state == state { continue }
+            } else {
+                guard let opened = await open(partition, state: state, image: image) else { continue }
+                replica = opened
             }
-            do throws(LogError) {
-                let topic = image.topic(named: partition.topic)!
-                await logs.setConfig(Self.logConfig(topic: topic, defaults: defaultLogConfig), for: partition.topic)
-                let log = try await logs.open(partition)
-                let replica = PartitionReplica(partition: partition, nodeID: nodeID, log: log, state: state, signal: signal)
-                replicas[partition] = replica
-                topicIDs[partition.topic] = topic.topicID
-                await replica.update(state)
-                let end = await log.logEndOffset
-                logger.info("opened replica \(partition): leader \(state.leader) epoch \(state.leaderEpoch), log end \(end)")
-            } catch {
-                logger.error("opening \(partition) failed: \(error)")
+            let transition = await replica.update(state)
+            await place(partition, replica: replica, transition: transition, image: image)
+        }
+        // Leaders that moved their inter-node endpoint; fetchers left with nothing to fetch.
+        for (leader, entry) in fetchers {
+            if let endpoint = image.brokers[leader]?.interNodeEndpoint {
+                await entry.fetcher.update(address: HostPort(host: endpoint.host, port: Int(endpoint.port)))
+            }
+            if await entry.fetcher.isEmpty {
+                await entry.fetcher.retire()
+                entry.task.cancel()
+                fetchers[leader] = nil
             }
         }
-        for partition in replicas.keys where wanted[partition] == nil {
-            replicas.removeValue(forKey: partition)
+        reconciledIndex = max(reconciledIndex, image.lastAppliedIndex)
+        let ready = reconcileWaiters.filter { $0.0 <= reconciledIndex }
+        reconcileWaiters.removeAll { $0.0 <= reconciledIndex }
+        for (_, waiter) in ready { waiter.resume() }
+    }
+
+    private func open(_ partition: TopicPartition, state: PartitionState, image: MetadataImage) async -> PartitionReplica? {
+        guard let topic = image.topic(named: partition.topic) else { return nil }
+        do throws(LogError) {
+            await logs.setConfig(Self.logConfig(topic: topic, defaults: defaultLogConfig), for: partition.topic)
+            let log = try await logs.open(partition)
+            let context = ReplicaContext(nodeID: nodeID, options: settings.replication, signal: signal, isrChanges: isrChanges,
+                                         nowMs: nowMs, logger: logger)
+            // Opened with the state it had before (none): `update` then makes it leader or follower.
+            let replica = PartitionReplica(partition: partition, log: log, state: PartitionState.unopened(like: state), context: context)
+            replicas[partition] = replica
+            topicIDs[partition.topic] = topic.topicID
+            let end = await log.logEndOffset
+            logger.info("opened replica \(partition): leader \(state.leader) epoch \(state.leaderEpoch), log end \(end)")
+            return replica
+        } catch {
+            logger.error("opening \(partition) failed: \(error)")
+            return nil
+        }
+    }
+
+    private func place(_ partition: TopicPartition, replica: PartitionReplica, transition: PartitionReplica.Transition,
+                       image: MetadataImage) async {
+        switch transition {
+        case .unchanged:
+            return
+        case .stopFollowing:
+            if let leader = following.removeValue(forKey: partition) { await fetchers[leader]?.fetcher.remove(partition) }
+        case .follow(let leader, let epoch, let directive):
+            if let previous = following[partition], previous != leader { await fetchers[previous]?.fetcher.remove(partition) }
+            guard let endpoint = image.brokers[leader]?.interNodeEndpoint else {
+                logger.warning("\(partition): leader \(leader) has no registered inter-node endpoint; not fetching")
+                following[partition] = nil
+                return
+            }
+            let fetcher = fetcherFor(leader, address: HostPort(host: endpoint.host, port: Int(endpoint.port)))
+            following[partition] = leader
+            await fetcher.follow(partition, replica: replica, leaderEpoch: epoch, directive: directive)
+        }
+    }
+
+    private func fetcherFor(_ leader: NodeID, address: HostPort) -> ReplicaFetcher {
+        if let existing = fetchers[leader] { return existing.fetcher }
+        let fetcher = ReplicaFetcher(leader: leader, address: address, settings: settings.fetcher, group: group, logger: logger)
+        let task = Task { await fetcher.run() }
+        fetchers[leader] = (fetcher, task)
+        return fetcher
+    }
+
+    private func remove(_ partition: TopicPartition, reason: String) async {
+        guard let replica = replicas.removeValue(forKey: partition) else { return }
+        if let leader = following.removeValue(forKey: partition) { await fetchers[leader]?.fetcher.remove(partition) }
+        await replica.close()
+        do {
+            try await logs.delete(partition)
+            logger.info("removed replica \(partition): \(reason)")
+        } catch {
+            logger.error("deleting \(partition) failed: \(error)")
         }
     }
 
@@ -80,5 +253,15 @@ public actor PartitionManager {
         default: break
         }
         return config
+    }
+}
+
+extension PartitionState {
+    /// A state no metadata change equals: a freshly opened replica has no role yet.
+    static func unopened(like state: PartitionState) -> PartitionState {
+        var none = state
+        none.leader = .none
+        none.leaderEpoch = .unknown
+        return none
     }
 }

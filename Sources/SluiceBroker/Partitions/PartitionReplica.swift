@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import SluiceCore
 import SluiceMetadata
@@ -6,45 +7,108 @@ import SluiceReplication
 import SluiceStorage
 import SluiceWire
 
-/// This node's replica of one partition: its log, its view of the partition's metadata
-/// (leader, epoch, ISR) and, while leader, the producer de-duplication state.
+/// What every replica of a node shares: who we are, the clock, the ISR-change path to the
+/// controller, the node-wide append signal and the replication settings.
+struct ReplicaContext: Sendable {
+    var nodeID: NodeID
+    var options: ReplicationOptions
+    var signal: AppendSignal
+    var isrChanges: any ISRChangeSubmitting
+    /// Monotonic milliseconds (lag times, produce deadlines).
+    var nowMs: @Sendable () -> Int64
+    var logger: Logger
+}
+
+/// This node's replica of one partition: the thin actor that performs what the pure
+/// replication core (`SluiceReplication`) decides. As leader it drives a `LeaderState`
+/// (appends, follower fetches, ticks, ISR changes, `acks=all` waiters); as follower a
+/// `FollowerState` (the epoch handshake, truncation, appends of fetched batches) whose next
+/// request the leader's `ReplicaFetcher` sends. The log and the producer de-duplication
+/// state live here too.
 ///
-/// Replication (followers fetching, ISR tracking) is the next issue; until it lands a leader
-/// whose ISR is itself alone advances the high watermark to its log end on every append.
+/// Every answer that can come back late (a fetch response, the controller's ISR answer, an
+/// append that waited for the lock) is checked against the leader epoch it was made for: a
+/// replica whose epoch moved on never acts on it.
 actor PartitionReplica {
     let partition: TopicPartition
-    let nodeID: NodeID
     let log: PartitionLogActor
+    let context: ReplicaContext
+    var nodeID: NodeID { context.nodeID }
+    /// The partition's state in the newest metadata image this replica was given.
     private(set) var state: PartitionState
+    /// Set while this replica leads `state.leaderEpoch`.
+    var leader: LeaderState?
+    /// Set while this replica follows `state.leader` at `state.leaderEpoch`.
+    var follower: FollowerState?
+    /// `acks=all` produces parked until the HW passes their batch, by token.
+    var waiters: [UInt64: CheckedContinuation<ProduceWaitOutcome, Never>] = [:]
+    var nextToken: UInt64 = 0
     /// Nil until rebuilt from the log's tail (after opening, or a leader change): the first
     /// append under the lock rebuilds it, so a restart does not forget which batches are in.
-    private var producers: ProducerStateTable?
-    private let appendLock = AsyncFIFOLock()
-    private let signal: AppendSignal
+    var producers: ProducerStateTable?
+    let appendLock = AsyncFIFOLock()
+    var signal: AppendSignal { context.signal }
+    var logger: Logger { context.logger }
 
-    init(partition: TopicPartition, nodeID: NodeID, log: PartitionLogActor, state: PartitionState, signal: AppendSignal) {
+    init(partition: TopicPartition, log: PartitionLogActor, state: PartitionState, context: ReplicaContext) {
         self.partition = partition
-        self.nodeID = nodeID
         self.log = log
         self.state = state
-        self.signal = signal
+        self.context = context
     }
 
-    var isLeader: Bool { state.leader == nodeID }
+    var isLeader: Bool { leader != nil }
 
-    func update(_ newState: PartitionState) async {
-        // A new leader epoch: batches may have arrived by replication; rebuild from the log.
-        if newState.leaderEpoch != state.leaderEpoch { producers = nil }
+    /// What the node's fetchers must do for this replica after a metadata change.
+    enum Transition: Sendable, Equatable {
+        /// Nothing changes for the fetchers.
+        case unchanged
+        /// Follow `leader` at `leaderEpoch`: (re)place the partition in that leader's fetcher.
+        case follow(leader: NodeID, leaderEpoch: LeaderEpoch, FetchDirective)
+        /// Not a follower (leader, or no leader): take it out of every fetcher.
+        case stopFollowing
+    }
+
+    /// Brings the replica in line with the partition's state in a new metadata image.
+    func update(_ newState: PartitionState) async -> Transition {
+        let old = state
         state = newState
-        await advanceHighWatermarkIfAlone()
+        let now = context.nowMs()
+        if newState.leader == nodeID {
+            if var current = leader, current.leaderEpoch == newState.leaderEpoch {
+                guard newState.isr.contains(nodeID) else {
+                    // The controller never drops a leader from its ISR; if it did, stop leading.
+                    await resignLeadership(reason: "the ISR \(newState.isr) no longer holds this leader")
+                    return .stopFollowing
+                }
+                if newState.isr != old.isr {
+                    logger.info("\(partition) ISR \(old.isr) -> \(newState.isr) (partition epoch \(newState.partitionEpoch))")
+                }
+                let actions = current.metadataChanged(replicas: newState.replicas, isr: newState.isr,
+                                                      partitionEpoch: newState.partitionEpoch, nowMs: now)
+                leader = current
+                await perform(actions, epoch: current.leaderEpoch)
+                return .unchanged
+            }
+            await becomeLeader(previous: old)
+            return .stopFollowing
+        }
+        if leader != nil { await resignLeadership(reason: "leader is now \(newState.leader) at epoch \(newState.leaderEpoch)") }
+        guard newState.leader != .none, newState.replicas.contains(nodeID) else {
+            if follower != nil { logger.info("\(partition) has no leader (epoch \(newState.leaderEpoch)): stopped following") }
+            follower = nil
+            return .stopFollowing
+        }
+        if let current = follower, current.leader == newState.leader, current.leaderEpoch == newState.leaderEpoch {
+            return .unchanged
+        }
+        return .follow(leader: newState.leader, leaderEpoch: newState.leaderEpoch, await becomeFollower())
     }
 
-    /// With no followers in the ISR the leader's log end is committed as soon as it is written.
-    private func advanceHighWatermarkIfAlone() async {
-        guard isLeader, state.isr == [nodeID] else { return }
-        let end = await log.logEndOffset
-        try? await log.updateHighWatermark(end)
-        signal.bump()
+    /// The replica is closing (moved away, topic deleted, shutdown): waiting produces fail.
+    func close() async {
+        if leader != nil { await resignLeadership(reason: "the replica is closing") }
+        follower = nil
     }
 
     struct ProduceOutcome: Sendable {
@@ -54,100 +118,6 @@ actor PartitionReplica {
         var errorMessage: String? = nil
     }
 
-    /// Appends a Produce request's records for this partition as leader.
-    func append(_ records: ByteBuffer, requiredAcks: Int16, minInsyncReplicas: Int, timeout: Duration) async -> ProduceOutcome {
-        guard isLeader else { return ProduceOutcome(errorCode: .notLeaderOrFollower) }
-        if requiredAcks == -1 && state.isr.count < minInsyncReplicas {
-            return ProduceOutcome(errorCode: .notEnoughReplicas,
-                                  errorMessage: "ISR has \(state.isr.count) replicas; min.insync.replicas is \(minInsyncReplicas)")
-        }
-        let result: PartitionLog.AppendResult
-        switch await appendLock.withLock({ await appendLocked(records) }) {
-        case .answered(let outcome): return outcome
-        case .appended(let appended): result = appended
-        }
-        // acks=all: answer only once the high watermark covers the batch, i.e. every in-sync
-        // replica has it. The append lock is already released, so later batches are not held up.
-        if requiredAcks == -1, await !waitForHighWatermark(beyond: result.lastOffset, timeout: timeout) {
-            return ProduceOutcome(errorCode: .requestTimedOut, baseOffset: result.firstOffset,
-                                  errorMessage: "not every in-sync replica had the batch within the request timeout")
-        }
-        return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: await log.logStartOffset)
-    }
-
-    private enum LockedAppend {
-        /// Answered without appending: invalid, a duplicate, or a sequence/epoch error.
-        case answered(ProduceOutcome)
-        case appended(PartitionLog.AppendResult)
-    }
-
-    /// Checks idempotence and appends; runs under the append lock, so the producer table and
-    /// the log change together.
-    private func appendLocked(_ records: ByteBuffer) async -> LockedAppend {
-        // Idempotence checks the first batch: producers send one batch per partition per
-        // request (Kafka rejects more for magic 2, and so does validation below).
-        var splitter = RecordBatchSplitter(records, trailingBytes: .rejectPartialTrailingBatch)
-        let first: RecordBatch
-        do throws(RecordBatchError) {
-            guard let batch = try splitter.next() else {
-                return .answered(ProduceOutcome(errorCode: .corruptMessage, errorMessage: "no record batch"))
-            }
-            first = batch
-            if try splitter.next() != nil {
-                return .answered(ProduceOutcome(errorCode: .invalidRecord, errorMessage: "more than one batch for one partition"))
-            }
-        } catch {
-            return .answered(ProduceOutcome(errorCode: KafkaErrorCode(rawValue: error.kafkaErrorCode) ?? .corruptMessage,
-                                            errorMessage: "\(error)"))
-        }
-        let table: ProducerStateTable
-        if let producers {
-            table = producers
-        } else {
-            do throws(LogError) {
-                table = try await log.foldTailBatchHeaders(into: ProducerStateTable()) { table, h in
-                    table.recordStored(id: h.producerID, epoch: h.producerEpoch, firstSequence: h.baseSequence,
-                                       lastSequence: h.lastSequence, firstOffset: h.baseOffset, isControl: h.attributes.isControl)
-                }
-            } catch {
-                return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
-            }
-            producers = table
-        }
-        switch table.check(first) {
-        case .duplicate(let offset):
-            return .answered(ProduceOutcome(errorCode: .none, baseOffset: offset, logStartOffset: await log.logStartOffset))
-        case .invalidEpoch:
-            return .answered(ProduceOutcome(errorCode: .invalidProducerEpoch))
-        case .outOfOrder(let expected, let got):
-            return .answered(ProduceOutcome(errorCode: .outOfOrderSequenceNumber,
-                                            errorMessage: "sequence \(got) but \(expected) was expected"))
-        case .append:
-            break
-        }
-        do throws(LogError) {
-            let result = try await log.appendAsLeader(records, leaderEpoch: state.leaderEpoch)
-            producers?.record(first, firstOffset: result.firstOffset)
-            await advanceHighWatermarkIfAlone()
-            signal.bump()
-            return .appended(result)
-        } catch {
-            return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
-        }
-    }
-
-    /// Waits until the high watermark is past `offset`; false if `timeout` passes first.
-    private func waitForHighWatermark(beyond offset: Offset, timeout: Duration) async -> Bool {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        while true {
-            let seen = signal.generation
-            if await log.highWatermark > offset { return true }
-            if clock.now >= deadline || Task.isCancelled { return false }
-            await signal.wait(after: seen, timeout: deadline - clock.now)
-        }
-    }
-
     struct FetchOutcome: Sendable {
         var errorCode: KafkaErrorCode
         var highWatermark: Offset = .unknown
@@ -155,15 +125,27 @@ actor PartitionReplica {
         var records: ByteBuffer? = nil
     }
 
-    /// Committed batches (below the high watermark) from `offset`, for a consumer.
-    func read(from offset: Offset, maxBytes: Int, minOneBatch: Bool) async -> FetchOutcome {
+    /// FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH for a request that names a leader epoch
+    /// (KIP-320); `.unknown` (-1, old clients) skips the check.
+    func epochCheck(_ currentLeaderEpoch: LeaderEpoch) -> KafkaErrorCode? {
+        guard currentLeaderEpoch != .unknown else { return nil }
+        if currentLeaderEpoch < state.leaderEpoch { return .fencedLeaderEpoch }
+        if currentLeaderEpoch > state.leaderEpoch { return .unknownLeaderEpoch }
+        return nil
+    }
+
+    /// Committed batches (below the high watermark) from `offset`, for a consumer. A new leader
+    /// whose HW still trails its log end answers an offset between the two with no records
+    /// rather than OFFSET_OUT_OF_RANGE: the consumer was served them by the old leader.
+    func read(from offset: Offset, maxBytes: Int, minOneBatch: Bool, currentLeaderEpoch: LeaderEpoch = .unknown) async -> FetchOutcome {
+        if let refused = epochCheck(currentLeaderEpoch) { return FetchOutcome(errorCode: refused) }
         guard isLeader else { return FetchOutcome(errorCode: .notLeaderOrFollower) }
         let hw = await log.highWatermark
         let start = await log.logStartOffset
+        let end = await log.logEndOffset
         do throws(LogError) {
-            // A consumer may not read past the high watermark; asking beyond it is out of range.
-            guard offset <= hw else { throw .offsetOutOfRange(requested: offset, logStartOffset: start, logEndOffset: hw) }
-            let bytes = offset == hw ? nil : try await log.read(from: offset, maxBytes: maxBytes, maxOffset: hw, minOneBatch: minOneBatch)
+            guard offset <= end else { throw .offsetOutOfRange(requested: offset, logStartOffset: start, logEndOffset: hw) }
+            let bytes = offset >= hw ? nil : try await log.read(from: offset, maxBytes: maxBytes, maxOffset: hw, minOneBatch: minOneBatch)
             return FetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, records: bytes)
         } catch {
             return FetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start)
@@ -172,7 +154,8 @@ actor PartitionReplica {
 
     /// ListOffsets: -1 latest (the high watermark), -2 earliest, else the first offset whose
     /// timestamp is at least `timestamp`.
-    func offset(forTimestamp timestamp: Int64) async -> (KafkaErrorCode, Offset, Int64) {
+    func offset(forTimestamp timestamp: Int64, currentLeaderEpoch: LeaderEpoch = .unknown) async -> (KafkaErrorCode, Offset, Int64) {
+        if let refused = epochCheck(currentLeaderEpoch) { return (refused, .unknown, -1) }
         guard isLeader else { return (.notLeaderOrFollower, .unknown, -1) }
         switch timestamp {
         case -1: return (.none, await log.highWatermark, -1)
@@ -188,8 +171,11 @@ actor PartitionReplica {
         }
     }
 
-    /// OffsetForLeaderEpoch: where `epoch` ends in this replica's log.
-    func endOffset(forEpoch epoch: LeaderEpoch) async -> (KafkaErrorCode, LeaderEpoch, Offset) {
+    /// OffsetForLeaderEpoch as leader: where `epoch` ends in this log (the leader's LEO for its
+    /// own current epoch).
+    func endOffset(forEpoch epoch: LeaderEpoch, currentLeaderEpoch: LeaderEpoch = .unknown) async -> (KafkaErrorCode, LeaderEpoch, Offset) {
+        if let refused = epochCheck(currentLeaderEpoch) { return (refused, .unknown, .unknown) }
+        guard isLeader else { return (.notLeaderOrFollower, .unknown, .unknown) }
         let cache = await log.epochCache
         let end = await log.logEndOffset
         guard let found = cache.endOffset(for: epoch, logEndOffset: end) else { return (.none, .unknown, .unknown) }
@@ -203,5 +189,4 @@ actor PartitionReplica {
         case .storage, .corruptLog, .closed, .nonContiguousAppend: .kafkaStorageError
         }
     }
-
 }

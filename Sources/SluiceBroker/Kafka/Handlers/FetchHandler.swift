@@ -15,6 +15,11 @@ struct FetchHandler: KafkaAPIHandler {
     let services: BrokerServices
 
     func handle(_ request: FetchRequest, _ context: RequestContext) async -> FetchResponse? {
+        // Followers fetch on the inter-node listener, where their node identity is checked
+        // (ReplicaFetchRPC); a replica id on the client listener is someone posing as one.
+        if request.replicaID.rawValue >= 0 {
+            return FetchResponse(errorCode: KafkaErrorCode.clusterAuthorizationFailed.rawValue, sessionID: 0, responses: [])
+        }
         let clock = ContinuousClock()
         let deadline = clock.now + min(.milliseconds(max(0, Int64(request.maxWaitMs))), Self.waitMax)
         while true {
@@ -55,7 +60,8 @@ struct FetchHandler: KafkaAPIHandler {
                 let limit = min(Int(max(0, p.partitionMaxBytes)), remaining)
                 // KIP-74: the first partition with data returns at least one whole batch.
                 let outcome = await replica.read(from: p.fetchOffset, maxBytes: limit,
-                                                 minOneBatch: remaining == Int(max(0, request.maxBytes == 0 ? Int32.max : request.maxBytes)))
+                                                 minOneBatch: remaining == Int(max(0, request.maxBytes == 0 ? Int32.max : request.maxBytes)),
+                                                 currentLeaderEpoch: context.version >= 9 ? p.currentLeaderEpoch : .unknown)
                 data.errorCode = outcome.errorCode.rawValue
                 data.highWatermark = outcome.highWatermark
                 data.lastStableOffset = outcome.highWatermark

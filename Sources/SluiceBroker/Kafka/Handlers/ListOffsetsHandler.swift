@@ -23,7 +23,8 @@ struct ListOffsetsHandler: KafkaAPIHandler {
                     partitions.append(answer)
                     continue
                 }
-                let (code, offset, timestamp) = await replica.offset(forTimestamp: p.timestamp)
+                let (code, offset, timestamp) = await replica.offset(
+                    forTimestamp: p.timestamp, currentLeaderEpoch: context.version >= 4 ? p.currentLeaderEpoch : .unknown)
                 answer.errorCode = code.rawValue
                 answer.offset = offset
                 answer.timestamp = timestamp

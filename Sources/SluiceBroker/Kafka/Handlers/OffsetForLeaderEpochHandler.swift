@@ -23,16 +23,8 @@ struct OffsetForLeaderEpochHandler: KafkaAPIHandler {
                     answer.errorCode = code.rawValue
                     continue
                 }
-                let state = await replica.state
-                guard await replica.isLeader else {
-                    answer.errorCode = KafkaErrorCode.notLeaderOrFollower.rawValue
-                    continue
-                }
-                if context.version >= 2 && p.currentLeaderEpoch != .unknown {
-                    if p.currentLeaderEpoch < state.leaderEpoch { answer.errorCode = KafkaErrorCode.fencedLeaderEpoch.rawValue; continue }
-                    if p.currentLeaderEpoch > state.leaderEpoch { answer.errorCode = KafkaErrorCode.unknownLeaderEpoch.rawValue; continue }
-                }
-                let (code, epoch, end) = await replica.endOffset(forEpoch: p.leaderEpoch)
+                let (code, epoch, end) = await replica.endOffset(
+                    forEpoch: p.leaderEpoch, currentLeaderEpoch: context.version >= 2 ? p.currentLeaderEpoch : .unknown)
                 answer.errorCode = code.rawValue
                 answer.leaderEpoch = epoch
                 answer.endOffset = end

@@ -17,13 +17,21 @@ struct ProduceHandler: KafkaAPIHandler {
         let acks = request.acks
         var topics: [ProduceResponse.TopicProduceResponse] = []
         let image = services.metadata.current.image
+        // The partitions of one request are appended and replicated side by side: with acks=all
+        // each waits for its own HW, and one slow partition does not hold up the others.
         for topic in request.topicData {
-            var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
-            for data in topic.partitionData {
-                partitions.append(await produce(topic: topic.name, data: data, acks: acks, timeoutMs: request.timeoutMs,
-                                                image: image, context: context))
+            let answers = await withTaskGroup(of: (Int, ProduceResponse.TopicProduceResponse.PartitionProduceResponse).self) { group in
+                for (i, data) in topic.partitionData.enumerated() {
+                    group.addTask {
+                        (i, await produce(topic: topic.name, data: data, acks: acks, timeoutMs: request.timeoutMs,
+                                          image: image, context: context))
+                    }
+                }
+                var answers = [ProduceResponse.TopicProduceResponse.PartitionProduceResponse?](repeating: nil, count: topic.partitionData.count)
+                for await (i, answer) in group { answers[i] = answer }
+                return answers.compactMap { $0 }
             }
-            topics.append(.init(name: topic.name, partitionResponses: partitions))
+            topics.append(.init(name: topic.name, partitionResponses: answers))
         }
         return acks == 0 ? nil : ProduceResponse(responses: topics)
     }

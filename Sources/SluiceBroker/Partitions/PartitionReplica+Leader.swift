@@ -1,0 +1,250 @@
+import NIOCore
+import SluiceCore
+import SluiceMetadata
+import SluiceRecords
+import SluiceReplication
+import SluiceStorage
+import SluiceWire
+
+/// The leader side: appends, `acks=all`, follower fetches, ticks and ISR changes.
+extension PartitionReplica {
+    func becomeLeader(previous: PartitionState) async {
+        follower = nil
+        producers = nil // batches may have arrived by replication; rebuild from the log
+        let epoch = state.leaderEpoch
+        do throws(LogError) {
+            // KIP-101: the epoch starts at our log end now, before any record of it is written.
+            try await log.beginLeaderEpoch(epoch)
+        } catch {
+            logger.error("\(partition): recording leader epoch \(epoch) failed: \(error); not leading")
+            return
+        }
+        let end = await log.logEndOffset
+        let hw = min(await log.highWatermark, end)
+        leader = LeaderState(localID: nodeID, leaderEpoch: epoch, partitionEpoch: state.partitionEpoch, replicas: state.replicas,
+                             isr: state.isr, logEndOffset: end, highWatermark: hw, options: context.options, nowMs: context.nowMs())
+        logger.info("\(partition) leader \(previous.leader) -> \(nodeID) (epoch \(previous.leaderEpoch) -> \(epoch)), ISR \(state.isr), log end \(end), HW \(hw)")
+        // A sole in-sync replica commits what it has at once.
+        if var current = leader {
+            let actions = current.appended(newLogEndOffset: end)
+            leader = current
+            await perform(actions, epoch: epoch)
+        }
+        signal.bump()
+    }
+
+    func resignLeadership(reason: String) async {
+        guard var current = leader else { return }
+        let actions = current.resign()
+        leader = nil
+        logger.info("\(partition) stops leading epoch \(current.leaderEpoch): \(reason)")
+        await perform(actions, epoch: current.leaderEpoch)
+    }
+
+    /// Performs the leader core's actions, if `epoch` is still the one led.
+    func perform(_ actions: [LeaderAction], epoch: LeaderEpoch) async {
+        for action in actions {
+            switch action {
+            case .highWatermarkAdvanced(let hw):
+                do throws(LogError) {
+                    try await log.updateHighWatermark(hw)
+                } catch {
+                    logger.error("\(partition): recording HW \(hw) failed: \(error)")
+                }
+                signal.bump()
+            case .answerProduce(let token, let outcome):
+                waiters.removeValue(forKey: token)?.resume(returning: outcome)
+            case .proposeISR(let proposal):
+                logger.info("\(partition) proposes ISR \(proposal.oldISR) -> \(proposal.newISR): \(proposal.reason)")
+                let submitter = context.isrChanges
+                let partition = partition
+                Task {
+                    let answer = await submitter.submit(proposal, for: partition)
+                    await self.isrChangeAnswered(answer, epoch: proposal.leaderEpoch)
+                }
+            }
+        }
+    }
+
+    func isrChangeAnswered(_ answer: LeaderState.ISRChangeAnswer, epoch: LeaderEpoch) async {
+        guard var current = leader, current.leaderEpoch == epoch else { return }
+        let actions = current.isrChangeAnswered(answer, nowMs: context.nowMs())
+        leader = current
+        await perform(actions, epoch: epoch)
+    }
+
+    /// Time passes: lagging followers are proposed out of the ISR; expired produces time out.
+    func tick() async {
+        guard var current = leader else { return }
+        let actions = current.tick(nowMs: context.nowMs())
+        leader = current
+        await perform(actions, epoch: current.leaderEpoch)
+    }
+
+    // MARK: produce
+
+    /// Appends a Produce request's records for this partition as leader. With `acks=all` the
+    /// answer waits until the HW passes the batch, i.e. every in-sync replica has it.
+    func append(_ records: ByteBuffer, requiredAcks: Int16, minInsyncReplicas: Int, timeout: Duration) async -> ProduceOutcome {
+        guard let current = leader else { return ProduceOutcome(errorCode: .notLeaderOrFollower) }
+        if requiredAcks == -1 && current.isr.count < minInsyncReplicas {
+            return ProduceOutcome(errorCode: .notEnoughReplicas,
+                                  errorMessage: "ISR \(current.isr) has \(current.isr.count) replicas; min.insync.replicas is \(minInsyncReplicas)")
+        }
+        let epoch = current.leaderEpoch
+        let result: PartitionLog.AppendResult
+        switch await appendLock.withLock({ await appendLocked(records, epoch: epoch) }) {
+        case .answered(let outcome): return outcome
+        case .appended(let appended): result = appended
+        }
+        let logStart = await log.logStartOffset
+        guard requiredAcks == -1 else {
+            return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: logStart)
+        }
+        // The append lock is released: later batches are not held up while this one waits.
+        guard var waiting = leader, waiting.leaderEpoch == epoch else {
+            return ProduceOutcome(errorCode: .notLeaderOrFollower, baseOffset: result.firstOffset,
+                                  errorMessage: "leadership moved before the batch was replicated")
+        }
+        nextToken &+= 1
+        let token = nextToken
+        let timeoutMs = Int64(timeout.components.seconds) * 1000 + Int64(timeout.components.attoseconds / 1_000_000_000_000_000)
+        let immediate = waiting.awaitHighWatermark(token: token, lastOffset: result.lastOffset, minInsyncReplicas: minInsyncReplicas,
+                                                   deadlineMs: context.nowMs() + timeoutMs)
+        leader = waiting
+        let outcome: ProduceWaitOutcome
+        if case .answerProduce(_, let answered)? = immediate.first(where: { if case .answerProduce(token, _) = $0 { true } else { false } }) {
+            outcome = answered
+        } else {
+            outcome = await withCheckedContinuation { waiters[token] = $0 }
+        }
+        switch outcome {
+        case .committed:
+            return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: logStart)
+        case .notEnoughReplicasAfterAppend:
+            return ProduceOutcome(errorCode: .notEnoughReplicasAfterAppend, baseOffset: result.firstOffset,
+                                  errorMessage: "the ISR shrank below min.insync.replicas \(minInsyncReplicas) before the batch was replicated")
+        case .notLeader:
+            return ProduceOutcome(errorCode: .notLeaderOrFollower, baseOffset: result.firstOffset,
+                                  errorMessage: "leader epoch \(epoch) ended before every in-sync replica had the batch")
+        case .timedOut:
+            return ProduceOutcome(errorCode: .requestTimedOut, baseOffset: result.firstOffset,
+                                  errorMessage: "not every in-sync replica had the batch within the request timeout")
+        }
+    }
+
+    enum LockedAppend {
+        /// Answered without appending: invalid, a duplicate, or a sequence/epoch error.
+        case answered(ProduceOutcome)
+        case appended(PartitionLog.AppendResult)
+    }
+
+    /// Checks idempotence and appends; runs under the append lock, so the producer table and
+    /// the log change together. A replica demoted while the append waited for the lock does not
+    /// append under the old epoch.
+    func appendLocked(_ records: ByteBuffer, epoch: LeaderEpoch) async -> LockedAppend {
+        guard leader?.leaderEpoch == epoch else { return .answered(ProduceOutcome(errorCode: .notLeaderOrFollower)) }
+        // Idempotence checks the first batch: producers send one batch per partition per
+        // request (Kafka rejects more for magic 2, and so does validation below).
+        var splitter = RecordBatchSplitter(records, trailingBytes: .rejectPartialTrailingBatch)
+        let first: RecordBatch
+        do throws(RecordBatchError) {
+            guard let batch = try splitter.next() else {
+                return .answered(ProduceOutcome(errorCode: .corruptMessage, errorMessage: "no record batch"))
+            }
+            first = batch
+            if try splitter.next() != nil {
+                return .answered(ProduceOutcome(errorCode: .invalidRecord, errorMessage: "more than one batch for one partition"))
+            }
+        } catch {
+            return .answered(ProduceOutcome(errorCode: KafkaErrorCode(rawValue: error.kafkaErrorCode) ?? .corruptMessage,
+                                            errorMessage: "\(error)"))
+        }
+        let table: ProducerStateTable
+        if let producers {
+            table = producers
+        } else {
+            do throws(LogError) {
+                table = try await log.foldTailBatchHeaders(into: ProducerStateTable()) { table, h in
+                    table.recordStored(id: h.producerID, epoch: h.producerEpoch, firstSequence: h.baseSequence,
+                                       lastSequence: h.lastSequence, firstOffset: h.baseOffset, isControl: h.attributes.isControl)
+                }
+            } catch {
+                return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
+            }
+            guard leader?.leaderEpoch == epoch else { return .answered(ProduceOutcome(errorCode: .notLeaderOrFollower)) }
+            producers = table
+        }
+        switch table.check(first) {
+        case .duplicate(let offset):
+            return .answered(ProduceOutcome(errorCode: .none, baseOffset: offset, logStartOffset: await log.logStartOffset))
+        case .invalidEpoch:
+            return .answered(ProduceOutcome(errorCode: .invalidProducerEpoch))
+        case .outOfOrder(let expected, let got):
+            return .answered(ProduceOutcome(errorCode: .outOfOrderSequenceNumber,
+                                            errorMessage: "sequence \(got) but \(expected) was expected"))
+        case .append:
+            break
+        }
+        do throws(LogError) {
+            let result = try await log.appendAsLeader(records, leaderEpoch: epoch)
+            producers?.record(first, firstOffset: result.firstOffset)
+            if var current = leader, current.leaderEpoch == epoch {
+                let actions = current.appended(newLogEndOffset: result.lastOffset.advanced(by: 1))
+                leader = current
+                await perform(actions, epoch: epoch)
+            }
+            signal.bump()
+            return .appended(result)
+        } catch {
+            return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
+        }
+    }
+
+    // MARK: follower fetches
+
+    struct ReplicaFetchOutcome: Sendable {
+        var errorCode: KafkaErrorCode
+        var highWatermark: Offset = .unknown
+        var logStartOffset: Offset = .unknown
+        var logEndOffset: Offset = .unknown
+        var records: ByteBuffer? = nil
+    }
+
+    /// A follower's fetch: records its position (which may move the HW and the ISR), then
+    /// serves batches from `offset` up to the log end, with the HW after this fetch.
+    func serveReplicaFetch(from follower: NodeID, offset: Offset, currentLeaderEpoch: LeaderEpoch, maxBytes: Int) async -> ReplicaFetchOutcome {
+        if let refused = epochCheck(currentLeaderEpoch) { return ReplicaFetchOutcome(errorCode: refused) }
+        guard var current = leader else { return ReplicaFetchOutcome(errorCode: .notLeaderOrFollower) }
+        let start = await log.logStartOffset
+        if offset < start {
+            return ReplicaFetchOutcome(errorCode: .offsetOutOfRange, highWatermark: current.highWatermark, logStartOffset: start,
+                                       logEndOffset: current.logEndOffset)
+        }
+        switch current.followerFetched(follower, fetchOffset: offset, currentLeaderEpoch: current.leaderEpoch, nowMs: context.nowMs()) {
+        case .failure(let refusal):
+            let code: KafkaErrorCode = switch refusal {
+            case .notAReplica: .notLeaderOrFollower
+            case .fencedLeaderEpoch: .fencedLeaderEpoch
+            case .unknownLeaderEpoch: .unknownLeaderEpoch
+            case .offsetPastLogEnd: .offsetOutOfRange
+            }
+            return ReplicaFetchOutcome(errorCode: code, highWatermark: current.highWatermark, logStartOffset: start,
+                                       logEndOffset: current.logEndOffset)
+        case .success(let actions):
+            leader = current
+            await perform(actions, epoch: current.leaderEpoch)
+        }
+        let end = await log.logEndOffset
+        let hw = leader?.highWatermark ?? current.highWatermark
+        guard offset < end else {
+            return ReplicaFetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, logEndOffset: end, records: ByteBuffer())
+        }
+        do throws(LogError) {
+            let bytes = try await log.read(from: offset, maxBytes: maxBytes, maxOffset: end, minOneBatch: true)
+            return ReplicaFetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, logEndOffset: end, records: bytes)
+        } catch {
+            return ReplicaFetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start, logEndOffset: end)
+        }
+    }
+}
