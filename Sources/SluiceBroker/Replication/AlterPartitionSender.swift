@@ -46,8 +46,10 @@ struct AlterPartitionSender: ISRChangeSubmitting {
             case .retry(let problem):
                 lastProblem = problem
             }
-            guard clock.now.advanced(by: backoff) < deadline else { break }
-            do { try await Task.sleep(for: backoff) } catch { break }
+            // The last wait ends at the deadline, so the controller gets its full `retryTime`.
+            let now = clock.now
+            guard now < deadline else { break }
+            do { try await Task.sleep(for: min(backoff, now.duration(to: deadline))) } catch { break }
             backoff = min(backoff * 2, backoffMax)
         }
         logger.warning("gave up the ISR change of \(partition) to \(proposal.newISR): \(lastProblem)")
