@@ -212,6 +212,32 @@ struct ControllerISRTests {
         #expect(Self.state(controller, 1).leader == 2 && Self.state(controller, 1).isr == [2, 3])
     }
 
+    @Test func withUncleanElectionACleanlyRestartedSoleISRMemberIsWaitedForNotReplaced() {
+        var controller = Self.cluster(configs: ["unclean.leader.election.enable": "true"])
+        Self.shrink(&controller, to: [1])
+        let restart = controller.brokerHeartbeat(Self.heartbeat(1, incarnation: 2, clean: true), nowMs: 1_000)
+        #expect(Self.state(controller).leader == NodeID.none && restart.notices.isEmpty)
+        _ = controller.brokerHeartbeat(Self.heartbeat(1, incarnation: 2, clean: true), nowMs: 1_100)
+        #expect(Self.state(controller).leader == 1 && Self.state(controller).isr == [1])
+    }
+
+    @Test func withUncleanElectionAnUncleanlyRestartedSoleMemberLeadsWhenItReturnsAndIsReplacedWhenItDies() {
+        var controller = Self.cluster(configs: ["unclean.leader.election.enable": "true"])
+        Self.shrink(&controller, to: [1])
+        _ = controller.brokerHeartbeat(Self.heartbeat(1, incarnation: 2, clean: false), nowMs: 1_000)
+        // Registered again, it is waited for: it has more of the log than any other replica.
+        #expect(Self.state(controller).leader == NodeID.none && Self.state(controller).isrRestartedUnclean)
+        var silent = controller
+        let unfenced = controller.brokerHeartbeat(Self.heartbeat(1, incarnation: 2, clean: false), nowMs: 1_100)
+        #expect(Self.state(controller).leader == 1 && !Self.state(controller).isrRestartedUnclean)
+        #expect(unfenced.notices.count == 1)
+        // Had it stayed silent, its lease would have run out and a live replica would lead.
+        let expired = Self.advance(&silent, to: 10_000, alive: [2, 3])
+        #expect(expired.result.isEmpty)  // it was fenced already, by its registration
+        #expect(Self.state(silent).leader == 2 && Self.state(silent).isr == [2] && !Self.state(silent).isrRestartedUnclean)
+        #expect(expired.notices.count == 1)
+    }
+
     @Test func withUncleanElectionTheFirstReplicaToReturnLeadsAnOfflinePartition() {
         var controller = Self.cluster()
         Self.shrink(&controller, to: [1])

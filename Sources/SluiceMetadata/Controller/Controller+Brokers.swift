@@ -62,7 +62,7 @@ extension Controller {
                     interNodeEndpoint: heartbeat.interNodeEndpoint))
             adopt([register])
             let restartedUnclean = current != nil && current!.incarnation != heartbeat.incarnation && !heartbeat.cleanShutdown
-            let moves = removeFromPartitions(id, restartedUnclean: restartedUnclean)
+            let moves = removeFromPartitions(id, .registeredAgain(lostUnsyncedRecords: restartedUnclean))
             return ControllerOutput(
                 units: [[register], moves.records], result: BrokerHeartbeatResult(isFenced: true), notices: moves.notices)
         }
@@ -77,7 +77,9 @@ extension Controller {
     }
 
     /// Fences every unfenced broker whose lease has expired, moves its leaderships and takes
-    /// it out of every ISR. Call it periodically (the driver's tick, e.g. every few hundred ms).
+    /// it out of every ISR; a broker that registered again and then fell silent lets the
+    /// partitions waiting for it elect uncleanly where allowed. Call it periodically (the
+    /// driver's tick, e.g. every few hundred ms).
     public mutating func tick(nowMs: Int64) -> ControllerOutput<[NodeID]> {
         var units: [[MetadataRecord]] = []
         var notices: [String] = []
@@ -89,10 +91,18 @@ extension Controller {
         }
         for id in leases.expired(nowMs: nowMs) {
             leases.remove(id)
-            guard let broker = image.brokers[id], !broker.isFenced else { continue }
+            guard let broker = image.brokers[id] else { continue }
+            if broker.isFenced {
+                // Registered again but silent since: the partitions that waited for it as their
+                // only ISR member may now elect uncleanly, where their topic allows it.
+                let moves = removeFromPartitions(id, .fenced)
+                units.append(moves.records)
+                notices += moves.notices
+                continue
+            }
             let fence = MetadataRecord.fenceBroker(FenceBrokerRecord(nodeID: id, incarnation: broker.incarnation))
             adopt([fence])
-            let moves = removeFromPartitions(id, restartedUnclean: false)
+            let moves = removeFromPartitions(id, .fenced)
             units.append([fence])
             units.append(moves.records)
             notices += moves.notices

@@ -9,38 +9,49 @@ struct PartitionChanges {
 }
 
 extension Controller {
-    /// `gone` was fenced or registered again (a new process, or new endpoints): it may not lead,
-    /// and it leaves every ISR, as KRaft does, so the high watermark does not wait for a
-    /// replica that is not fetching, and a restarted replica that lost unsynced records is never
-    /// elected before it has caught up again (KIP-903; its leader adds it back).
+    /// Why a broker leaves the ISRs it is in.
+    enum Departure: Equatable {
+        /// Its lease expired: it is presumed down, so where no ISR member is left alive an
+        /// unclean election (if the topic allows one) may replace it now.
+        case fenced
+        /// It registered again (a new process, or new endpoints) and is unfenced by its next
+        /// heartbeat, so its partitions wait for it rather than elect uncleanly meanwhile.
+        /// `lostUnsyncedRecords`: the new process follows an unclean shutdown.
+        case registeredAgain(lostUnsyncedRecords: Bool)
+    }
+
+    /// `gone` was fenced or registered again: it may not lead, and it leaves every ISR, as
+    /// KRaft does, so the high watermark does not wait for a replica that is not fetching, and
+    /// a restarted replica that lost unsynced records is never elected before it has caught up
+    /// again (KIP-903; its leader adds it back).
     ///
     /// For a partition `gone` led, the first replica (in replica order) left in the ISR and
     /// unfenced becomes leader. The ISR never becomes empty: where `gone` is its only member it
-    /// stays `[gone]` and the partition is leaderless until `gone` returns. With
-    /// `restartedUnclean` such a partition is marked `isrRestartedUnclean`, so it does not elect
-    /// `gone` when it returns either. Where no ISR member is left alive and the topic enables
-    /// unclean election, a live replica outside the ISR leads instead.
-    mutating func removeFromPartitions(_ gone: NodeID, restartedUnclean: Bool) -> PartitionChanges {
+    /// stays `[gone]` and the partition is leaderless until `gone` returns; after an unclean
+    /// shutdown such a partition is marked `isrRestartedUnclean`, so it does not elect `gone`
+    /// when it returns either. Where a fenced `gone` leaves no ISR member alive and the topic
+    /// enables unclean election, a live replica outside the ISR leads instead.
+    mutating func removeFromPartitions(_ gone: NodeID, _ departure: Departure) -> PartitionChanges {
         var changes = PartitionChanges()
+        let lostRecords = departure == .registeredAgain(lostUnsyncedRecords: true)
         for (topic, index, state) in partitions(where: { $0.isr.contains(gone) }) {
             var change = PartitionChangeRecord(topicID: topic, partition: index, partitionEpoch: state.partitionEpoch.next)
             let rest = state.isr.filter { $0 != gone }
             if !rest.isEmpty { change.isr = rest }
-            if restartedUnclean && rest.isEmpty && !state.isrRestartedUnclean { change.isrRestartedUnclean = true }
-            if state.leader == gone {
-                if let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) {
-                    change.leader = next
-                } else if let unclean = uncleanLeader(topic, state) {
-                    change.leader = unclean
-                    change.isr = [unclean]
-                    change.isrRestartedUnclean = nil
-                    changes.notices.append(uncleanNotice(topic, index, state, leader: unclean))
-                } else {
-                    change.leader = NodeID.none
-                }
-            } else if rest.isEmpty && !state.hasLeader, change.isrRestartedUnclean == nil {
-                continue  // the only ISR member of a leaderless partition: nothing changes
+            if lostRecords && rest.isEmpty && !state.isrRestartedUnclean { change.isrRestartedUnclean = true }
+            let needsLeader = state.leader == gone || !state.hasLeader
+            if state.leader == gone, let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) {
+                change.leader = next
+            } else if needsLeader, departure == .fenced, let unclean = uncleanLeader(topic, state) {
+                change.leader = unclean
+                change.isr = [unclean]
+                change.isrRestartedUnclean = state.isrRestartedUnclean ? false : nil
+                changes.notices.append(uncleanNotice(topic, index, state, leader: unclean))
+            } else if state.leader == gone {
+                change.leader = NodeID.none
             }
+            // The only ISR member of a leaderless partition, with nothing to mark or elect.
+            if change.leader == nil && change.isr == nil && change.isrRestartedUnclean == nil { continue }
             changes.records.append(.partitionChange(change))
         }
         adopt(changes.records)
