@@ -153,6 +153,29 @@ struct AlterPartitionRPCTests {
         }
     }
 
+    @Test func aHeartbeatOverTheListenerCarriesAnUncleanShutdownToTheController() async throws {
+        try await Self.withController { node in
+            #expect(await Self.sender(port: node.server.port).submit(Self.shrink(), for: Self.tp) == .accepted(isr: [1], partitionEpoch: 1))
+            // Node 1 restarts after a crash: a new incarnation, its storage says unclean.
+            let view = MetadataView()
+            view.publish(controllerID: 3)
+            let local = ControllerService(nodeID: 1, log: FakeMetadataLog(view: view), view: view, options: ControllerOptions(),
+                                          logger: testLogger, nowMs: { 0 })
+            let heartbeater = BrokerHeartbeater(
+                heartbeat: BrokerHeartbeat(nodeID: 1, incarnation: KafkaUUID(high: 1, low: 2),
+                                           clientEndpoint: BrokerEndpoint(host: "127.0.0.1", port: 9092),
+                                           interNodeEndpoint: BrokerEndpoint(host: "127.0.0.1", port: 9093)),
+                controller: local, view: view, client: Self.client,
+                voters: [3: HostPort(host: "127.0.0.1", port: node.server.port)], interval: .seconds(1), logger: testLogger,
+                cleanShutdown: false)
+            try await heartbeater.send()  // registers the new incarnation, fenced
+            try await heartbeater.send()  // unfences it
+            #expect(node.view.current.image.isUnfenced(1))
+            #expect(node.state?.leader == NodeID.none && node.state?.isrRestartedUnclean == true)
+            #expect(node.view.current.image.offlineReason(Self.tp)?.contains("unclean shutdown") == true)
+        }
+    }
+
     @Test func onTheControllerNodeTheChangeStaysInProcess() async throws {
         try await Self.withController { node in
             // A sender on node 1 whose own controller is the active one: no voter address at all.

@@ -35,7 +35,8 @@ struct BrokerHeartbeater: Service {
         }
     }
 
-    private func send() async throws {
+    /// One heartbeat (internal for tests; `run` repeats it).
+    func send() async throws {
         var heartbeat = self.heartbeat
         heartbeat.cleanShutdown = cleanShutdown
         if await controller.isActive {
