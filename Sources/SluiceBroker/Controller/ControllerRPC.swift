@@ -4,8 +4,9 @@ import SluiceMetadata
 import SluiceWire
 
 /// The controller's side of the broker RPCs (`broker.wire`): heartbeats, forwarded admin
-/// requests, producer-id blocks and partition leaders' ISR changes (AlterPartition). A node that is not the controller answers NOT_CONTROLLER,
-/// and the caller retries against the leader it learns from Raft.
+/// requests, producer-id blocks and partition leaders' ISR changes (AlterPartition). A node
+/// that is not the controller answers NOT_CONTROLLER, and the caller retries against the leader
+/// it learns from Raft.
 enum ControllerRPC {
     static func register(in registry: inout InterNodeHandlerRegistry, controller: ControllerService) {
         registry.register(apiKeys: [BrokerHeartbeatRequest.apiKey]) { request in

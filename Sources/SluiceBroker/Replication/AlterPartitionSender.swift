@@ -9,8 +9,9 @@ import SluiceWire
 /// the controller that the metadata log's leadership names (as `BrokerHeartbeater` finds it).
 ///
 /// NOT_CONTROLLER, an unknown or unreachable controller and timeouts are retried with backoff
-/// until `retryTime` has passed (a controller failover takes about an election timeout); every
-/// other refusal is final and answered `.rejected` at once. A retry after a lost answer may find
+/// until `retryTime` has passed (a controller failover takes about an election timeout), so a
+/// submission takes at most `retryTime` plus one call's timeout (`InterNodeClient.timeout`);
+/// every other refusal is final and answered `.rejected` at once. A retry after a lost answer may find
 /// its own change already applied and be refused as a stale partition epoch: the leader then
 /// learns the ISR from the metadata, which is what `.rejected` tells it to wait for.
 struct AlterPartitionSender: ISRChangeSubmitting {

@@ -92,21 +92,17 @@ extension Controller {
         for id in leases.expired(nowMs: nowMs) {
             leases.remove(id)
             guard let broker = image.brokers[id] else { continue }
-            if broker.isFenced {
-                // Registered again but silent since: the partitions that waited for it as their
-                // only ISR member may now elect uncleanly, where their topic allows it.
-                let moves = removeFromPartitions(id, .fenced)
-                units.append(moves.records)
-                notices += moves.notices
-                continue
+            if !broker.isFenced {
+                let fence = MetadataRecord.fenceBroker(FenceBrokerRecord(nodeID: id, incarnation: broker.incarnation))
+                adopt([fence])
+                units.append([fence])
+                fenced.append(id)
             }
-            let fence = MetadataRecord.fenceBroker(FenceBrokerRecord(nodeID: id, incarnation: broker.incarnation))
-            adopt([fence])
+            // A fenced broker here registered again and fell silent since: the partitions that
+            // waited for it as their only ISR member may now elect uncleanly, where allowed.
             let moves = removeFromPartitions(id, .fenced)
-            units.append([fence])
             units.append(moves.records)
             notices += moves.notices
-            fenced.append(id)
         }
         return ControllerOutput(units: units, result: fenced, notices: notices)
     }
