@@ -24,6 +24,8 @@ struct ControllerPropertyTests {
         var alterAccepted = 0
         var alterRejected = 0
         var failovers = 0
+        var uncleanRestartMarks = 0
+        var uncleanElections = 0
     }
 
     /// One simulated run; returns the problems found (empty if none) with the step they
@@ -57,13 +59,18 @@ struct ControllerPropertyTests {
                 let id = pick(brokerIDs)
                 guard alive.contains(id) else { break }
                 if random.next(below: 20) == 0 { incarnations[id]! += 1 }
-                trace.append("heartbeat \(id)")
-                batches = controller.brokerHeartbeat(Fixture.heartbeat(id, incarnation: incarnations[id]!), nowMs: nowMs).batches
+                var heartbeat = Fixture.heartbeat(id, incarnation: incarnations[id]!)
+                heartbeat.cleanShutdown = random.next(below: 2) == 0
+                trace.append("heartbeat \(id)\(heartbeat.cleanShutdown ? "" : " unclean")")
+                let output = controller.brokerHeartbeat(heartbeat, nowMs: nowMs)
+                coverage.uncleanElections += output.notices.count
+                batches = output.batches
             case 30..<45:
                 nowMs += Int64(random.next(below: 5_000))
                 trace.append("tick \(nowMs)")
                 let output = controller.tick(nowMs: nowMs)
                 coverage.fences += output.result.count
+                coverage.uncleanElections += output.notices.count
                 batches = output.batches
             case 45..<52:
                 let id = pick(brokerIDs)
@@ -93,9 +100,11 @@ struct ControllerPropertyTests {
                 var isr = state.replicas.filter { $0 == state.leader || random.next(below: 2) == 0 }
                 if isr.isEmpty { isr = [pick(state.replicas)] }
                 let staleness = random.next(below: 6)
-                let request = AlterPartitionRequest(
-                    topic: topic.name, partition: PartitionIndex(Int32(index)),
-                    leaderID: staleness == 0 ? pick(state.replicas) : state.leader,
+                let leaderID = staleness == 0 ? pick(state.replicas) : state.leader
+                let registered = controller.image.brokers[leaderID]?.incarnation ?? .zero
+                let request = SluiceMetadata.AlterPartitionRequest(
+                    topic: topic.name, partition: PartitionIndex(Int32(index)), leaderID: leaderID,
+                    leaderIncarnation: staleness == 3 ? KafkaUUID(high: registered.high, low: registered.low &+ 1) : registered,
                     leaderEpoch: staleness == 1 ? LeaderEpoch(max(0, state.leaderEpoch.rawValue - 1)) : state.leaderEpoch,
                     partitionEpoch: staleness == 2 ? PartitionEpoch(max(0, state.partitionEpoch.rawValue - 1)) : state.partitionEpoch,
                     newISR: isr)
@@ -103,9 +112,16 @@ struct ControllerPropertyTests {
                 let output = controller.alterPartition(request)
                 if case .accepted = output.result { coverage.alterAccepted += 1 } else { coverage.alterRejected += 1 }
                 batches = output.batches
-            case 97..<99:
+            case 97:
                 trace.append("producer ids")
                 batches = controller.allocateProducerIDs(count: Int32(random.next(below: 100)) + 1).batches
+            case 98:
+                let name = pick(topicNames)
+                let value = random.next(below: 2) == 0 ? "true" : "false"
+                trace.append("unclean \(name)=\(value)")
+                let output = controller.alterTopicConfigs(name, ["unclean.leader.election.enable": value], validateOnly: false)
+                coverage.uncleanElections += output.notices.count
+                batches = output.batches
             default:
                 // Failover: a new controller starts from the committed image.
                 trace.append("failover")
@@ -126,6 +142,10 @@ struct ControllerPropertyTests {
                 guard case .partitionChange(let change) = record, let leader = change.leader else { continue }
                 if leader == NodeID.none { coverage.leaderlessPartitions += 1 } else { coverage.elections += 1 }
             }
+            coverage.uncleanRestartMarks += batches.flatMap(\.records).filter {
+                if case .partitionChange(let change) = $0 { return change.isrRestartedUnclean == true }
+                return false
+            }.count
             problems += check(followerA, previous: before, lastEpochs: &lastEpochs).map { "step \(step): \($0)" }
             if followerA != followerB { problems.append("step \(step): followers disagree") }
             var working = controller.image
@@ -166,8 +186,16 @@ struct ControllerPropertyTests {
                     old.leader != state.leader
                 {
                     if state.leaderEpoch <= old.leaderEpoch { problems.append("\(place): leader changed without a new epoch") }
-                    if state.hasLeader && !old.isr.contains(state.leader) {
+                    // Unclean elections only where the topic allows them, and then with an ISR of one.
+                    let uncleanAllowed = image.effectiveConfig(.uncleanLeaderElectionEnable, topic: topic.name) == "true"
+                    if state.hasLeader && !old.isr.contains(state.leader) && !uncleanAllowed {
                         problems.append("\(place): unclean election of \(state.leader) outside ISR \(old.isr)")
+                    }
+                    if state.hasLeader && old.isrRestartedUnclean && !uncleanAllowed {
+                        problems.append("\(place): elected \(state.leader), which restarted uncleanly as the only ISR member")
+                    }
+                    if state.hasLeader && (!old.isr.contains(state.leader) || old.isrRestartedUnclean) && state.isr != [state.leader] {
+                        problems.append("\(place): unclean leader \(state.leader) with ISR \(state.isr)")
                     }
                 }
             }
@@ -188,6 +216,7 @@ struct ControllerPropertyTests {
         // rejected ISR changes and 43 failovers when this was written.
         #expect(coverage.fences > 50 && coverage.elections > 100 && coverage.leaderlessPartitions > 50)
         #expect(coverage.alterAccepted > 150 && coverage.alterRejected > 150 && coverage.failovers > 10)
+        #expect(coverage.uncleanRestartMarks > 0 && coverage.uncleanElections > 0)
     }
 
     @Test func theCheckerCatchesALeaderOutsideTheISR() {

@@ -26,6 +26,12 @@ struct RecordCodecTests {
         .partitionChange(
             PartitionChangeRecord(
                 topicID: topicID, partition: 0, partitionEpoch: 1, leader: NodeID.none, isr: [2], replicas: [2, 4])),
+        .partitionChange(PartitionChangeRecord(topicID: topicID, partition: 1, partitionEpoch: 3, isrRestartedUnclean: true)),
+        .partitionChange(PartitionChangeRecord(topicID: topicID, partition: 1, partitionEpoch: 4, leader: 2, isrRestartedUnclean: false)),
+        .partition(
+            PartitionRecord(
+                topicID: topicID, partition: 3, replicas: [1, 2], isr: [2], leader: NodeID.none, leaderEpoch: 2,
+                partitionEpoch: 5, isrRestartedUnclean: true)),
         .removeTopic(RemoveTopicRecord(topicID: topicID)),
         .config(ConfigRecord(resource: .topic(Fixture.topic("orders")), key: "retention.ms", value: "1000")),
         .config(ConfigRecord(resource: .broker(5), key: "x", value: nil)),
@@ -60,14 +66,29 @@ struct RecordCodecTests {
         let record = MetadataRecord.partitionChange(
             PartitionChangeRecord(topicID: KafkaUUID(high: 0, low: 1), partition: 4, partitionEpoch: 6, leader: 2))
         #expect(Fixture.bytes(record.encoded()) == [
-            6, 0,
+            6, 1,  // kind PartitionChange, version 1
             0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,  // topic id
             0, 0, 0, 4,  // partition
             0, 0, 0, 6,  // partition epoch
             1, 0, 0, 0, 2,  // leader present: 2
             0,  // no ISR
             0,  // no replicas
+            0,  // isrRestartedUnclean unchanged
         ])
+    }
+
+    @Test func version0PartitionRecordsDecodeWithoutTheUncleanRestartFlag() throws {
+        // Written before the flag existed: the same bytes without it, under version 0.
+        let change: [UInt8] = [6, 0] + [UInt8](repeating: 0, count: 15) + [1, 0, 0, 0, 4, 0, 0, 0, 6, 1, 0, 0, 0, 2, 0, 0]
+        #expect(
+            try MetadataRecord.decode(exactly: ByteBuffer(bytes: change))
+                == .partitionChange(PartitionChangeRecord(topicID: KafkaUUID(high: 0, low: 1), partition: 4, partitionEpoch: 6, leader: 2)))
+        let partition = PartitionRecord(topicID: KafkaUUID(high: 0, low: 1), partition: 0, replicas: [1], isr: [1], leader: 1)
+        var bytes = Fixture.bytes(MetadataRecord.partition(partition).encoded())
+        #expect(bytes[1] == 1 && bytes.last == 0)
+        bytes[1] = 0
+        bytes.removeLast()
+        #expect(try MetadataRecord.decode(exactly: ByteBuffer(bytes: bytes)) == .partition(partition))
     }
 
     @Test func batchGoldenBytes() {
@@ -122,7 +143,7 @@ struct RecordCodecTests {
 
     @Test func presenceFlagOtherThanZeroOrOneIsRefused() {
         var bytes = Fixture.bytes(Self.samples[5].encoded())
-        bytes[bytes.count - 3] = 2
+        bytes[bytes.count - 4] = 2  // leader.present, before isr, replicas and isrRestartedUnclean
         #expect(throws: MetadataCodecError.invalidValue(field: "leader.present", reason: "flag is 2, not 0 or 1")) {
             try MetadataRecord.decode(exactly: ByteBuffer(bytes: bytes))
         }

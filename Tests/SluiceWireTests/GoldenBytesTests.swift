@@ -29,6 +29,58 @@ struct GoldenBytesTests {
         #expect(decoded == twoKeys)
     }
 
+    @Test("AlterPartition request v0 (internal key 10103): topic, ids, incarnation, epochs, ISR")
+    func alterPartitionRequestV0() throws {
+        let request = AlterPartitionRequest(
+            topic: "t", partition: 2, leaderID: 1, leaderIncarnation: KafkaUUID(high: 5, low: 6), leaderEpoch: 3,
+            partitionEpoch: 4, newIsr: [1, 3])
+        let expected: [UInt8] = [
+            0x00, 0x01, 0x74,  // topic "t"
+            0x00, 0x00, 0x00, 0x02,  // partition 2
+            0x00, 0x00, 0x00, 0x01,  // leader id 1
+            0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6,  // leader incarnation
+            0x00, 0x00, 0x00, 0x03,  // leader epoch 3
+            0x00, 0x00, 0x00, 0x04,  // partition epoch 4
+            0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x03,  // new ISR [1, 3]
+        ]
+        #expect(bytes(request.encoded(version: 0)) == expected)
+        #expect(try AlterPartitionRequest.decode(exactly: ByteBuffer(bytes: expected), version: 0) == request)
+    }
+
+    @Test("AlterPartition response v0: error, nullable message, leader, epochs, ISR")
+    func alterPartitionResponseV0() throws {
+        let refused = AlterPartitionResponse(errorCode: 95, errorMessage: "x")
+        #expect(bytes(refused.encoded(version: 0)) == [
+            0x00, 0x5F,  // error_code 95 INVALID_UPDATE_VERSION
+            0x00, 0x01, 0x78,  // error_message "x"
+            0xFF, 0xFF, 0xFF, 0xFF,  // leader id -1
+            0xFF, 0xFF, 0xFF, 0xFF,  // leader epoch -1
+            0xFF, 0xFF, 0xFF, 0xFF,  // partition epoch -1
+            0x00, 0x00, 0x00, 0x00,  // empty ISR
+        ])
+        let accepted = AlterPartitionResponse(leaderID: 1, leaderEpoch: 0, partitionEpoch: 7, isr: [1])
+        #expect(bytes(accepted.encoded(version: 0)) == [
+            0x00, 0x00, 0xFF, 0xFF,  // no error, null message
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x07,
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,  // ISR [1]
+        ])
+    }
+
+    @Test("BrokerHeartbeat request v0 ends with clean_shutdown")
+    func brokerHeartbeatRequestV0() {
+        let request = BrokerHeartbeatRequest(
+            nodeID: 1, incarnation: KafkaUUID(high: 0, low: 1), clientHost: "h", clientPort: 9092, interNodeHost: "h",
+            interNodePort: 9093, cleanShutdown: false)
+        #expect(bytes(request.encoded(version: 0)) == [
+            0x00, 0x00, 0x00, 0x01,  // node id 1
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,  // incarnation
+            0x00, 0x01, 0x68, 0x00, 0x00, 0x23, 0x84,  // client "h":9092
+            0x00, 0x01, 0x68, 0x00, 0x00, 0x23, 0x85,  // inter-node "h":9093
+            0x00,  // clean_shutdown false
+        ])
+        #expect(BrokerHeartbeatRequest().cleanShutdown)  // the default, as before the field existed
+    }
+
     @Test("ApiVersions response v1 and v2 append throttle_time_ms", arguments: [Int16(1), 2])
     func apiVersionsResponseV1V2(version: Int16) throws {
         let expected: [UInt8] = [

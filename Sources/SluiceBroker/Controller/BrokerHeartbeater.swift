@@ -14,6 +14,10 @@ struct BrokerHeartbeater: Service {
     let voters: [NodeID: HostPort]
     let interval: Duration
     let logger: Logger
+    /// Whether this node's previous process shut down cleanly (the storage knows); sent with
+    /// every heartbeat, read by the controller when it registers this incarnation. Overrides
+    /// `heartbeat.cleanShutdown`. True by default, the behaviour before the flag existed.
+    var cleanShutdown = true
 
     func run() async throws {
         var lastError: String?
@@ -31,7 +35,10 @@ struct BrokerHeartbeater: Service {
         }
     }
 
-    private func send() async throws {
+    /// One heartbeat (internal for tests; `run` repeats it).
+    func send() async throws {
+        var heartbeat = self.heartbeat
+        heartbeat.cleanShutdown = cleanShutdown
         if await controller.isActive {
             _ = await controller.heartbeat(heartbeat)
             return
@@ -40,7 +47,8 @@ struct BrokerHeartbeater: Service {
         let answer = try await client.call(BrokerHeartbeatRequest(
             nodeID: heartbeat.nodeID, incarnation: heartbeat.incarnation,
             clientHost: heartbeat.clientEndpoint.host, clientPort: Int32(heartbeat.clientEndpoint.port),
-            interNodeHost: heartbeat.interNodeEndpoint.host, interNodePort: Int32(heartbeat.interNodeEndpoint.port)), to: address)
+            interNodeHost: heartbeat.interNodeEndpoint.host, interNodePort: Int32(heartbeat.interNodeEndpoint.port),
+            cleanShutdown: heartbeat.cleanShutdown), to: address)
         if answer.errorCode != 0 && answer.errorCode != KafkaErrorCode.notController.rawValue {
             logger.warning("controller refused the heartbeat: \(KafkaErrorCode(rawValue: answer.errorCode).map { "\($0)" } ?? "\(answer.errorCode)")")
         }

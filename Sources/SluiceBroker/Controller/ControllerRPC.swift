@@ -4,8 +4,9 @@ import SluiceMetadata
 import SluiceWire
 
 /// The controller's side of the broker RPCs (`broker.wire`): heartbeats, forwarded admin
-/// requests and producer-id blocks. A node that is not the controller answers NOT_CONTROLLER,
-/// and the caller retries against the leader it learns from Raft.
+/// requests, producer-id blocks and partition leaders' ISR changes (AlterPartition). A node
+/// that is not the controller answers NOT_CONTROLLER, and the caller retries against the leader
+/// it learns from Raft.
 enum ControllerRPC {
     static func register(in registry: inout InterNodeHandlerRegistry, controller: ControllerService) {
         registry.register(apiKeys: [BrokerHeartbeatRequest.apiKey]) { request in
@@ -13,9 +14,21 @@ enum ControllerRPC {
             let result = await controller.heartbeat(BrokerHeartbeat(
                 nodeID: heartbeat.nodeID, incarnation: heartbeat.incarnation,
                 clientEndpoint: BrokerEndpoint(host: heartbeat.clientHost, port: UInt16(clamping: heartbeat.clientPort)),
-                interNodeEndpoint: BrokerEndpoint(host: heartbeat.interNodeHost, port: UInt16(clamping: heartbeat.interNodePort))))
+                interNodeEndpoint: BrokerEndpoint(host: heartbeat.interNodeHost, port: UInt16(clamping: heartbeat.interNodePort)),
+                cleanShutdown: heartbeat.cleanShutdown))
             let response = BrokerHeartbeatResponse(errorCode: (result?.error ?? .notController).rawValue,
                                                    isFenced: result?.isFenced ?? true)
+            return ResponseEncoder.encode(response, answering: request.header)
+        }
+        registry.register(apiKeys: [SluiceWire.AlterPartitionRequest.apiKey]) { request in
+            let alter = try SluiceWire.AlterPartitionRequest.decode(exactly: request.body, version: 0)
+            let response: AlterPartitionResponse
+            if let decision = alter.decision {
+                response = AlterPartitionResponse(await controller.alterPartition(decision), nodeID: controller.nodeID)
+            } else {
+                response = AlterPartitionResponse(errorCode: KafkaErrorCode.invalidTopicException.rawValue,
+                                                  errorMessage: "'\(alter.topic)' is not a valid topic name")
+            }
             return ResponseEncoder.encode(response, answering: request.header)
         }
         registry.register(apiKeys: [ControllerForwardRequest.apiKey]) { request in

@@ -19,6 +19,9 @@ public actor ControllerService: ClusterControl {
     /// The pure controller while this node leads and has caught up; nil otherwise.
     private var controller: Controller?
     private let decisionLock = AsyncFIFOLock()
+    /// Bumped by every `deactivate()`, so an activation that was proposing meanwhile does not
+    /// install a controller on a node that no longer leads.
+    private var generation = 0
     /// Producer ids handed out from the block this controller allocated.
     private var producerIDs: Range<Int64> = 0..<0
 
@@ -34,25 +37,34 @@ public actor ControllerService: ClusterControl {
 
     public var isActive: Bool { controller != nil }
 
-    /// Called when this node becomes Raft leader. An empty entry is committed first: once it
-    /// is applied, every entry of earlier leaders is in the image the controller starts from.
+    /// Called when this node becomes Raft leader, and by the runner's tick when the controller
+    /// dropped itself after a failed proposal while this node still leads. An empty entry is
+    /// committed first: once it is applied, every entry of earlier leaders is in the image the
+    /// controller starts from. Under the decision lock, so no decision of the previous working
+    /// image is still proposing when the new one starts.
     public func activate() async {
-        do {
-            _ = try await log.propose([])
-        } catch {
-            logger.info("controller not activated: \(error)")
-            return
+        await decisionLock.withLock {
+            let generation = self.generation
+            do {
+                _ = try await log.propose([])
+            } catch {
+                logger.info("controller not activated: \(error)")
+                return
+            }
+            // Leadership was lost while the entry committed: stay inactive.
+            guard generation == self.generation else { return }
+            controller = Controller(image: view.current.image, options: options, nowMs: nowMs(),
+                                    seed: UInt64.random(in: 0...UInt64.max))
+            producerIDs = 0..<0
+            logger.info("controller active on node \(nodeID)")
         }
-        controller = Controller(image: view.current.image, options: options, nowMs: nowMs(),
-                                seed: UInt64.random(in: 0...UInt64.max))
-        producerIDs = 0..<0
-        logger.info("controller active on node \(nodeID)")
     }
 
     /// Called when leadership is lost: the working image may hold records that never commit.
     public func deactivate() {
         if controller != nil { logger.info("controller inactive on node \(nodeID)") }
         controller = nil
+        generation += 1
     }
 
     /// Runs one decision and proposes its records; nil if this node is not the controller or
@@ -74,6 +86,7 @@ public actor ControllerService: ClusterControl {
                 return nil
             }
         }
+        for notice in output.notices { logger.warning("\(notice)") }
         return output.result
     }
 
@@ -147,6 +160,12 @@ public actor ControllerService: ClusterControl {
 
     public func heartbeat(_ heartbeat: BrokerHeartbeat) async -> BrokerHeartbeatResult? {
         await decide { $0.brokerHeartbeat(heartbeat, nowMs: nowMs()) }
+    }
+
+    /// A partition leader's ISR change (AlterPartition): the pure decision, and its answer once
+    /// the change has committed; nil if this node is not the controller (NOT_CONTROLLER).
+    public func alterPartition(_ request: SluiceMetadata.AlterPartitionRequest) async -> AlterPartitionResult? {
+        await decide { $0.alterPartition(request) }
     }
 
     /// Fences brokers whose lease expired and moves their partitions' leadership.

@@ -7,11 +7,22 @@ public struct BrokerHeartbeat: Hashable, Sendable {
     public var incarnation: KafkaUUID
     public var clientEndpoint: BrokerEndpoint
     public var interNodeEndpoint: BrokerEndpoint
-    public init(nodeID: NodeID, incarnation: KafkaUUID, clientEndpoint: BrokerEndpoint, interNodeEndpoint: BrokerEndpoint) {
+    /// Whether the node's previous process shut down cleanly (every log flushed and closed).
+    /// Read only when the heartbeat registers a new incarnation: after an unclean shutdown the
+    /// broker's logs may lack records it had acknowledged, so the partitions whose only
+    /// in-sync replica it is do not elect it (`PartitionState.isrRestartedUnclean`).
+    public var cleanShutdown: Bool
+    /// `cleanShutdown` defaults to true, the behaviour before the flag existed, for a node
+    /// that does not know how its previous process ended.
+    public init(
+        nodeID: NodeID, incarnation: KafkaUUID, clientEndpoint: BrokerEndpoint, interNodeEndpoint: BrokerEndpoint,
+        cleanShutdown: Bool = true
+    ) {
         self.nodeID = nodeID
         self.incarnation = incarnation
         self.clientEndpoint = clientEndpoint
         self.interNodeEndpoint = interNodeEndpoint
+        self.cleanShutdown = cleanShutdown
     }
 }
 
@@ -25,7 +36,8 @@ public struct BrokerHeartbeatResult: Hashable, Sendable {
 extension Controller {
     /// A broker's heartbeat renews its lease. A broker that is new, restarted (a new
     /// incarnation) or moved (new endpoints) is registered, fenced: a restarted broker lost its
-    /// in-memory state, so the partitions it led get new leaders now. A registered, fenced
+    /// in-memory state, so the partitions it led get new leaders now, and it leaves every ISR
+    /// until its partitions' leaders see it caught up again (KIP-903). A registered, fenced
     /// broker is unfenced and takes the leaderless partitions whose ISR it is in.
     public mutating func brokerHeartbeat(_ heartbeat: BrokerHeartbeat, nowMs: Int64) -> ControllerOutput<BrokerHeartbeatResult> {
         let id = heartbeat.nodeID
@@ -49,8 +61,10 @@ extension Controller {
                     nodeID: id, incarnation: heartbeat.incarnation, clientEndpoint: heartbeat.clientEndpoint,
                     interNodeEndpoint: heartbeat.interNodeEndpoint))
             adopt([register])
-            let moves = electLeadersReplacing(id)
-            return ControllerOutput(units: [[register], moves], result: BrokerHeartbeatResult(isFenced: true))
+            let restartedUnclean = current != nil && current!.incarnation != heartbeat.incarnation && !heartbeat.cleanShutdown
+            let moves = removeFromPartitions(id, .registeredAgain(lostUnsyncedRecords: restartedUnclean))
+            return ControllerOutput(
+                units: [[register], moves.records], result: BrokerHeartbeatResult(isFenced: true), notices: moves.notices)
         }
         guard current!.isFenced else {
             return ControllerOutput(units: [], result: BrokerHeartbeatResult(isFenced: false))
@@ -58,13 +72,17 @@ extension Controller {
         let unfence = MetadataRecord.unfenceBroker(UnfenceBrokerRecord(nodeID: id, incarnation: heartbeat.incarnation))
         adopt([unfence])
         let elections = electLeaderlessPartitions(with: id)
-        return ControllerOutput(units: [[unfence], elections], result: BrokerHeartbeatResult(isFenced: false))
+        return ControllerOutput(
+            units: [[unfence], elections.records], result: BrokerHeartbeatResult(isFenced: false), notices: elections.notices)
     }
 
-    /// Fences every unfenced broker whose lease has expired and moves its leaderships.
-    /// Call it periodically (the driver's tick, e.g. every few hundred ms).
+    /// Fences every unfenced broker whose lease has expired, moves its leaderships and takes
+    /// it out of every ISR; a broker that registered again and then fell silent lets the
+    /// partitions waiting for it elect uncleanly where allowed. Call it periodically (the
+    /// driver's tick, e.g. every few hundred ms).
     public mutating func tick(nowMs: Int64) -> ControllerOutput<[NodeID]> {
         var units: [[MetadataRecord]] = []
+        var notices: [String] = []
         var fenced: [NodeID] = []
         // A broker unfenced without a lease cannot happen through this type; give it one
         // rather than fence a broker that was never timed.
@@ -73,62 +91,19 @@ extension Controller {
         }
         for id in leases.expired(nowMs: nowMs) {
             leases.remove(id)
-            guard let broker = image.brokers[id], !broker.isFenced else { continue }
-            let fence = MetadataRecord.fenceBroker(FenceBrokerRecord(nodeID: id, incarnation: broker.incarnation))
-            adopt([fence])
-            units.append([fence])
-            units.append(electLeadersReplacing(id))
-            fenced.append(id)
-        }
-        return ControllerOutput(units: units, result: fenced)
-    }
-
-    /// For every partition `fenced` leads: the first replica (in replica order) that is in the
-    /// ISR and unfenced becomes leader, and `fenced` leaves the ISR. If there is none, the
-    /// partition has no leader and its ISR stays as it is: unclean election is off, so only an
-    /// ISR member may lead again, and the ISR never becomes empty.
-    mutating func electLeadersReplacing(_ fenced: NodeID) -> [MetadataRecord] {
-        var records: [MetadataRecord] = []
-        for (topic, index, state) in partitions(where: { $0.leader == fenced }) {
-            let candidate = state.replicas.first { $0 != fenced && state.isr.contains($0) && image.isUnfenced($0) }
-            let change: PartitionChangeRecord
-            if let leader = candidate {
-                change = PartitionChangeRecord(
-                    topicID: topic, partition: index, partitionEpoch: state.partitionEpoch.next,
-                    leader: leader, isr: state.isr.filter { $0 != fenced })
-            } else {
-                change = PartitionChangeRecord(
-                    topicID: topic, partition: index, partitionEpoch: state.partitionEpoch.next, leader: NodeID.none)
+            guard let broker = image.brokers[id] else { continue }
+            if !broker.isFenced {
+                let fence = MetadataRecord.fenceBroker(FenceBrokerRecord(nodeID: id, incarnation: broker.incarnation))
+                adopt([fence])
+                units.append([fence])
+                fenced.append(id)
             }
-            records.append(.partitionChange(change))
+            // A fenced broker here registered again and fell silent since: the partitions that
+            // waited for it as their only ISR member may now elect uncleanly, where allowed.
+            let moves = removeFromPartitions(id, .fenced)
+            units.append(moves.records)
+            notices += moves.notices
         }
-        adopt(records)
-        return records
-    }
-
-    /// Leaderless partitions whose ISR contains the newly unfenced `broker` get it as leader.
-    mutating func electLeaderlessPartitions(with broker: NodeID) -> [MetadataRecord] {
-        var records: [MetadataRecord] = []
-        for (topic, index, state) in partitions(where: { !$0.hasLeader && $0.isr.contains(broker) }) {
-            records.append(
-                .partitionChange(
-                    PartitionChangeRecord(
-                        topicID: topic, partition: index, partitionEpoch: state.partitionEpoch.next, leader: broker)))
-        }
-        adopt(records)
-        return records
-    }
-
-    /// Matching partitions in a stable order (topic name, then index), so a decision is
-    /// reproducible in tests and simulations.
-    func partitions(where matches: (PartitionState) -> Bool) -> [(KafkaUUID, PartitionIndex, PartitionState)] {
-        var found: [(KafkaUUID, PartitionIndex, PartitionState)] = []
-        for name in image.topicIDsByName.keys.sorted() {
-            let topic = image.topicsByID[image.topicIDsByName[name]!]!
-            for (i, state) in topic.partitions.enumerated() where matches(state) {
-                found.append((topic.topicID, PartitionIndex(Int32(i)), state))
-            }
-        }
-        return found
+        return ControllerOutput(units: units, result: fenced, notices: notices)
     }
 }

@@ -6,17 +6,21 @@ public struct AlterPartitionRequest: Hashable, Sendable {
     public var topic: TopicName
     public var partition: PartitionIndex
     public var leaderID: NodeID
+    /// The leader's registration it speaks for: a request from an earlier process of the
+    /// leader (delayed in the network) must not change the ISR its successor inherits.
+    public var leaderIncarnation: KafkaUUID
     public var leaderEpoch: LeaderEpoch
     /// The partition epoch the leader's view is based on.
     public var partitionEpoch: PartitionEpoch
     public var newISR: [NodeID]
     public init(
-        topic: TopicName, partition: PartitionIndex, leaderID: NodeID, leaderEpoch: LeaderEpoch,
-        partitionEpoch: PartitionEpoch, newISR: [NodeID]
+        topic: TopicName, partition: PartitionIndex, leaderID: NodeID, leaderIncarnation: KafkaUUID,
+        leaderEpoch: LeaderEpoch, partitionEpoch: PartitionEpoch, newISR: [NodeID]
     ) {
         self.topic = topic
         self.partition = partition
         self.leaderID = leaderID
+        self.leaderIncarnation = leaderIncarnation
         self.leaderEpoch = leaderEpoch
         self.partitionEpoch = partitionEpoch
         self.newISR = newISR
@@ -36,7 +40,9 @@ public enum ProducerIDBlockResult: Hashable, Sendable {
 }
 
 extension Controller {
-    /// Checks, in order: the partition exists; the sender is its leader at its leader epoch;
+    /// Checks, in order: the sender speaks for the leader's current registration (else
+    /// STALE_BROKER_EPOCH, as Kafka checks the broker epoch first); the partition exists; the
+    /// sender is its leader at its leader epoch;
     /// the request is based on the current partition epoch; the new ISR is non-empty, has no
     /// duplicates, lists only replicas and contains the leader; every broker it adds is
     /// registered and unfenced (members already in the ISR may stay even if fenced: removing
@@ -44,6 +50,12 @@ extension Controller {
     public mutating func alterPartition(_ request: AlterPartitionRequest) -> ControllerOutput<AlterPartitionResult> {
         func reject(_ code: KafkaErrorCode, _ why: String) -> ControllerOutput<AlterPartitionResult> {
             ControllerOutput(units: [], result: .rejected(code, "\(request.topic)-\(request.partition): \(why)"))
+        }
+        guard let registration = image.brokers[request.leaderID], registration.incarnation == request.leaderIncarnation else {
+            let registered = image.brokers[request.leaderID].map { "\($0.incarnation)" } ?? "none"
+            return reject(
+                .staleBrokerEpoch,
+                "broker \(request.leaderID) incarnation \(request.leaderIncarnation) is not its registered one (\(registered))")
         }
         guard let topic = image.topic(named: request.topic), let state = topic.partition(request.partition) else {
             return reject(.unknownTopicOrPartition, "no such partition")

@@ -232,6 +232,12 @@ extension Controller {
         }
         if validateOnly { records = [] }
         adopt(records)
-        return ControllerOutput(units: [records], result: TopicResult(name: name, error: .none, message: nil))
+        var elections = PartitionChanges()
+        if records.contains(where: { $0 == .config(ConfigRecord(resource: .topic(topicName), key: TopicConfigKey.uncleanLeaderElectionEnable.rawValue, value: "true")) }) {
+            elections = electUncleanLeaders(of: image.topicIDsByName[topicName]!)
+        }
+        return ControllerOutput(
+            units: [records, elections.records], result: TopicResult(name: name, error: .none, message: nil),
+            notices: elections.notices)
     }
 }

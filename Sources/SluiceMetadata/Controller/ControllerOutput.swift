@@ -5,12 +5,16 @@ public struct ControllerOutput<Result: Sendable>: Sendable {
     /// partitions) are never split across entries. Empty when nothing changes.
     public var batches: [MetadataRecordBatch]
     public var result: Result
+    /// What the driver should log at warning level for the operator: unclean leader elections
+    /// (each may have lost acknowledged records).
+    public var notices: [String]
 
     /// Every record of every batch, in order.
     public var records: [MetadataRecord] { batches.flatMap(\.records) }
 
-    init(units: [[MetadataRecord]], result: Result) {
+    init(units: [[MetadataRecord]], result: Result, notices: [String] = []) {
         self.result = result
+        self.notices = notices
         var batches: [MetadataRecordBatch] = []
         var current: [MetadataRecord] = []
         for unit in units where !unit.isEmpty {

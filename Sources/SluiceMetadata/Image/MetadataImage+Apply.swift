@@ -139,7 +139,7 @@ extension MetadataImage {
         }
         let state = PartitionState(
             replicas: r.replicas, isr: r.isr, leader: r.leader, leaderEpoch: r.leaderEpoch,
-            partitionEpoch: r.partitionEpoch)
+            partitionEpoch: r.partitionEpoch, isrRestartedUnclean: r.isrRestartedUnclean)
         if let why = state.violation() { throw .invalidPartitionState(r.topicID, r.partition, why) }
         topicsByID[r.topicID]!.partitions.append(state)
     }
@@ -159,6 +159,7 @@ extension MetadataImage {
         }
         if let isr = r.isr { state.isr = isr }
         if let replicas = r.replicas { state.replicas = replicas }
+        if let unclean = r.isrRestartedUnclean { state.isrRestartedUnclean = unclean }
         if let why = state.violation() { throw .invalidPartitionState(r.topicID, r.partition, why) }
         topicsByID[r.topicID]!.partitions[Int(r.partition.rawValue)] = state
     }

@@ -45,7 +45,7 @@ extension MetadataImage {
                         PartitionRecord(
                             topicID: topic.topicID, partition: PartitionIndex(Int32(index)), replicas: state.replicas,
                             isr: state.isr, leader: state.leader, leaderEpoch: state.leaderEpoch,
-                            partitionEpoch: state.partitionEpoch)))
+                            partitionEpoch: state.partitionEpoch, isrRestartedUnclean: state.isrRestartedUnclean)))
             }
         }
         if nextProducerID.rawValue > 0 {

@@ -8,6 +8,9 @@ public enum TopicConfigKey: String, CaseIterable, Sendable {
     case minInsyncReplicas = "min.insync.replicas"
     case flushPolicy = "flush.policy"
     case cleanupPolicy = "cleanup.policy"
+    /// When no in-sync replica is alive, may a live replica outside the ISR lead (losing the
+    /// acknowledged records it lacks)? Off by default (DESIGN §1: `acks=all` is durable).
+    case uncleanLeaderElectionEnable = "unclean.leader.election.enable"
 
     /// Smallest segment Sluice rolls to; smaller ones would be all index overhead.
     public static let segmentBytesMin: Int64 = 1024
@@ -31,6 +34,8 @@ public enum TopicConfigKey: String, CaseIterable, Sendable {
         case .cleanupPolicy:
             // Compaction is not implemented; accepting "compact" would silently keep everything.
             return value == "delete" ? nil : "cleanup.policy must be delete (compaction is not supported), not '\(value)'"
+        case .uncleanLeaderElectionEnable:
+            return ["true", "false"].contains(value) ? nil : "\(rawValue) must be true or false, not '\(value)'"
         }
     }
 }
@@ -48,6 +53,7 @@ public struct TopicConfigDefaults: Hashable, Sendable {
         .minInsyncReplicas: "1",
         .flushPolicy: "none",
         .cleanupPolicy: "delete",
+        .uncleanLeaderElectionEnable: "false",
     ])
 
     public init(values: [TopicConfigKey: String]) {

@@ -2,7 +2,7 @@ import NIOCore
 import SluiceCore
 import SluiceWire
 
-/// The binary layout of a metadata record, version 0. Big-endian integers throughout.
+/// The binary layout of a metadata record. Big-endian integers throughout.
 ///
 /// ```
 /// record   = kind UInt8 | version UInt8 | body
@@ -18,8 +18,10 @@ import SluiceWire
 /// kind 4 Topic           name string (a valid topic name) | topicID uuid
 /// kind 5 Partition       topicID uuid | partition Int32 | replicas nodes | isr nodes
 ///                        | leader Int32 | leaderEpoch Int32 | partitionEpoch Int32
+///                        | v1+: isrRestartedUnclean UInt8 (0 or 1)
 /// kind 6 PartitionChange topicID uuid | partition Int32 | partitionEpoch Int32
 ///                        | opt(leader Int32) | opt(isr nodes) | opt(replicas nodes)
+///                        | v1+: opt(isrRestartedUnclean UInt8)
 /// kind 7 RemoveTopic     topicID uuid
 /// kind 8 Config          resourceType UInt8 (0 topic, 1 broker)
 ///                        | topic name string or broker NodeID Int32 | key string | opt(value string)
@@ -37,15 +39,22 @@ import SluiceWire
 ///                        | offset Int64 | leaderEpoch Int32 | opt(metadata string) | commitWallMs Int64
 /// kind 12 RemoveGroup    groupID string
 /// ```
-/// A new field is added by bumping the record's version; a reader refuses versions newer than
-/// it knows, because skipping unknown fields of a state change would make nodes disagree.
+/// A new field is added by bumping the record's version (each kind has its own); a reader
+/// refuses versions newer than it knows, because skipping unknown fields of a state change
+/// would make nodes disagree. An older version decodes with the new fields' defaults (v0
+/// Partition and PartitionChange: not restarted unclean, flag unchanged).
 extension MetadataRecord {
-    /// The layout version this build writes (and the newest it reads) for every kind.
-    public static let layoutVersion: UInt8 = 0
+    /// The layout version this build writes (and the newest it reads) for `kind`.
+    public static func layoutVersion(of kind: Kind) -> UInt8 {
+        switch kind {
+        case .partition, .partitionChange: 1
+        default: 0
+        }
+    }
 
     public func encode(into buffer: inout ByteBuffer) {
         buffer.writeInteger(kind.rawValue)
-        buffer.writeInteger(Self.layoutVersion)
+        buffer.writeInteger(Self.layoutVersion(of: kind))
         switch self {
         case .registerBroker(let r):
             buffer.writeInteger(r.nodeID.rawValue, endianness: .big)
@@ -69,6 +78,7 @@ extension MetadataRecord {
             buffer.writeInteger(r.leader.rawValue, endianness: .big)
             buffer.writeInteger(r.leaderEpoch.rawValue, endianness: .big)
             buffer.writeInteger(r.partitionEpoch.rawValue, endianness: .big)
+            buffer.writeMetadataFlag(r.isrRestartedUnclean)
         case .partitionChange(let r):
             buffer.writeMetadataUUID(r.topicID)
             buffer.writeInteger(r.partition.rawValue, endianness: .big)
@@ -79,6 +89,8 @@ extension MetadataRecord {
             if let isr = r.isr { buffer.writeMetadataNodeList(isr) }
             buffer.writeMetadataFlag(r.replicas != nil)
             if let replicas = r.replicas { buffer.writeMetadataNodeList(replicas) }
+            buffer.writeMetadataFlag(r.isrRestartedUnclean != nil)
+            if let unclean = r.isrRestartedUnclean { buffer.writeMetadataFlag(unclean) }
         case .removeTopic(let r):
             buffer.writeMetadataUUID(r.topicID)
         case .config(let r):
@@ -121,7 +133,7 @@ extension MetadataRecord {
         let tag = try r.integer(UInt8.self, "kind")
         guard let kind = Kind(rawValue: tag) else { throw .unknownKind(tag) }
         let version = try r.integer(UInt8.self, "version")
-        guard version <= layoutVersion else {
+        guard version <= layoutVersion(of: kind) else {
             throw .unsupportedVersion(kind: "\(kind)", version: version)
         }
         switch kind {
@@ -140,14 +152,15 @@ extension MetadataRecord {
         case .topic:
             return .topic(TopicRecord(name: try r.topicName("name"), topicID: try r.uuid("topicID")))
         case .partition:
-            return .partition(
-                PartitionRecord(
-                    topicID: try r.uuid("topicID"),
-                    partition: PartitionIndex(try r.integer(Int32.self, "partition")),
-                    replicas: try r.nodeList("replicas"), isr: try r.nodeList("isr"),
-                    leader: try r.nodeID("leader"),
-                    leaderEpoch: LeaderEpoch(try r.integer(Int32.self, "leaderEpoch")),
-                    partitionEpoch: PartitionEpoch(try r.integer(Int32.self, "partitionEpoch"))))
+            var record = PartitionRecord(
+                topicID: try r.uuid("topicID"),
+                partition: PartitionIndex(try r.integer(Int32.self, "partition")),
+                replicas: try r.nodeList("replicas"), isr: try r.nodeList("isr"),
+                leader: try r.nodeID("leader"),
+                leaderEpoch: LeaderEpoch(try r.integer(Int32.self, "leaderEpoch")),
+                partitionEpoch: PartitionEpoch(try r.integer(Int32.self, "partitionEpoch")))
+            if version >= 1 { record.isrRestartedUnclean = try r.flag("isrRestartedUnclean") }
+            return .partition(record)
         case .partitionChange:
             let topicID = try r.uuid("topicID")
             let partition = PartitionIndex(try r.integer(Int32.self, "partition"))
@@ -155,10 +168,12 @@ extension MetadataRecord {
             let leader = try r.flag("leader.present") ? try r.nodeID("leader") : nil
             let isr = try r.flag("isr.present") ? try r.nodeList("isr") : nil
             let replicas = try r.flag("replicas.present") ? try r.nodeList("replicas") : nil
+            var unclean: Bool?
+            if version >= 1, try r.flag("isrRestartedUnclean.present") { unclean = try r.flag("isrRestartedUnclean") }
             return .partitionChange(
                 PartitionChangeRecord(
                     topicID: topicID, partition: partition, partitionEpoch: epoch, leader: leader,
-                    isr: isr, replicas: replicas))
+                    isr: isr, replicas: replicas, isrRestartedUnclean: unclean))
         case .removeTopic:
             return .removeTopic(RemoveTopicRecord(topicID: try r.uuid("topicID")))
         case .config:

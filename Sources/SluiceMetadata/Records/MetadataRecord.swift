@@ -130,9 +130,12 @@ public struct PartitionRecord: Hashable, Sendable {
     public var leader: NodeID
     public var leaderEpoch: LeaderEpoch
     public var partitionEpoch: PartitionEpoch
+    /// `PartitionState.isrRestartedUnclean`: only a snapshot restates it as true.
+    public var isrRestartedUnclean: Bool
     public init(
         topicID: KafkaUUID, partition: PartitionIndex, replicas: [NodeID], isr: [NodeID],
-        leader: NodeID, leaderEpoch: LeaderEpoch = 0, partitionEpoch: PartitionEpoch = 0
+        leader: NodeID, leaderEpoch: LeaderEpoch = 0, partitionEpoch: PartitionEpoch = 0,
+        isrRestartedUnclean: Bool = false
     ) {
         self.topicID = topicID
         self.partition = partition
@@ -141,6 +144,7 @@ public struct PartitionRecord: Hashable, Sendable {
         self.leader = leader
         self.leaderEpoch = leaderEpoch
         self.partitionEpoch = partitionEpoch
+        self.isrRestartedUnclean = isrRestartedUnclean
     }
 }
 
@@ -157,9 +161,13 @@ public struct PartitionChangeRecord: Hashable, Sendable {
     public var leader: NodeID?
     public var isr: [NodeID]?
     public var replicas: [NodeID]?
+    /// Sets or clears `PartitionState.isrRestartedUnclean`: set when the only ISR member
+    /// restarts after an unclean shutdown, cleared by the election that gives the partition a
+    /// leader again.
+    public var isrRestartedUnclean: Bool?
     public init(
         topicID: KafkaUUID, partition: PartitionIndex, partitionEpoch: PartitionEpoch,
-        leader: NodeID? = nil, isr: [NodeID]? = nil, replicas: [NodeID]? = nil
+        leader: NodeID? = nil, isr: [NodeID]? = nil, replicas: [NodeID]? = nil, isrRestartedUnclean: Bool? = nil
     ) {
         self.topicID = topicID
         self.partition = partition
@@ -167,6 +175,7 @@ public struct PartitionChangeRecord: Hashable, Sendable {
         self.leader = leader
         self.isr = isr
         self.replicas = replicas
+        self.isrRestartedUnclean = isrRestartedUnclean
     }
 }
 

@@ -22,6 +22,8 @@ public struct BrokerHeartbeatRequest: APIRequest {
     public var interNodeHost: String
     /// `InterNodePort` (int32), v0+.
     public var interNodePort: Int32
+    /// `CleanShutdown` (bool), v0+.
+    public var cleanShutdown: Bool
 
     public init(
         nodeID: NodeID = 0,
@@ -29,7 +31,8 @@ public struct BrokerHeartbeatRequest: APIRequest {
         clientHost: String = "",
         clientPort: Int32 = 0,
         interNodeHost: String = "",
-        interNodePort: Int32 = 0
+        interNodePort: Int32 = 0,
+        cleanShutdown: Bool = true
     ) {
         self.nodeID = nodeID
         self.incarnation = incarnation
@@ -37,6 +40,7 @@ public struct BrokerHeartbeatRequest: APIRequest {
         self.clientPort = clientPort
         self.interNodeHost = interNodeHost
         self.interNodePort = interNodePort
+        self.cleanShutdown = cleanShutdown
     }
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
@@ -47,6 +51,7 @@ public struct BrokerHeartbeatRequest: APIRequest {
         buffer.writeInteger(self.clientPort, endianness: .big)
         buffer.writeWireString(self.interNodeHost)
         buffer.writeInteger(self.interNodePort, endianness: .big)
+        buffer.writeWireBool(self.cleanShutdown)
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws(WireError) {
@@ -61,5 +66,6 @@ public struct BrokerHeartbeatRequest: APIRequest {
         self.clientPort = try buffer.readWire(Int32.self, context, "ClientPort")
         self.interNodeHost = try buffer.readWireString(context, "InterNodeHost")
         self.interNodePort = try buffer.readWire(Int32.self, context, "InterNodePort")
+        self.cleanShutdown = try buffer.readWireBool(context, "CleanShutdown")
     }
 }

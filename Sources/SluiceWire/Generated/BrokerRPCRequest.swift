@@ -8,6 +8,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
     case brokerHeartbeat(BrokerHeartbeatRequest)
     case controllerForward(ControllerForwardRequest)
     case allocateProducerIDs(AllocateProducerIdsRequest)
+    case alterPartition(AlterPartitionRequest)
 
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
@@ -15,6 +16,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case .brokerHeartbeat: 10100
         case .controllerForward: 10101
         case .allocateProducerIDs: 10102
+        case .alterPartition: 10103
         }
     }
 
@@ -24,6 +26,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case 10100: BrokerHeartbeatRequest.versions
         case 10101: ControllerForwardRequest.versions
         case 10102: AllocateProducerIdsRequest.versions
+        case 10103: AlterPartitionRequest.versions
         default: nil
         }
     }
@@ -36,6 +39,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case 10100: .brokerHeartbeat(try BrokerHeartbeatRequest(from: &buffer, version: version))
         case 10101: .controllerForward(try ControllerForwardRequest(from: &buffer, version: version))
         case 10102: .allocateProducerIDs(try AllocateProducerIdsRequest(from: &buffer, version: version))
+        case 10103: .alterPartition(try AlterPartitionRequest(from: &buffer, version: version))
         default: nil
         }
     }
@@ -45,6 +49,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case .brokerHeartbeat(let message): message.encode(into: &buffer, version: version)
         case .controllerForward(let message): message.encode(into: &buffer, version: version)
         case .allocateProducerIDs(let message): message.encode(into: &buffer, version: version)
+        case .alterPartition(let message): message.encode(into: &buffer, version: version)
         }
     }
 }

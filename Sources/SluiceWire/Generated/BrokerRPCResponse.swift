@@ -8,6 +8,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
     case brokerHeartbeat(BrokerHeartbeatResponse)
     case controllerForward(ControllerForwardResponse)
     case allocateProducerIDs(AllocateProducerIdsResponse)
+    case alterPartition(AlterPartitionResponse)
 
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
@@ -15,6 +16,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case .brokerHeartbeat: 10100
         case .controllerForward: 10101
         case .allocateProducerIDs: 10102
+        case .alterPartition: 10103
         }
     }
 
@@ -24,6 +26,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case 10100: BrokerHeartbeatResponse.versions
         case 10101: ControllerForwardResponse.versions
         case 10102: AllocateProducerIdsResponse.versions
+        case 10103: AlterPartitionResponse.versions
         default: nil
         }
     }
@@ -36,6 +39,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case 10100: .brokerHeartbeat(try BrokerHeartbeatResponse(from: &buffer, version: version))
         case 10101: .controllerForward(try ControllerForwardResponse(from: &buffer, version: version))
         case 10102: .allocateProducerIDs(try AllocateProducerIdsResponse(from: &buffer, version: version))
+        case 10103: .alterPartition(try AlterPartitionResponse(from: &buffer, version: version))
         default: nil
         }
     }
@@ -45,6 +49,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case .brokerHeartbeat(let message): message.encode(into: &buffer, version: version)
         case .controllerForward(let message): message.encode(into: &buffer, version: version)
         case .allocateProducerIDs(let message): message.encode(into: &buffer, version: version)
+        case .alterPartition(let message): message.encode(into: &buffer, version: version)
         }
     }
 }

@@ -14,6 +14,7 @@ extension BrokerHeartbeatRequest {
         value.clientPort = rng.integer(Int32.self)
         value.interNodeHost = rng.string()
         value.interNodePort = rng.integer(Int32.self)
+        value.cleanShutdown = rng.bool()
         return value
     }
 }
@@ -60,6 +61,33 @@ extension AllocateProducerIdsResponse {
         value.errorCode = rng.integer(Int16.self)
         value.firstProducerID = ProducerID(rng.integer(Int64.self))
         value.count = rng.integer(Int32.self)
+        return value
+    }
+}
+
+extension AlterPartitionRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topic = rng.string()
+        value.partition = PartitionIndex(rng.integer(Int32.self))
+        value.leaderID = NodeID(rng.integer(Int32.self))
+        value.leaderIncarnation = rng.uuid()
+        value.leaderEpoch = LeaderEpoch(rng.integer(Int32.self))
+        value.partitionEpoch = PartitionEpoch(rng.integer(Int32.self))
+        value.newIsr = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
+        return value
+    }
+}
+
+extension AlterPartitionResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.errorMessage = rng.chance(4) ? nil : rng.string()
+        value.leaderID = NodeID(rng.integer(Int32.self))
+        value.leaderEpoch = LeaderEpoch(rng.integer(Int32.self))
+        value.partitionEpoch = PartitionEpoch(rng.integer(Int32.self))
+        value.isr = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
         return value
     }
 }
@@ -1452,6 +1480,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     ControllerForwardResponse.self,
     AllocateProducerIdsRequest.self,
     AllocateProducerIdsResponse.self,
+    AlterPartitionRequest.self,
+    AlterPartitionResponse.self,
     ApiVersionsRequest.self,
     ApiVersionsResponse.self,
     ConsumerProtocolAssignment.self,
@@ -1513,6 +1543,8 @@ extension ControllerForwardRequest: ArbitraryWireMessage {}
 extension ControllerForwardResponse: ArbitraryWireMessage {}
 extension AllocateProducerIdsRequest: ArbitraryWireMessage {}
 extension AllocateProducerIdsResponse: ArbitraryWireMessage {}
+extension AlterPartitionRequest: ArbitraryWireMessage {}
+extension AlterPartitionResponse: ArbitraryWireMessage {}
 extension ApiVersionsRequest: ArbitraryWireMessage {}
 extension ApiVersionsResponse: ArbitraryWireMessage {}
 extension ConsumerProtocolAssignment: ArbitraryWireMessage {}
