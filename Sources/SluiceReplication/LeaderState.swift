@@ -167,6 +167,11 @@ public struct LeaderState: Sendable {
         guard newEpoch > partitionEpoch else { return [] }
         precondition(newISR.contains(localID), "leader \(localID) not in the new ISR \(newISR)")
         partitionEpoch = newEpoch
+        // A member the controller took out (fenced, restarted) is re-added only after it
+        // fetches again: what it had before may be gone, and its old position must not count.
+        for id in isr where !newISR.contains(id) && id != localID {
+            followers[id]?.logEndOffset = .unknown
+        }
         isr = newISR
         replicas = newReplicas
         for id in newReplicas where id != localID && followers[id] == nil {

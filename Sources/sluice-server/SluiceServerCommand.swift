@@ -47,12 +47,17 @@ struct SluiceServerCommand: AsyncParsableCommand {
             services: node.services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
+        var clean = true
         do {
             try await group.run()
         } catch {
             logger.error("stopped with an error: \(error)")
+            clean = false
         }
         await node.logs.closeAll()
+        if clean {
+            do { try node.markCleanShutdown() } catch { logger.error("could not record the clean shutdown: \(error)") }
+        }
         logger.info("sluice-server stopped; partition logs flushed and closed")
     }
 

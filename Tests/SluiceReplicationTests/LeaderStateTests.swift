@@ -31,6 +31,20 @@ import Testing
         #expect(s.highWatermark == 20)
     }
 
+    @Test func aMemberTheControllerRemovedIsNotReaddedOnItsOldPosition() {
+        var s = leader()
+        _ = fetch(&s, 2, at: 10, now: 1)
+        _ = fetch(&s, 3, at: 10, now: 1)
+        // The controller fences node 3 and takes it out of the ISR: its old position, at the HW,
+        // must not propose it straight back (it may have restarted and lost its tail).
+        let actions = s.metadataChanged(replicas: [1, 2, 3], isr: [1, 2], partitionEpoch: 8, nowMs: 2)
+        #expect(!actions.contains { if case .proposeISR = $0 { true } else { false } }, "\(actions)")
+        #expect(s.followers[3]?.logEndOffset == .unknown)
+        // Once it fetches at the HW again it is proposed back in.
+        let back = fetch(&s, 3, at: 10, now: 3)
+        #expect(back.contains { if case .proposeISR(let p) = $0 { p.newISR == [1, 2, 3] } else { false } }, "\(back)")
+    }
+
     @Test func highWatermarkNeverMovesBack() {
         var s = leader(end: 10, hw: 10)
         _ = fetch(&s, 2, at: 4, now: 1)

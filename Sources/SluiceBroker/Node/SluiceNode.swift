@@ -19,10 +19,24 @@ public struct SluiceNode: Sendable {
     public let logs: LogManager
     let view: MetadataView
     let nodeID: NodeID
+    let dataDirectory: String
 
     /// Ready to serve clients (see `ReadinessProbe`).
     public var isReady: Bool { readiness.isReady }
     let readiness: ReadinessProbe
+
+    /// Written in the data directory after every log closed cleanly (`markCleanShutdown`);
+    /// removed at start, so its presence means the previous process stopped cleanly.
+    static let cleanShutdownMarker = "clean-shutdown"
+
+    /// Records that this process stopped cleanly: call after `logs.closeAll()`.
+    public func markCleanShutdown() throws {
+        let fs = RealFileSystem()
+        let file = try fs.open(dataDirectory + "/" + Self.cleanShutdownMarker, create: true)
+        try file.sync()
+        file.close()
+        try fs.syncDirectory(dataDirectory)
+    }
 
     /// Milliseconds of a monotonic clock (leases, Raft ticks); wall time is only for records.
     static func monotonicMs() -> Int64 { Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000) }
@@ -34,6 +48,7 @@ public struct SluiceNode: Sendable {
         let tls = try tls ?? NodeTLS(config.tls)
         let id = config.node.id
         nodeID = id
+        dataDirectory = config.node.dataDirectory
         let group = MultiThreadedEventLoopGroup.singleton
         let fs = RealFileSystem()
         try fs.createDirectory(config.node.dataDirectory)
@@ -41,7 +56,26 @@ public struct SluiceNode: Sendable {
         let logs = LogManager(fileSystem: fs, dataDirectory: config.node.dataDirectory, defaultConfig: config.log,
                               now: Self.wallMs, log: { logger.info("\($0)") })
         self.logs = logs
-        let isrChanges = PendingISRChanges()
+        // Whether the previous process of this node shut down cleanly (its logs flushed and
+        // closed): the controller elects a restarted sole in-sync replica only then.
+        let marker = config.node.dataDirectory + "/" + Self.cleanShutdownMarker
+        // A node that never ran has nothing to have lost.
+        let cleanShutdown = fs.fileExists(marker) || !fs.fileExists(config.node.dataDirectory + "/meta")
+        if fs.fileExists(marker) {
+            try fs.remove(marker)
+            try fs.syncDirectory(config.node.dataDirectory)
+        }
+        var system = SystemRandomNumberGenerator()
+        let incarnation = KafkaUUID(high: system.next(), low: system.next())
+        let client = InterNodeClient(group: group, frameBytesMax: config.limits.requestBytesMax, timeout: .seconds(5),
+                                     clientID: "node-\(id)", tls: tls.interNodeClient)
+        let voters = config.effectiveVoters
+        let voterAddresses = Dictionary(uniqueKeysWithValues: voters.map { ($0.id, $0.address) })
+        let view = MetadataView()
+        self.view = view
+        // The partitions need the controller for ISR changes; the controller needs the metadata
+        // log, which needs the partitions: the relay is connected once the controller exists.
+        let isrChanges = ISRChangeRelay()
         let replication = config.replication
         let partitions = PartitionManager(
             nodeID: id, logs: logs, defaultLogConfig: config.log,
@@ -53,12 +87,8 @@ public struct SluiceNode: Sendable {
                                fetchBackoff: .milliseconds(replication.fetchBackoffMs),
                                frameBytesMax: config.limits.requestBytesMax, tls: tls.interNodeClient)),
             isrChanges: isrChanges, group: group, nowMs: Self.monotonicMs, logger: logger)
-        let view = MetadataView()
-        self.view = view
         let machine = MetadataStateMachine(view: view, partitions: partitions, logger: logger)
 
-        let voters = config.effectiveVoters
-        let voterAddresses = Dictionary(uniqueKeysWithValues: voters.map { ($0.id, $0.address) })
         let store = try FileRaftLogStore(directory: config.node.dataDirectory + "/meta")
         var transportConfiguration = RaftTransport.Configuration()
         transportConfiguration.firstHandler = tls.interNodeHandlerFactory
@@ -72,6 +102,8 @@ public struct SluiceNode: Sendable {
         options.defaultReplicationFactor = config.topics.defaultReplicationFactor
         let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
                                            logger: logger, nowMs: Self.monotonicMs)
+        isrChanges.connect(AlterPartitionSender(nodeID: id, incarnation: incarnation, controller: controller,
+                                                view: view, client: client, voters: voterAddresses, logger: logger))
 
         let groups = GroupCoordinatorService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: config.groups.options,
                                              logger: logger, nowMs: Self.monotonicMs, wallMs: Self.wallMs)
@@ -85,16 +117,13 @@ public struct SluiceNode: Sendable {
                   frameBytesMax: config.limits.requestBytesMax, firstHandler: tls.interNodeHandlerFactory),
             registry: registry, logger: logger, group: group)
 
-        let client = InterNodeClient(group: group, frameBytesMax: config.limits.requestBytesMax, timeout: .seconds(5),
-                                     clientID: "node-\(id)", tls: tls.interNodeClient)
         let cluster = NodeClusterControl(nodeID: id, local: controller, view: view, client: client, voters: voterAddresses,
                                          logger: logger)
         let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster,
                                       groups: groups)
         let advertised = config.listeners.advertisedClient ?? config.listeners.client
-        var system = SystemRandomNumberGenerator()
         let heartbeat = BrokerHeartbeat(
-            nodeID: id, incarnation: KafkaUUID(high: system.next(), low: system.next()),
+            nodeID: id, incarnation: incarnation,
             clientEndpoint: BrokerEndpoint(host: advertised.host, port: UInt16(advertised.port)),
             interNodeEndpoint: BrokerEndpoint(host: config.listeners.interNode.host, port: UInt16(config.listeners.interNode.port)))
 
@@ -107,7 +136,7 @@ public struct SluiceNode: Sendable {
             ControllerRunner(nodeID: id, driver: driver, controller: controller, groups: groups, view: view,
                              tickInterval: .milliseconds(500), logger: logger),
             BrokerHeartbeater(heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
-                              interval: .seconds(1), logger: logger),
+                              interval: .seconds(1), logger: logger, cleanShutdown: cleanShutdown),
             // After the listeners it serves replica fetches on, before the client listener.
             partitions,
             LogMaintenance(logs: logs, interval: .seconds(30)),

@@ -38,10 +38,12 @@ extension PartitionReplica {
 
     /// The leader's answer to OffsetForLeaderEpoch, for the epoch the fetcher asked under.
     func epochAnswered(_ answer: FollowerState.EpochAnswer, leaderEpoch: LeaderEpoch) async -> FetchDirective {
-        guard var current = follower, current.leaderEpoch == leaderEpoch else { return FetchDirective(next: currentNext(epoch: leaderEpoch)) }
         let cache = await log.epochCache
         let end = await log.logEndOffset
-        let actions = current.epochAnswered(answer, logStartOffset: await log.logStartOffset,
+        let start = await log.logStartOffset
+        // The follower state is read after the last suspension: `update` may have replaced it.
+        guard var current = follower, current.leaderEpoch == leaderEpoch else { return FetchDirective(next: currentNext(epoch: leaderEpoch)) }
+        let actions = current.epochAnswered(answer, logStartOffset: start,
                                             localEndOffset: { cache.endOffset(for: $0, logEndOffset: end) })
         follower = current
         return await performFollower(actions, epoch: leaderEpoch)
@@ -50,7 +52,7 @@ extension PartitionReplica {
     /// One partition of the leader's Fetch response, for the epoch the fetcher fetched under:
     /// appends the batches, then takes the leader's HW.
     func fetchAnswered(_ data: FetchResponse.FetchableTopicResponse.PartitionData, leaderEpoch: LeaderEpoch) async -> FetchDirective {
-        guard var current = follower, current.leaderEpoch == leaderEpoch, current.phase == .fetching else {
+        guard let before = follower, before.leaderEpoch == leaderEpoch, before.phase == .fetching else {
             return FetchDirective(next: currentNext(epoch: leaderEpoch))
         }
         let answer: FollowerState.FetchAnswer
@@ -74,8 +76,13 @@ extension PartitionReplica {
         default:
             answer = .retriable
         }
-        let actions = current.fetchAnswered(answer, latestLocalEpoch: await log.epochCache.latestEpoch,
-                                            logStartOffset: await log.logStartOffset)
+        let latest = await log.epochCache.latestEpoch
+        let start = await log.logStartOffset
+        // Read again after the suspensions above: `update` may have replaced the follower.
+        guard var current = follower, current.leaderEpoch == leaderEpoch, current.phase == .fetching else {
+            return FetchDirective(next: currentNext(epoch: leaderEpoch))
+        }
+        let actions = current.fetchAnswered(answer, latestLocalEpoch: latest, logStartOffset: start)
         follower = current
         return await performFollower(actions, epoch: leaderEpoch)
     }

@@ -215,8 +215,11 @@ extension PartitionReplica {
     /// serves batches from `offset` up to the log end, with the HW after this fetch.
     func serveReplicaFetch(from follower: NodeID, offset: Offset, currentLeaderEpoch: LeaderEpoch, maxBytes: Int) async -> ReplicaFetchOutcome {
         if let refused = epochCheck(currentLeaderEpoch) { return ReplicaFetchOutcome(errorCode: refused) }
-        guard var current = leader else { return ReplicaFetchOutcome(errorCode: .notLeaderOrFollower) }
+        guard leader != nil else { return ReplicaFetchOutcome(errorCode: .notLeaderOrFollower) }
         let start = await log.logStartOffset
+        // Read the leader state only after the last suspension: appends and other fetches run
+        // in between, and a copy taken before it would overwrite what they changed.
+        guard var current = leader else { return ReplicaFetchOutcome(errorCode: .notLeaderOrFollower) }
         if offset < start {
             return ReplicaFetchOutcome(errorCode: .offsetOutOfRange, highWatermark: current.highWatermark, logStartOffset: start,
                                        logEndOffset: current.logEndOffset)
