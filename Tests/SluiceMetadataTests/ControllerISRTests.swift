@@ -171,6 +171,16 @@ struct ControllerISRTests {
         #expect(try MetadataImage(snapshotBytes: image.snapshotBytes(), index: image.lastAppliedIndex, term: image.lastAppliedTerm) == image)
     }
 
+    @Test func aSoleISRMemberOfATopicFlushedOnEveryAppendLeadsAgainAfterAnUncleanShutdown() {
+        // flush.policy=always: an acknowledged record was on disk before it was acknowledged.
+        var controller = Self.cluster(configs: ["flush.policy": "always"])
+        Self.shrink(&controller, to: [1])
+        _ = controller.brokerHeartbeat(Self.heartbeat(1, incarnation: 2, clean: false), nowMs: 1_000)
+        #expect(!Self.state(controller).isrRestartedUnclean)
+        _ = controller.brokerHeartbeat(Self.heartbeat(1, incarnation: 2, clean: false), nowMs: 1_100)
+        #expect(Self.state(controller).leader == 1)
+    }
+
     @Test func anUncleanRestartMarksALeaderlessPartitionInOneChange() {
         var controller = Self.cluster()
         Self.shrink(&controller, to: [1])

@@ -15,12 +15,16 @@ final class NodeClusterControl: ClusterControl {
     /// Inter-node addresses of the voters (the controller is always one).
     let voters: [NodeID: HostPort]
     let logger: Logger
+    /// This node's replicas, which follow the metadata on their own: admin changes wait
+    /// (briefly) for them, so a client that creates a topic here can use it here at once.
+    let partitions: PartitionManager?
     /// Producer ids handed out on this node from a block the controller allocated.
     private let producerIDs = Mutex<Range<Int64>>(0..<0)
 
     init(nodeID: NodeID, local: ControllerService, view: MetadataView, client: InterNodeClient,
-         voters: [NodeID: HostPort], logger: Logger) {
+         voters: [NodeID: HostPort], logger: Logger, partitions: PartitionManager? = nil) {
         self.nodeID = nodeID
+        self.partitions = partitions
         self.local = local
         self.view = view
         self.client = client
@@ -57,9 +61,37 @@ final class NodeClusterControl: ClusterControl {
     ]
 
     func createTopics(_ request: CreateTopicsRequest) async -> CreateTopicsResponse {
-        if await local.isActive { return await local.createTopics(request) }
-        if let answer = await forward(request, version: Self.forwardVersion[CreateTopicsRequest.apiKey]!) { return answer }
-        return await local.createTopics(request)  // answers NOT_CONTROLLER
+        let answer: CreateTopicsResponse
+        if await local.isActive {
+            answer = await local.createTopics(request)
+        } else if let forwarded = await forward(request, version: Self.forwardVersion[CreateTopicsRequest.apiKey]!) {
+            answer = forwarded
+        } else {
+            return await local.createTopics(request)  // answers NOT_CONTROLLER
+        }
+        if !request.validateOnly {
+            await settle(answer.topics.filter { $0.errorCode == 0 }.compactMap { TopicName(rawValue: $0.name) })
+        }
+        return answer
+    }
+
+    /// Waits (at most 2 s) until this node's image has `topics` and its replicas have followed
+    /// that image: opened, and leading or following.
+    private func settle(_ topics: [TopicName]) async {
+        guard !topics.isEmpty else { return }
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline, topics.contains(where: { view.current.image.topic(named: $0) == nil }) {
+            let seen = view.changed.generation
+            await view.changed.wait(after: seen, timeout: .milliseconds(100))
+        }
+        guard let partitions else { return }
+        let index = view.current.image.lastAppliedIndex
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await partitions.waitReconciled(through: index) }
+            group.addTask { try? await Task.sleep(until: deadline) }
+            await group.next()
+            group.cancelAll()
+        }
     }
 
     func deleteTopics(_ request: DeleteTopicsRequest) async -> DeleteTopicsResponse {
@@ -69,9 +101,18 @@ final class NodeClusterControl: ClusterControl {
     }
 
     func createPartitions(_ request: CreatePartitionsRequest) async -> CreatePartitionsResponse {
-        if await local.isActive { return await local.createPartitions(request) }
-        if let answer = await forward(request, version: Self.forwardVersion[CreatePartitionsRequest.apiKey]!) { return answer }
-        return await local.createPartitions(request)
+        let answer: CreatePartitionsResponse
+        if await local.isActive {
+            answer = await local.createPartitions(request)
+        } else if let forwarded = await forward(request, version: Self.forwardVersion[CreatePartitionsRequest.apiKey]!) {
+            answer = forwarded
+        } else {
+            return await local.createPartitions(request)
+        }
+        if !request.validateOnly {
+            await settle(answer.results.filter { $0.errorCode == 0 }.compactMap { TopicName(rawValue: $0.name) })
+        }
+        return answer
     }
 
     func autoCreate(_ topics: [TopicName]) async {

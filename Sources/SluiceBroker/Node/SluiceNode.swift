@@ -118,7 +118,7 @@ public struct SluiceNode: Sendable {
             registry: registry, logger: logger, group: group)
 
         let cluster = NodeClusterControl(nodeID: id, local: controller, view: view, client: client, voters: voterAddresses,
-                                         logger: logger)
+                                         logger: logger, partitions: partitions)
         let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster,
                                       groups: groups)
         let advertised = config.listeners.advertisedClient ?? config.listeners.client

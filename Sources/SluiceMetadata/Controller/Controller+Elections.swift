@@ -29,7 +29,8 @@ extension Controller {
     /// unfenced becomes leader. The ISR never becomes empty: where `gone` is its only member it
     /// stays `[gone]` and the partition is leaderless until `gone` returns; after an unclean
     /// shutdown such a partition is marked `isrRestartedUnclean`, so it does not elect `gone`
-    /// when it returns either. Where a fenced `gone` leaves no ISR member alive and the topic
+    /// when it returns either, unless `gone` is its only replica (there is no other copy to
+    /// wait for) or the topic flushes every append (nothing acknowledged was lost). Where a fenced `gone` leaves no ISR member alive and the topic
     /// enables unclean election, a live replica outside the ISR leads instead.
     mutating func removeFromPartitions(_ gone: NodeID, _ departure: Departure) -> PartitionChanges {
         var changes = PartitionChanges()
@@ -38,7 +39,12 @@ extension Controller {
             var change = PartitionChangeRecord(topicID: topic, partition: index, partitionEpoch: state.partitionEpoch.next)
             let rest = state.isr.filter { $0 != gone }
             if !rest.isEmpty { change.isr = rest }
-            if lostRecords && rest.isEmpty && !state.isrRestartedUnclean { change.isrRestartedUnclean = true }
+            // Only where another copy could be better: a sole replica is the only copy there is,
+            // and a topic flushed on every append lost nothing it acknowledged.
+            let flushedAlways = image.topicsByID[topic]?.configs[TopicConfigKey.flushPolicy.rawValue] == "always"
+            if lostRecords && rest.isEmpty && !state.isrRestartedUnclean && state.replicas.count > 1 && !flushedAlways {
+                change.isrRestartedUnclean = true
+            }
             let needsLeader = state.leader == gone || !state.hasLeader
             if state.leader == gone, let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) {
                 change.leader = next
