@@ -18,15 +18,18 @@ trap stop INT TERM
 deploy/local-cluster.sh start 3
 bootstrap="127.0.0.1:$port,127.0.0.2:$port,127.0.0.3:$port"
 
-# The demo topic: 6 partitions, leaders spread over the three nodes.
+# The demo topic: 6 partitions, leaders spread over the three nodes, every partition on all
+# three (replication factor 3) and acks=all needing two in-sync copies, so any one node may
+# be killed without losing an acknowledged record or a partition.
 python3 - "$bootstrap" <<'PY' || echo "(could not create the demo topic with confluent-kafka; kcat will auto-create 'demo' on first produce)"
 import sys
 from confluent_kafka.admin import AdminClient, NewTopic
 admin = AdminClient({"bootstrap.servers": sys.argv[1]})
-futures = admin.create_topics([NewTopic("demo", num_partitions=6, replication_factor=1)], request_timeout=15)
+futures = admin.create_topics([NewTopic("demo", num_partitions=6, replication_factor=3,
+                                        config={"min.insync.replicas": "2"})], request_timeout=15)
 try:
     futures["demo"].result(timeout=15)
-    print("created topic 'demo' with 6 partitions")
+    print("created topic 'demo': 6 partitions, replication factor 3, min.insync.replicas=2")
 except Exception as e:
     if "TOPIC_ALREADY_EXISTS" in str(e):
         print("topic 'demo' already exists")

@@ -18,6 +18,32 @@ import Testing
         let config = try NodeConfig(toml: Self.configFile("production.toml"))
         #expect(config.cluster.voters.map(\.id) == [1, 2, 3])
         #expect(config.topics.autoCreate == false)
+        #expect(config.topics.defaultReplicationFactor == 3 && config.topics.minInsyncReplicas == 2)
+    }
+
+    @Test func replicationSettingsAreReadAndChecked() throws {
+        let config = try NodeConfig(toml: """
+            [replication]
+            lag_time_max_ms = 4000
+            fetch_wait_max_ms = 250
+            fetch_partition_bytes_max = 65536
+            fetch_response_bytes_max = 1048576
+            fetch_backoff_ms = 50
+            """)
+        #expect(config.replication == NodeConfig.Replication(lagTimeMaxMs: 4000, fetchPartitionBytesMax: 65536,
+                                                             fetchResponseBytesMax: 1 << 20, fetchWaitMaxMs: 250, fetchBackoffMs: 50))
+        #expect {
+            try NodeConfig(toml: """
+                [replication]
+                lag_time_max_ms = 500
+                fetch_wait_max_ms = 600
+                fetch_partition_bytes_max = 100
+                """)
+        } throws: { error in
+            let problems = (error as? NodeConfig.LoadError)?.problems.joined(separator: "\n") ?? ""
+            return problems.contains("replication.fetch_wait_max_ms must be in 0..<lag_time_max_ms")
+                && problems.contains("replication.fetch_partition_bytes_max must be in 1024")
+        }
     }
 
     @Test func everyProblemIsReportedAtOnce() {
