@@ -45,6 +45,14 @@ public actor GroupCommitter {
         self.executor = executor
     }
 
+    /// The log was truncated (or restarted) so that it now ends at `logEndOffset`: offsets from
+    /// there on will be written anew, and an fsync that covered the old bytes does not cover
+    /// the new ones. Runs after any fsync in flight (this actor is serial), so that fsync's
+    /// result cannot raise the durable offset past the truncation again.
+    public func logTruncated(to logEndOffset: Offset) {
+        durableOffset = min(durableOffset, logEndOffset)
+    }
+
     /// Returns once `offset` is durable; the result is the durable offset then.
     @discardableResult
     public func waitDurable(beyond offset: Offset) throws(StorageError) -> Offset {

@@ -77,9 +77,27 @@ public actor PartitionLogActor {
         return state
     }
 
+    /// See `PartitionLog.truncate(to:nowMs:)`. Async because the group committer must forget
+    /// the durability of the offsets cut away, or the appends that rewrite them would skip
+    /// their fsync.
     @discardableResult
-    public func truncate(to offset: Offset) throws(LogError) -> Offset {
-        try log.truncate(to: offset, nowMs: now())
+    public func truncate(to offset: Offset) async throws(LogError) -> Offset {
+        let end = try log.truncate(to: offset, nowMs: now())
+        await committer.logTruncated(to: end)
+        return end
+    }
+
+    /// See `PartitionLog.truncateFullyAndStart(at:nowMs:)`: a follower whose fetch offset fell
+    /// below the leader's log start restarts its log empty at `offset`.
+    public func truncateFullyAndStart(at offset: Offset) async throws(LogError) {
+        try log.truncateFullyAndStart(at: offset, nowMs: now())
+        await committer.logTruncated(to: offset)
+    }
+
+    /// See `PartitionLog.beginLeaderEpoch(_:)`: called once this replica becomes leader for
+    /// `epoch`, before it takes appends.
+    public func beginLeaderEpoch(_ epoch: LeaderEpoch) throws(LogError) {
+        try log.beginLeaderEpoch(epoch)
     }
 
     public func updateHighWatermark(_ offset: Offset) throws(LogError) {
