@@ -33,6 +33,50 @@ struct ClusterMetadataTests {
         #expect(metadata.leader(of: TopicPartition(orders, 7)) == nil)
     }
 
+    private func answer(_ partitions: [Partition], topic: String = "orders", also: [Topic] = []) -> ClusterMetadata {
+        ClusterMetadata(MetadataResponse(brokers: [.init(nodeID: 1, host: "h1", port: 9092)], controllerID: 1,
+                                         topics: [Topic(name: topic, partitions: partitions)] + also))
+    }
+
+    /// Node 3 lags behind the metadata log: it still names leader 2 at epoch 4 for partition 0,
+    /// which an election at epoch 5 moved to node 1. The cache keeps node 1.
+    @Test func anAnswerWithAnOlderLeaderEpochDoesNotReplaceTheCachedLeader() throws {
+        let orders = try TopicName(validating: "orders")
+        let cached = answer([
+            Partition(partitionIndex: 0, leaderID: 1, leaderEpoch: 5, replicaNodes: [1, 2], isrNodes: [1]),
+            Partition(partitionIndex: 1, leaderID: 2, leaderEpoch: 3, replicaNodes: [1, 2], isrNodes: [1, 2]),
+            Partition(partitionIndex: 2, leaderID: 1, leaderEpoch: 7, replicaNodes: [1, 2], isrNodes: [1]),
+            Partition(partitionIndex: 3, leaderID: 1, leaderEpoch: 2, replicaNodes: [1, 2], isrNodes: [1]),
+        ])
+        let lagging = answer([
+            Partition(partitionIndex: 0, leaderID: 2, leaderEpoch: 4, replicaNodes: [1, 2], isrNodes: [1, 2]),
+            Partition(partitionIndex: 1, leaderID: 1, leaderEpoch: 4, replicaNodes: [1, 2], isrNodes: [1]),
+            Partition(partitionIndex: 2, leaderID: 1, leaderEpoch: 7, replicaNodes: [1, 2], isrNodes: [1, 2]),
+            Partition(partitionIndex: 3, leaderID: 2, leaderEpoch: -1, replicaNodes: [1, 2], isrNodes: [2]),
+        ])
+        let merged = cached.merging(lagging, forgetting: [])
+        #expect(merged.leader(of: TopicPartition(orders, 0)) == 1, "epoch 4 is older than the cached 5")
+        #expect(merged.topics[orders]?.partitions[0].leaderEpoch == 5)
+        #expect(merged.topics[orders]?.partitions[0].inSyncReplicas == [1], "the whole partition entry is kept")
+        #expect(merged.leader(of: TopicPartition(orders, 1)) == 1, "a newer epoch replaces the cached leader")
+        #expect(merged.topics[orders]?.partitions[1].leaderEpoch == 4)
+        #expect(merged.topics[orders]?.partitions[2].inSyncReplicas == [1, 2], "the same epoch is news (an ISR change)")
+        #expect(merged.leader(of: TopicPartition(orders, 3)) == 2, "an answer without an epoch is taken as it is")
+    }
+
+    @Test func anAnswerAboutEveryTopicDropsTheOnesItLeavesOut() throws {
+        let orders = try TopicName(validating: "orders")
+        let audit = try TopicName(validating: "audit")
+        let cached = answer([Partition(partitionIndex: 0, leaderID: 1, leaderEpoch: 5)],
+                            also: [Topic(name: "audit", partitions: [Partition(partitionIndex: 0, leaderID: 1, leaderEpoch: 0)])])
+        let fresh = answer([Partition(partitionIndex: 0, leaderID: 2, leaderEpoch: 6)])
+        #expect(cached.merging(fresh, forgetting: []).topics[audit] != nil, "a partial answer keeps other topics")
+        #expect(cached.merging(fresh, forgetting: [audit]).topics[audit] == nil, "asked about and not found")
+        let all = cached.merging(fresh, forgetting: [], keepingUnmentioned: false)
+        #expect(all.topics[audit] == nil)
+        #expect(all.leader(of: TopicPartition(orders, 0)) == 2)
+    }
+
     @Test func addressesParseLikeKafkasBootstrapList() {
         #expect(BrokerAddress("127.0.0.1:9092") == BrokerAddress(host: "127.0.0.1", port: 9092))
         #expect(BrokerAddress("[::1]:9093") == BrokerAddress(host: "::1", port: 9093))

@@ -205,7 +205,7 @@ actor ClusterClient {
         defer { if refreshing == task { refreshing = nil } }
         let fresh = try await Self.value(of: task)
         let missing = (names ?? []).filter { fresh.topics[$0] == nil }
-        cached = allTopics ? fresh : cached.merging(fresh, forgetting: missing)
+        cached = cached.merging(fresh, forgetting: missing, keepingUnmentioned: !allTopics)
         if allTopics { cachedHasAllTopics = true }
         cachedAt = .now
         return cached
