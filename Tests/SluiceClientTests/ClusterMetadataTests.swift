@@ -54,7 +54,8 @@ struct ClusterMetadataTests {
             Partition(partitionIndex: 2, leaderID: 1, leaderEpoch: 7, replicaNodes: [1, 2], isrNodes: [1, 2]),
             Partition(partitionIndex: 3, leaderID: 2, leaderEpoch: -1, replicaNodes: [1, 2], isrNodes: [2]),
         ])
-        let merged = cached.merging(lagging, forgetting: [])
+        let (merged, kept) = cached.merging(lagging, forgetting: [])
+        #expect(kept == [TopicPartition(orders, 0)])
         #expect(merged.leader(of: TopicPartition(orders, 0)) == 1, "epoch 4 is older than the cached 5")
         #expect(merged.topics[orders]?.partitions[0].leaderEpoch == 5)
         #expect(merged.topics[orders]?.partitions[0].inSyncReplicas == [1], "the whole partition entry is kept")
@@ -62,6 +63,9 @@ struct ClusterMetadataTests {
         #expect(merged.topics[orders]?.partitions[1].leaderEpoch == 4)
         #expect(merged.topics[orders]?.partitions[2].inSyncReplicas == [1, 2], "the same epoch is news (an ISR change)")
         #expect(merged.leader(of: TopicPartition(orders, 3)) == 2, "an answer without an epoch is taken as it is")
+        let accepted = cached.merging(lagging, forgetting: [], acceptingOlderEpochs: [TopicPartition(orders, 0)])
+        #expect(accepted.metadata.leader(of: TopicPartition(orders, 0)) == 2 && accepted.keptOverOlderEpoch.isEmpty,
+                "once the older epoch has been the only answer for long enough (a re-created topic), it is taken")
     }
 
     @Test func anAnswerAboutEveryTopicDropsTheOnesItLeavesOut() throws {
@@ -70,9 +74,9 @@ struct ClusterMetadataTests {
         let cached = answer([Partition(partitionIndex: 0, leaderID: 1, leaderEpoch: 5)],
                             also: [Topic(name: "audit", partitions: [Partition(partitionIndex: 0, leaderID: 1, leaderEpoch: 0)])])
         let fresh = answer([Partition(partitionIndex: 0, leaderID: 2, leaderEpoch: 6)])
-        #expect(cached.merging(fresh, forgetting: []).topics[audit] != nil, "a partial answer keeps other topics")
-        #expect(cached.merging(fresh, forgetting: [audit]).topics[audit] == nil, "asked about and not found")
-        let all = cached.merging(fresh, forgetting: [], keepingUnmentioned: false)
+        #expect(cached.merging(fresh, forgetting: []).metadata.topics[audit] != nil, "a partial answer keeps other topics")
+        #expect(cached.merging(fresh, forgetting: [audit]).metadata.topics[audit] == nil, "asked about and not found")
+        let all = cached.merging(fresh, forgetting: [], keepingUnmentioned: false).metadata
         #expect(all.topics[audit] == nil)
         #expect(all.leader(of: TopicPartition(orders, 0)) == 2)
     }

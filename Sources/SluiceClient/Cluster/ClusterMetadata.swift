@@ -103,28 +103,31 @@ public struct ClusterMetadata: Sendable {
     /// A partition whose leader epoch in `other` is older than the one known here keeps what is
     /// known (Kafka's `Metadata.updateLatestMetadata`, KIP-320): nodes apply the metadata log at
     /// their own pace, and a lagging one still names the leader an election has deposed, which
-    /// would send produces and fetches back to it. An answer without an epoch (-1, Metadata
-    /// before v7) is taken as it is.
-    ///
-    /// Limitation: Metadata v8 carries no topic id, so a topic deleted and re-created (epochs
-    /// from 0 again) while this cache still holds it keeps the old partitions until an answer
-    /// leaves the topic out; asking for it while it does not exist forgets it (`missing`).
-    func merging(_ other: ClusterMetadata, forgetting missing: [TopicName], keepingUnmentioned: Bool = true) -> ClusterMetadata {
+    /// would send produces and fetches back to it. Those partitions are returned in
+    /// `keptOverOlderEpoch`. An answer without an epoch (-1, Metadata before v7), or for a
+    /// partition in `acceptingOlderEpochs`, is taken as it is.
+    func merging(_ other: ClusterMetadata, forgetting missing: [TopicName], keepingUnmentioned: Bool = true,
+                 acceptingOlderEpochs: Set<TopicPartition> = [])
+        -> (metadata: ClusterMetadata, keptOverOlderEpoch: Set<TopicPartition>)
+    {
         var merged = other
+        var kept: Set<TopicPartition> = []
         for (name, known) in topics {
             if var fresh = other.topics[name] {
                 let knownByIndex = Dictionary(known.partitions.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
                 fresh.partitions = fresh.partitions.map { partition in
-                    guard let kept = knownByIndex[partition.index], partition.leaderEpoch.rawValue >= 0,
-                        partition.leaderEpoch < kept.leaderEpoch
+                    guard let cached = knownByIndex[partition.index], partition.leaderEpoch.rawValue >= 0,
+                        partition.leaderEpoch < cached.leaderEpoch,
+                        !acceptingOlderEpochs.contains(TopicPartition(name, partition.index))
                     else { return partition }
-                    return kept
+                    kept.insert(TopicPartition(name, partition.index))
+                    return cached
                 }
                 merged.topics[name] = fresh
             } else if keepingUnmentioned && !missing.contains(name) {
                 merged.topics[name] = known
             }
         }
-        return merged
+        return (merged, kept)
     }
 }
