@@ -81,6 +81,21 @@ struct ClusterMetadataTests {
         #expect(all.leader(of: TopicPartition(orders, 0)) == 2)
     }
 
+    @Test func underReplicatedAndOfflineFollowTheReplicaLists() throws {
+        let orders = try TopicName(validating: "orders")
+        let metadata = answer([
+            Partition(partitionIndex: 0, leaderID: 1, leaderEpoch: 1, replicaNodes: [1, 2, 3], isrNodes: [1, 2, 3]),
+            Partition(partitionIndex: 1, leaderID: 1, leaderEpoch: 1, replicaNodes: [1, 2, 3], isrNodes: [1, 3],
+                      offlineReplicas: [2]),
+            Partition(errorCode: KafkaErrorCode.leaderNotAvailable.rawValue, partitionIndex: 2, leaderID: -1,
+                      leaderEpoch: 2, replicaNodes: [2], isrNodes: [2], offlineReplicas: [2]),
+        ])
+        let partitions = try #require(metadata.topics[orders]).partitions
+        #expect(partitions.map(\.isUnderReplicated) == [false, true, false])
+        #expect(partitions.map(\.isOffline) == [false, false, true])
+        #expect(partitions[1].offlineReplicas == [2])
+    }
+
     @Test func addressesParseLikeKafkasBootstrapList() {
         #expect(BrokerAddress("127.0.0.1:9092") == BrokerAddress(host: "127.0.0.1", port: 9092))
         #expect(BrokerAddress("[::1]:9093") == BrokerAddress(host: "::1", port: 9093))
