@@ -402,9 +402,11 @@ public final class PartitionLog {
     /// Records that `epoch` starts at the log end offset, as a new leader does the moment it
     /// takes over (KIP-101): a follower's `OffsetForLeaderEpoch` for `epoch` then gets an answer
     /// even before the leader's first append. Checkpointed at once. A no-op when the latest
-    /// epoch is already `epoch` or later (a repeated or stale leadership change).
+    /// epoch is already `epoch` or later (a repeated or stale leadership change), and for
+    /// `.unknown` (-1), which no leader has.
     public func beginLeaderEpoch(_ epoch: LeaderEpoch) throws(LogError) {
         try checkOpen()
+        guard epoch != .unknown else { return }
         if let latest = epochCache.latestEpoch, latest >= epoch { return }
         epochCache.assign(epoch: epoch, startOffset: logEndOffset)
         do throws(StorageError) {

@@ -170,6 +170,8 @@ private final class DyingFileSystem: FileSystem {
         let fs = SimulatedFileSystem()
         do {
             let log = try PartitionLog(fileSystem: fs, directory: "/t-0", config: config(), nowMs: 0)
+            try log.beginLeaderEpoch(.unknown)
+            #expect(log.epochCache.entries.isEmpty, "-1 is no leader's epoch")
             _ = try log.appendAsLeader(makeBatch(tag: "a", count: 3, valueBytes: 1, timestamp: 0), leaderEpoch: 1, nowMs: 0)
             try log.flush(nowMs: 0)
             try log.beginLeaderEpoch(4)
