@@ -1,3 +1,4 @@
+import Dispatch
 import NIOCore
 import SluiceCore
 import SluiceRecords
@@ -198,6 +199,55 @@ private final class DyingFileSystem: FileSystem {
     }
 }
 
+/// A `SimulatedFileSystem` whose next `held` `.log` fsyncs block until `gate` is signalled, so
+/// a test can act while a group-commit fsync is under way. Only that many: the log's own
+/// fsyncs (a truncation's) must not block its thread too.
+private final class HeldSyncFileSystem: FileSystem {
+    let inner = SimulatedFileSystem()
+    let held = Mutex(0)
+    let entered = Mutex(0)
+    let gate = DispatchSemaphore(value: 0)
+
+    final class File: StorageFile {
+        let inner: any StorageFile
+        let owner: HeldSyncFileSystem
+        init(_ inner: any StorageFile, _ owner: HeldSyncFileSystem) {
+            self.inner = inner
+            self.owner = owner
+        }
+        var path: String { inner.path }
+        func size() throws(StorageError) -> Int64 { try inner.size() }
+        func write(_ bytes: UnsafeRawBufferPointer, at offset: Int64) throws(StorageError) { try inner.write(bytes, at: offset) }
+        func read(into buffer: UnsafeMutableRawBufferPointer, at offset: Int64) throws(StorageError) -> Int {
+            try inner.read(into: buffer, at: offset)
+        }
+        func sync() throws(StorageError) {
+            let hold = path.hasSuffix(".log") && owner.held.withLock { remaining -> Bool in
+                guard remaining > 0 else { return false }
+                remaining -= 1
+                return true
+            }
+            if hold {
+                owner.entered.withLock { $0 += 1 }
+                owner.gate.wait()
+            }
+            try inner.sync()
+        }
+        func truncate(to size: Int64) throws(StorageError) { try inner.truncate(to: size) }
+        func close() { inner.close() }
+    }
+
+    func createDirectory(_ path: String) throws(StorageError) { try inner.createDirectory(path) }
+    func listDirectory(_ path: String) throws(StorageError) -> [String] { try inner.listDirectory(path) }
+    func fileExists(_ path: String) -> Bool { inner.fileExists(path) }
+    func open(_ path: String, create: Bool) throws(StorageError) -> any StorageFile {
+        File(try inner.open(path, create: create), self)
+    }
+    func remove(_ path: String) throws(StorageError) { try inner.remove(path) }
+    func rename(_ from: String, to: String) throws(StorageError) { try inner.rename(from, to: to) }
+    func syncDirectory(_ path: String) throws(StorageError) { try inner.syncDirectory(path) }
+}
+
 @Suite struct PartitionLogActorTruncationTests {
     static let executor = IOThreadExecutor(name: "test-truncate-log")
     static let syncExecutor = IOThreadExecutor(name: "test-truncate-sync")
@@ -230,5 +280,41 @@ private final class DyingFileSystem: FileSystem {
         #expect(reopened.logStartOffset == 50 && reopened.logEndOffset == 51)
         #expect(try readAll(reopened, from: 50).map(\.tag) == ["c"])
         #expect(reopened.epochCache.entries.map(\.epoch) == [3, 4])
+    }
+
+    /// A leader's `flush = always` append waits for its fsync; meanwhile the replica becomes a
+    /// follower and truncates the append away. The append must fail, not be acknowledged.
+    @Test(.timeLimit(.minutes(1)))
+    func anAppendTruncatedAwayWhileItsFsyncRunsFails() async throws {
+        let fs = HeldSyncFileSystem()
+        defer { fs.gate.signal() }  // never leave the sync thread blocked, whatever fails
+        var always = config(segmentBytes: 1 << 20)
+        always.flush = .always
+        // Threads of its own: the held fsync blocks its sync thread.
+        let executor = IOThreadExecutor(name: "test-held-log")
+        let syncExecutor = IOThreadExecutor(name: "test-held-sync")
+        defer {
+            executor.shutdown()
+            syncExecutor.shutdown()
+        }
+        let log = try PartitionLogActor(fileSystem: fs, directory: "/p", config: always,
+                                        executor: executor, syncExecutor: syncExecutor, now: { 0 })
+        _ = try await log.appendAsLeader(makeBatch(tag: "kept", count: 2, valueBytes: 10, timestamp: 0), leaderEpoch: 1)
+        fs.held.withLock { $0 = 1 }
+        let append = Task { try await log.appendAsLeader(makeBatch(tag: "cut", count: 3, valueBytes: 10, timestamp: 0), leaderEpoch: 1) }
+        for _ in 0..<500 where fs.entered.withLock({ $0 }) == 0 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(fs.entered.withLock { $0 } == 1, "the append's fsync is under way")
+        // The truncation runs on the log actor while the append waits; it then waits itself
+        // for the committer, behind the held fsync.
+        let truncation = Task { try await log.truncate(to: 2) }
+        for _ in 0..<500 where await log.logEndOffset != 2 { try await Task.sleep(for: .milliseconds(2)) }
+        #expect(await log.logEndOffset == 2)
+        fs.gate.signal()
+        #expect(try await truncation.value == 2)
+        await #expect(throws: LogError.self, "records that were truncated away are not acknowledged") {
+            _ = try await append.value
+        }
+        let next = try await log.appendAsLeader(makeBatch(tag: "next", count: 1, valueBytes: 10, timestamp: 0), leaderEpoch: 2)
+        #expect(next.firstOffset == 2)
     }
 }
