@@ -68,6 +68,22 @@ struct ClusterMetadataTests {
                 "once the older epoch has been the only answer for long enough (a re-created topic), it is taken")
     }
 
+    @Test func olderEpochAnswersAreTakenOnlyAfterPersistingForThePatience() throws {
+        let p0 = TopicPartition(try TopicName(validating: "orders"), 0)
+        let p1 = TopicPartition(try TopicName(validating: "orders"), 1)
+        let t0 = ContinuousClock.now
+        var answers = OlderEpochAnswers()
+        answers.record(kept: [p0], at: t0)
+        answers.record(kept: [p0, p1], at: t0 + .seconds(100))
+        #expect(answers.overdue(at: t0 + .seconds(299), patience: .seconds(300)).isEmpty)
+        #expect(answers.overdue(at: t0 + .seconds(300), patience: .seconds(300)) == [p0],
+                "p0 was kept since t0, kept again at t0 + 100 s without resetting")
+        #expect(answers.overdue(at: t0 + .seconds(400), patience: .seconds(300)) == [p0, p1])
+        answers.record(kept: [p1], at: t0 + .seconds(400))
+        #expect(answers.keptSince.keys.sorted() == [p1], "a current answer for p0 forgets it")
+        #expect(answers.keptSince[p1] == t0 + .seconds(100))
+    }
+
     @Test func anAnswerAboutEveryTopicDropsTheOnesItLeavesOut() throws {
         let orders = try TopicName(validating: "orders")
         let audit = try TopicName(validating: "audit")

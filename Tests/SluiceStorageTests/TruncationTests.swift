@@ -91,21 +91,29 @@ private final class DyingFileSystem: FileSystem {
         #expect(log.epochCache.entries.isEmpty)
     }
 
-    @Test func truncateFullyAndStartPastTheLogEndLeavesOnlyAnEmptySegmentThere() throws {
-        let fs = SimulatedFileSystem()
-        let log = try filledLog(fs, "/t-0")
+    @Test(arguments: FileSystemKind.allCases)
+    func truncateFullyAndStartPastTheLogEndLeavesOnlyAnEmptySegmentThere(kind: FileSystemKind) throws {
+        let dir = try TestDirectory(kind.make())
+        let fs = dir.fileSystem
+        let path = dir.file("t-0")
+        let log = try filledLog(fs, path)
         #expect(log.segmentCount > 1)
         try log.truncateFullyAndStart(at: 100, nowMs: 0)
         #expect(log.logStartOffset == 100 && log.logEndOffset == 100 && log.highWatermark == 100)
         #expect(log.segmentBaseOffsets == [100] && log.sizeInBytes == 0)
         #expect(log.epochCache.entries.isEmpty)
-        let files = try fs.listDirectory("/t-0").filter { $0.hasSuffix(".log") }
-        #expect(files == ["00000000000000000100.log"])
+        let files = try fs.listDirectory(path).filter { $0.hasSuffix(".log") || $0.hasSuffix("index") }
+        #expect(files.sorted() == ["00000000000000000100.index", "00000000000000000100.log", "00000000000000000100.timeindex"])
         #expect(try log.read(from: 100, maxBytes: 100).readableBytes == 0)
         #expect(throws: LogError.self) { try log.read(from: 0, maxBytes: 100) }
         let appended = try log.appendAsLeader(makeBatch(tag: "n", count: 2, valueBytes: 1, timestamp: 0), leaderEpoch: 7, nowMs: 0)
         #expect(appended.firstOffset == 100 && appended.lastOffset == 101)
         #expect(log.epochCache.entries == [.init(epoch: 7, startOffset: 100)])
+        try log.close(nowMs: 0)
+        let reopened = try PartitionLog(fileSystem: fs, directory: path, config: config(), nowMs: 0)
+        #expect(reopened.logStartOffset == 100 && reopened.logEndOffset == 102)
+        #expect(try readAll(reopened, from: 100).map(\.tag) == ["n"])
+        try reopened.close(nowMs: 0)
     }
 
     @Test(arguments: 0..<8 as Range<UInt64>)

@@ -38,12 +38,9 @@ actor ClusterClient {
     /// The topics the refresh under way asks for (nil: all).
     private var refreshingTopics: Set<TopicName>?
 
-    /// Partitions whose cached leader was kept over answers with an older leader epoch, and
-    /// since when (see `ClusterMetadata.merging`). Once every answer for `metadataMaxAge` has
-    /// named the older epoch, it is the cluster's view, not a lagging node's: the topic was
-    /// deleted and re-created (epochs from 0 again; Metadata v8 carries no topic id to tell),
-    /// and the answer is taken, so the cache cannot stay stuck on the old topic's leaders.
-    private var olderEpochIgnoredSince: [TopicPartition: ContinuousClock.Instant] = [:]
+    /// Partitions whose cached leader was kept over older-epoch answers; taken after
+    /// `metadataMaxAge` of nothing else (a re-created topic).
+    private var olderEpochAnswers = OlderEpochAnswers()
 
     private var coordinators: [String: NodeID] = [:]
     private var isClosed = false
@@ -213,14 +210,11 @@ actor ClusterClient {
         let fresh = try await Self.value(of: task)
         let missing = (names ?? []).filter { fresh.topics[$0] == nil }
         let now = ContinuousClock.now
-        let overdue = Set(olderEpochIgnoredSince.filter { now - $0.value >= configuration.metadataMaxAge }.keys)
-        let (merged, kept) = cached.merging(fresh, forgetting: missing, keepingUnmentioned: !allTopics,
-                                            acceptingOlderEpochs: overdue)
+        let (merged, kept) = cached.merging(
+            fresh, forgetting: missing, keepingUnmentioned: !allTopics,
+            acceptingOlderEpochs: olderEpochAnswers.overdue(at: now, patience: configuration.metadataMaxAge))
         cached = merged
-        for partition in olderEpochIgnoredSince.keys where !kept.contains(partition) {
-            olderEpochIgnoredSince.removeValue(forKey: partition)
-        }
-        for partition in kept where olderEpochIgnoredSince[partition] == nil { olderEpochIgnoredSince[partition] = now }
+        olderEpochAnswers.record(kept: kept, at: now)
         if allTopics { cachedHasAllTopics = true }
         cachedAt = .now
         return cached
