@@ -88,6 +88,8 @@ public actor LogManager {
             logs.removeValue(forKey: partition)
             topicIDs.removeValue(forKey: partition)
             do throws(StorageError) { try await existing.close() } catch { throw .storage(error) }
+            // Another caller may have opened the partition during the await: start over.
+            return try await log(for: partition, topicID: topicID)
         }
         if let topicID {
             let recorded = fileSystem.fileExists(directory) ? try readTopicID(directory) : nil
