@@ -29,8 +29,13 @@
 #                          when set, written as [groups] initial_rebalance_delay_ms into every
 #                          node's config (tests use a few hundred ms; the default is 3000)
 #
-# Only processes this script started are ever signalled: a PID is used only while
-# /proc/PID/cmdline still names this node's config file.
+# Only processes this script started are ever signalled. A node is its PID (nodeI/pid) and that
+# process's start time (nodeI/pid.start, field 22 of /proc/PID/stat, which an exec keeps and a
+# reused PID does not share): a PID is used only while both match a live process. The command
+# line is not the test, because it names this script until the forked child has exec'd the
+# server; judging by it once reported a starting node as exited and lost track of it. A PID file
+# without a start time (an older version of this script) falls back to the command line naming
+# this node's config file.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,6 +61,7 @@ say() { echo "$prog: $*"; }
 node_dir() { echo "$data/node$1"; }
 node_cfg() { echo "$data/node$1/sluice.toml"; }
 node_pidfile() { echo "$data/node$1/pid"; }
+node_startfile() { echo "$data/node$1/pid.start"; }
 node_log() { echo "$data/node$1/server.log"; }
 
 # Node indices that have a directory with a config, in numeric order.
@@ -73,18 +79,34 @@ check_index() {
     [[ -f "$(node_cfg "$1")" ]] || die "node $1 has no config at $(node_cfg "$1") (run: $0 start N)"
 }
 
+# Field N (3 = state, 22 = start time) of /proc/PID/stat; empty if there is no such process.
+# The command name (field 2) may hold spaces and parentheses, so fields are counted after its ")".
+proc_stat_field() { # proc_stat_field PID N
+    local stat fields
+    stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+    read -r -a fields <<< "${stat##*) }"
+    echo "${fields[$(($2 - 3))]:-}"
+}
+
+# Forgets node I's PID (pid and pid.start).
+forget_pid() { rm -f "$(node_pidfile "$1")" "$(node_startfile "$1")"; }
+
 # The PID of node I if that process is alive (not a zombie) and is ours; nothing otherwise.
 node_pid() {
-    local pidfile pid cfg state
+    local pidfile pid state started
     pidfile="$(node_pidfile "$1")"
     [[ -f "$pidfile" ]] || return 0
     pid="$(cat "$pidfile" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 0
-    [[ -r "/proc/$pid/cmdline" ]] || return 0
-    cfg="$(node_cfg "$1")"
-    { tr '\0' '\n' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qxF -- "$cfg" || return 0
-    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
-    [[ "$state" == Z || "$state" == X || -z "$state" ]] && return 0
+    kill -0 "$pid" 2>/dev/null || return 0
+    state="$(proc_stat_field "$pid" 3)"
+    [[ -z "$state" || "$state" == Z || "$state" == X ]] && return 0
+    if [[ -f "$(node_startfile "$1")" ]]; then
+        started="$(cat "$(node_startfile "$1")" 2>/dev/null || true)"
+        [[ -n "$started" && "$(proc_stat_field "$pid" 22)" == "$started" ]] || return 0
+    else
+        { tr '\0' '\n' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qxF -- "$(node_cfg "$1")" || return 0
+    fi
     echo "$pid"
 }
 
@@ -93,7 +115,7 @@ last_log() {
     awk '/^=== .* starting node /{n=0} {buf[n++]=$0} END{s=(n>20)?n-20:0; for(i=s;i<n;i++) print "    " buf[i]}' "$(node_log "$1")"
 }
 
-proc_state() { awk '{print $3}' "/proc/$1/stat" 2>/dev/null || echo "?"; }
+proc_state() { local st; st="$(proc_stat_field "$1" 3)"; echo "${st:-?}"; }
 
 # The HTTP listener of node I, read back from its config.
 node_http() {
@@ -159,9 +181,20 @@ launch() {
     local log; log="$(node_log "$i")"
     echo "=== $(date -u +%FT%TZ) $prog: starting node $i: $server --config $(node_cfg "$i")" >> "$log"
     # stdin/stdout/stderr are detached from the caller so that a caller capturing our output
-    # (pytest, $(...)) does not wait for the server to exit.
-    "$server" --config "$(node_cfg "$i")" < /dev/null >> "$log" 2>&1 &
-    echo $! > "$(node_pidfile "$i")"
+    # (pytest, $(...)) does not wait for the server to exit. The background subshell execs the
+    # server, so $! is the server's PID from the start, and the start time read now stays its
+    # own through the exec.
+    ( exec "$server" --config "$(node_cfg "$i")" < /dev/null >> "$log" 2>&1 ) &
+    local child=$! started
+    started="$(proc_stat_field "$child" 22)"
+    echo "$child" > "$(node_pidfile "$i")"
+    if [[ -n "$started" ]]; then
+        echo "$started" > "$(node_startfile "$i")"
+    else
+        # Already gone (and reaped): no start time to record. A PID alone is only trusted
+        # while the command line names the config, which a dead process's does not.
+        rm -f "$(node_startfile "$i")"
+    fi
 }
 
 # Waits until every given node answers /healthz 200. Reports a node that exits or never gets ready.
@@ -182,7 +215,7 @@ wait_healthy() {
                 fi
                 echo "$prog: node $i exited (status $status) before /healthz answered 200; last lines of $(node_log "$i"):" >&2
                 last_log "$i" >&2
-                rm -f "$(node_pidfile "$i")"
+                forget_pid "$i"
                 failed=1
                 continue
             fi
@@ -213,7 +246,7 @@ stop_nodes() {
             kill -CONT "$pid" 2>/dev/null || true
             pids+=("$pid"); idx+=("$i")
         else
-            rm -f "$(node_pidfile "$i")"
+            forget_pid "$i"  # not alive, or not ours: nothing to stop
         fi
     done
     ((${#idx[@]} == 0)) && return 0
@@ -234,7 +267,8 @@ stop_nodes() {
         fi
         sleep 0.1
     done
-    for i in "${idx[@]}"; do rm -f "$(node_pidfile "$i")"; say "node $i stopped"; done
+    # Only nodes seen dead above get here (wait_dead exits otherwise, keeping their PID files).
+    for i in "${idx[@]}"; do forget_pid "$i"; say "node $i stopped"; done
 }
 
 wait_dead() {
@@ -327,7 +361,7 @@ cmd_kill() {
     [[ -n "$pid" ]] || die "node $1 is not running"
     kill -KILL "$pid"
     wait_dead "$1"
-    rm -f "$(node_pidfile "$1")"
+    forget_pid "$1"
     say "node $1 (pid $pid) killed"
 }
 

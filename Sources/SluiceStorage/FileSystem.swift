@@ -14,7 +14,8 @@ public protocol FileSystem: Sendable {
     func open(_ path: String, create: Bool) throws(StorageError) -> any StorageFile
     /// Removes a file, or a directory with everything in it.
     func remove(_ path: String) throws(StorageError)
-    /// Atomically replaces `to` with `from`.
+    /// Atomically replaces the file `to` with `from`, or moves the directory `from` (with
+    /// everything in it) to `to`, which must not exist.
     func rename(_ from: String, to: String) throws(StorageError)
     /// Makes the directory's entries (creations, renames, removals) durable.
     func syncDirectory(_ path: String) throws(StorageError)

@@ -45,7 +45,17 @@ public actor GroupCommitter {
         self.executor = executor
     }
 
-    /// Returns once `offset` is durable; the result is the durable offset then.
+    /// The log was truncated (or restarted) so that it now ends at `logEndOffset`: offsets from
+    /// there on will be written anew, and an fsync that covered the old bytes does not cover
+    /// the new ones. Runs after any fsync in flight (this actor is serial), so that fsync's
+    /// result cannot raise the durable offset past the truncation again.
+    public func logTruncated(to logEndOffset: Offset) {
+        durableOffset = min(durableOffset, logEndOffset)
+    }
+
+    /// Returns once `offset` is durable; the result is the durable offset then. A result not
+    /// above `offset` means the log was truncated below it before the fsync started (the log
+    /// end published then was lower): the offset was not made durable, it is gone.
     @discardableResult
     public func waitDurable(beyond offset: Offset) throws(StorageError) -> Offset {
         if durableOffset > offset { return durableOffset }
@@ -53,7 +63,6 @@ public actor GroupCommitter {
         try file.sync()
         syncCount += 1
         durableOffset = max(durableOffset, end)
-        precondition(durableOffset > offset, "an fsync after an append must cover it")
         return durableOffset
     }
 }

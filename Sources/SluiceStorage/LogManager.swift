@@ -5,7 +5,10 @@ import Synchronization
 /// background maintenance (retention, interval flushes, checkpoints) that keeps them bounded.
 ///
 /// ```
-/// <dataDirectory>/topics/<topic>-<partition>/     one PartitionLog each
+/// <dataDirectory>/topics/<topic>-<partition>/     one PartitionLog each, and its
+///                                                partition.metadata (PartitionMetadataFile)
+/// <dataDirectory>/topics/<topic>-<partition>.<topic id>-stale/
+///                                                an older topic's log of the same name, moved aside
 /// ```
 /// Logs are spread over `ioThreads` dedicated threads by a hash of the partition, so blocking
 /// file calls of different partitions run in parallel and never on the cooperative pool.
@@ -17,6 +20,11 @@ public actor LogManager {
     private let now: @Sendable () -> Int64
     private let log: @Sendable (String) -> Void
     private var logs: [TopicPartition: PartitionLogActor] = [:]
+    /// The topic id each open log was checked against (`partition.metadata`).
+    private var topicIDs: [TopicPartition: KafkaUUID] = [:]
+    /// Partition directories moved aside because they belonged to an older topic of the same
+    /// name, oldest first (also logged).
+    public private(set) var staleDirectories: [String] = []
     /// The configuration each topic's logs use (defaults merged with the topic's overrides).
     private var topicConfigs: [TopicName: LogConfig] = [:]
     public let defaultConfig: LogConfig
@@ -58,22 +66,55 @@ public actor LogManager {
     }
 
     /// The open log of `partition`, opening (and recovering) or creating it on first use.
-    public func log(for partition: TopicPartition) throws(LogError) -> PartitionLogActor {
-        if let existing = logs[partition] { return existing }
+    ///
+    /// With a `topicID` (the metadata image's id of the topic), the directory's
+    /// `partition.metadata` must name that topic: a directory without one adopts it (written and
+    /// fsynced), and a directory that names another id belongs to an earlier topic of the same
+    /// name, deleted while this node was away. That directory is moved aside, never reopened,
+    /// and the partition starts empty, so a re-created topic never serves the old topic's
+    /// records. Without a `topicID` the file is neither checked nor written.
+    public func log(for partition: TopicPartition, topicID: KafkaUUID? = nil) async throws(LogError) -> PartitionLogActor {
+        let directory = directory(for: partition)
+        if let existing = logs[partition] {
+            guard let topicID else { return existing }
+            var recorded = topicIDs[partition]
+            if recorded == nil { recorded = try readTopicID(directory) }
+            if recorded == nil || recorded == topicID {
+                if recorded == nil { try writeTopicID(topicID, directory) }
+                topicIDs[partition] = topicID
+                return existing
+            }
+            // The topic was deleted and re-created while its old log stayed open here.
+            logs.removeValue(forKey: partition)
+            topicIDs.removeValue(forKey: partition)
+            do throws(StorageError) { try await existing.close() } catch { throw .storage(error) }
+            // Another caller may have opened the partition during the await: start over.
+            return try await log(for: partition, topicID: topicID)
+        }
+        if let topicID {
+            let recorded = fileSystem.fileExists(directory) ? try readTopicID(directory) : nil
+            if let recorded, recorded != topicID { try moveAside(directory, staleTopicID: recorded, of: partition, newTopicID: topicID) }
+            if recorded != topicID {
+                do throws(StorageError) { try fileSystem.createDirectory(directory) } catch { throw .storage(error) }
+                try writeTopicID(topicID, directory)
+            }
+        }
         let config = topicConfigs[partition.topic] ?? defaultConfig
         var hasher = Hasher()
         hasher.combine(partition)
         let executor = executors[Int(UInt(bitPattern: hasher.finalize()) % UInt(executors.count))]
-        let actor = try PartitionLogActor(fileSystem: fileSystem, directory: directory(for: partition), config: config,
+        let actor = try PartitionLogActor(fileSystem: fileSystem, directory: directory, config: config,
                                           executor: executor, syncExecutor: syncExecutor, now: now)
         logs[partition] = actor
+        if let topicID { topicIDs[partition] = topicID }
         return actor
     }
 
     /// Opens a log and reports what recovery did, as the node does for every local replica at
-    /// startup.
-    public func open(_ partition: TopicPartition) async throws(LogError) -> PartitionLogActor {
-        let actor = try log(for: partition)
+    /// startup. Pass the topic's id so an old topic's directory of the same name is never
+    /// reopened (see `log(for:topicID:)`).
+    public func open(_ partition: TopicPartition, topicID: KafkaUUID? = nil) async throws(LogError) -> PartitionLogActor {
+        let actor = try await log(for: partition, topicID: topicID)
         let report = await actor.openReport
         if report.truncatedBytes > 0 || report.rebuiltIndexSegments > 0 {
             log("recovered \(partition): cut \(report.truncatedBytes) bytes, rebuilt indexes of \(report.rebuiltIndexSegments) segment(s)"
@@ -82,10 +123,50 @@ public actor LogManager {
         return actor
     }
 
+    private func readTopicID(_ directory: String) throws(LogError) -> KafkaUUID? {
+        do throws(StorageError) {
+            return try PartitionMetadataFile(fileSystem: fileSystem, directory: directory).read()
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    private func writeTopicID(_ topicID: KafkaUUID, _ directory: String) throws(LogError) {
+        do throws(StorageError) {
+            try PartitionMetadataFile(fileSystem: fileSystem, directory: directory).write(topicID: topicID)
+        } catch {
+            throw .storage(error)
+        }
+    }
+
+    /// Renames `directory` to `<topic>-<partition>.<staleTopicID>-stale` (`-<n>-stale` if that
+    /// exists too): the name ends in `-stale`, not a partition index, so `partitionsOnDisk`
+    /// skips it, and an operator can still inspect or delete it. Kept, not deleted, because a
+    /// mismatch can also mean an operator copied directories between nodes by mistake.
+    private func moveAside(_ directory: String, staleTopicID: KafkaUUID, of partition: TopicPartition,
+                           newTopicID: KafkaUUID) throws(LogError) {
+        var target = "\(directory).\(staleTopicID)-stale"
+        var n = 1
+        while fileSystem.fileExists(target) {
+            target = "\(directory).\(staleTopicID)-\(n)-stale"
+            n += 1
+        }
+        do throws(StorageError) {
+            try fileSystem.rename(directory, to: target)
+            try fileSystem.syncDirectory(parentPath(of: directory))
+        } catch {
+            throw .storage(error)
+        }
+        staleDirectories.append(target)
+        log("\(partition): \(directory) belongs to topic id \(staleTopicID), not \(newTopicID) (the topic was re-created); "
+            + "moved it to \(target) and starting empty")
+    }
+
     public var openPartitions: [TopicPartition] { logs.keys.sorted() }
 
     /// Closes and deletes a partition's log (topic deletion or reassignment away).
     public func delete(_ partition: TopicPartition) async throws(StorageError) {
+        topicIDs.removeValue(forKey: partition)
         if let actor = logs.removeValue(forKey: partition) {
             try await actor.delete()
         } else {
@@ -123,6 +204,7 @@ public actor LogManager {
             do throws(StorageError) { try await actor.close() } catch { log("closing \(partition) failed: \(error)") }
         }
         logs.removeAll()
+        topicIDs.removeAll()
         for executor in executors { executor.shutdown() }
         syncExecutor.shutdown()
     }

@@ -86,30 +86,45 @@ public final class PartitionLog {
             while opened.count > 1, opened.last!.isEmpty {
                 try opened.removeLast().delete(fileSystem: fileSystem)
             }
-            if opened.isEmpty {
-                opened = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: .zero,
-                                                indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)]
-            }
-            segments = opened
-            let logEnd = opened.last!.nextOffset
 
             let stateFile = CheckpointFile(fileSystem: fileSystem, path: joinPath(directory, Self.stateFile), version: 0)
-            var start = opened.first!.baseOffset
+            var checkpointedStart = Offset.zero
             var hw = Offset.zero
             if let entries = try stateFile.read(fieldsPerEntry: 2) {
                 for entry in entries {
                     guard let value = Int64(entry[1]) else { continue }
-                    if entry[0] == "logStartOffset" { start = max(start, Offset(value)) }
+                    if entry[0] == "logStartOffset" { checkpointedStart = Offset(value) }
                     if entry[0] == "highWatermark" { hw = Offset(value) }
                 }
             }
-            logStartOffset = min(start, logEnd)
+            // Every record lies below the checkpointed log start: the log was emptied and
+            // restarted there (`truncateFullyAndStart`, which checkpoints first), or a crash
+            // lost an unsynced tail the start had already passed. Either way nothing here may be
+            // served, and the log restarts empty at the checkpointed start, as Kafka's loader does.
+            var restartedEmpty = false
+            if let last = opened.last, last.nextOffset < checkpointedStart {
+                for segment in opened { try segment.delete(fileSystem: fileSystem) }
+                opened = []
+                restartedEmpty = true
+            }
+            if opened.isEmpty {
+                opened = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: checkpointedStart,
+                                                indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)]
+            }
+            segments = opened
+            let logEnd = opened.last!.nextOffset
+            logStartOffset = min(max(opened.first!.baseOffset, checkpointedStart), logEnd)
             highWatermark = min(max(hw, logStartOffset), logEnd)
 
             let epochFile = CheckpointFile(fileSystem: fileSystem, path: joinPath(directory, Self.epochFile),
                                            version: LeaderEpochCache.checkpointVersion)
             var cache = try LeaderEpochCache(checkpoint: epochFile.read(fieldsPerEntry: 2) ?? [], path: epochFile.path)
-            cache.truncate(from: logEnd)
+            // An epoch starting exactly at the log end stays: a leader begins its epoch there
+            // before its first append (`beginLeaderEpoch`). Only epochs past the end go.
+            cache.truncate(from: logEnd.advanced(by: 1))
+            // After a restart at the checkpointed start every remembered epoch described records
+            // that are gone (the epoch checkpoint may predate the restart).
+            if restartedEmpty { cache = LeaderEpochCache() }
             epochCache = cache
             flushedOffset = clean ? logEnd : opened.last!.baseOffset
             openReport = report
@@ -304,26 +319,36 @@ public final class PartitionLog {
     /// Removes every batch whose last offset is ≥ `offset`, as a follower does after asking the
     /// new leader where its epoch ends. A batch that straddles `offset` goes whole. Returns the
     /// new log end offset.
+    ///
+    /// Truncating below the log start leaves nothing a reader may ask for, so the log restarts
+    /// empty at `offset` (`truncateFullyAndStart`, Kafka's `truncateTo` → `truncateFullyAndStartAt`):
+    /// log start never passes log end.
     @discardableResult
     public func truncate(to offset: Offset, nowMs: Int64) throws(LogError) -> Offset {
         try checkOpen()
         guard offset < logEndOffset else { return logEndOffset }
+        if offset < logStartOffset {
+            try truncateFullyAndStart(at: offset, nowMs: nowMs)
+            return offset
+        }
+        // Invariant (open, advanceLogStart): the first segment's base ≤ log start ≤ `offset`, so
+        // the first segment always stays.
         do throws(StorageError) {
             while segments.count > 1, segments.last!.baseOffset >= offset {
                 try segments.removeLast().delete(fileSystem: fileSystem)
-            }
-            if segments.count == 1, segments[0].baseOffset > offset {
-                // Everything goes: restart the log at `offset`.
-                try segments.removeLast().delete(fileSystem: fileSystem)
-                segments = [try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset,
-                                                  indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)]
-                logStartOffset = offset
             }
             try fileSystem.syncDirectory(directory)
         } catch {
             throw .storage(error)
         }
         let end = try segments.last!.truncate(to: offset)
+        if end < logStartOffset {
+            // The batch holding the log start straddled `offset` and went whole: what is left
+            // lies below the log start, so empty the log at the batch boundary, where a
+            // follower's next fetch continues cleanly.
+            try truncateFullyAndStart(at: end, nowMs: nowMs)
+            return end
+        }
         epochCache.truncate(from: end)
         highWatermark = min(highWatermark, end)
         flushedOffset = min(flushedOffset, end)
@@ -338,30 +363,54 @@ public final class PartitionLog {
         return end
     }
 
-    /// Empties the log and starts it again at `offset`, which may lie past the old log end: a
-    /// follower whose next offset the leader has already deleted (OFFSET_OUT_OF_RANGE below
-    /// the leader's log start) starts over at the leader's log start, as Kafka's
-    /// `truncateFullyAndStartAt` does. The leader-epoch cache is cleared with the batches.
+    /// Deletes every segment and restarts the log empty at `offset`: log start = log end =
+    /// high watermark = `offset`, and no leader epochs. A follower does this when the leader
+    /// answers OFFSET_OUT_OF_RANGE because its fetch offset is below the leader's log start
+    /// (Kafka's `truncateFullyAndStartAt`); `offset` may lie above or below the old log.
+    ///
+    /// Crash order: the checkpoints are replaced first (atomically, fsynced), then the
+    /// segments are deleted oldest first, then the new segment is created. A crash before the
+    /// checkpoints leaves the old log; after them, `init` finds every surviving record below the
+    /// checkpointed start (when `offset` is past the old log end) and restarts empty there, or
+    /// (when `offset` is below the old start) keeps a consistent suffix of the old log, which the
+    /// follower truncates again after its next epoch handshake. If a file operation fails
+    /// half-way the log is closed (`.closed` from then on): reopening it recovers one of those
+    /// states, where carrying on with half-deleted segments could not.
     public func truncateFullyAndStart(at offset: Offset, nowMs: Int64) throws(LogError) {
         try checkOpen()
+        precondition(offset >= .zero, "a log cannot start at a negative offset: \(offset)")
+        logStartOffset = offset
+        highWatermark = offset
+        flushedOffset = offset
+        epochCache = LeaderEpochCache()
+        messagesSinceFlush = 0
         do throws(StorageError) {
-            // The old segments go first (a segment may already sit at `offset`). A crash before
-            // the new one exists reopens an empty log at 0, which the follower's next fetch
-            // answers with OFFSET_OUT_OF_RANGE again, restarting it here.
-            while let segment = segments.popLast() {
-                try segment.delete(fileSystem: fileSystem)
-            }
+            try writeStateCheckpoint()
+            try writeEpochCheckpoint()
+            for segment in segments { try segment.delete(fileSystem: fileSystem) }
             let fresh = try LogSegment.create(fileSystem: fileSystem, directory: directory, baseOffset: offset,
                                               indexIntervalBytes: config.indexIntervalBytes, nowMs: nowMs)
             segments = [fresh]
             try fileSystem.syncDirectory(directory)
-            logStartOffset = offset
-            highWatermark = offset
-            flushedOffset = offset
-            epochCache = LeaderEpochCache()
             syncSource.publish(file: fresh.logFile, logEndOffset: offset)
+        } catch {
+            closeUncleanly()
+            throw .storage(error)
+        }
+    }
+
+    /// Records that `epoch` starts at the log end offset, as a new leader does the moment it
+    /// takes over (KIP-101): a follower's `OffsetForLeaderEpoch` for `epoch` then gets an answer
+    /// even before the leader's first append. Checkpointed at once. A no-op when the latest
+    /// epoch is already `epoch` or later (a repeated or stale leadership change), and for
+    /// `.unknown` (-1), which no leader has.
+    public func beginLeaderEpoch(_ epoch: LeaderEpoch) throws(LogError) {
+        try checkOpen()
+        guard epoch != .unknown else { return }
+        if let latest = epochCache.latestEpoch, latest >= epoch { return }
+        epochCache.assign(epoch: epoch, startOffset: logEndOffset)
+        do throws(StorageError) {
             try writeEpochCheckpoint()
-            try writeStateCheckpoint()
         } catch {
             throw .storage(error)
         }
@@ -446,15 +495,6 @@ public final class PartitionLog {
     }
 
     /// Writes the checkpoints (high watermark, log start, epochs).
-    /// A new leader records its epoch at its log end at once (KIP-101), before any record of the
-    /// epoch is written, so a follower's OffsetForLeaderEpoch finds where the previous epoch ends
-    /// here. A no-op when the latest epoch is already `epoch` or newer.
-    public func beginLeaderEpoch(_ epoch: LeaderEpoch) throws(LogError) {
-        guard epoch != .unknown, epoch > (epochCache.latestEpoch ?? .unknown) else { return }
-        epochCache.assign(epoch: epoch, startOffset: logEndOffset)
-        do throws(StorageError) { try writeEpochCheckpoint() } catch { throw .storage(error) }
-    }
-
     public func checkpoint() throws(StorageError) {
         try writeStateCheckpoint()
         try writeEpochCheckpoint()

@@ -10,6 +10,12 @@ public actor PartitionLogActor {
     /// Created once; used only while the flush policy is `.always`.
     private let committer: GroupCommitter
     private let now: @Sendable () -> Int64
+    /// The appends waiting in `makeDurable`, by id: the last offset each wrote. Bounded by
+    /// the number of callers awaiting an append.
+    private var durabilityWaiters: [Int: Offset] = [:]
+    /// Waiters whose offsets a truncation removed while they waited.
+    private var truncatedWaiters: Set<Int> = []
+    private var nextWaiterID = 0
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -47,14 +53,38 @@ public actor PartitionLogActor {
         return result
     }
 
+    /// Waits for the group commit that covers `offset` (`flush = always` only). The actor is
+    /// reentrant across that wait: a truncation (a leader became follower) may cut `offset`
+    /// away meanwhile, and later appends may even reuse it, so an fsync that "covers" the
+    /// offset proves nothing about the records this append wrote. Such a waiter fails instead
+    /// of acknowledging records that are gone: `.storage(.invalidArgument)`, which the broker
+    /// answers with KAFKA_STORAGE_ERROR, a retriable error that makes Kafka clients refresh
+    /// their metadata and resend to the new leader.
     private func makeDurable(_ offset: Offset) async throws(LogError) {
         guard log.config.flush == .always else { return }
+        let waiter = nextWaiterID
+        nextWaiterID += 1
+        durabilityWaiters[waiter] = offset
+        defer {
+            durabilityWaiters.removeValue(forKey: waiter)
+            truncatedWaiters.remove(waiter)
+        }
+        let durable: Offset
         do throws(StorageError) {
-            let durable = try await committer.waitDurable(beyond: offset)
-            log.markFlushed(upTo: durable)
+            durable = try await committer.waitDurable(beyond: offset)
         } catch {
             throw .storage(error)
         }
+        if truncatedWaiters.contains(waiter) || durable <= offset {
+            throw .storage(.invalidArgument("offset \(offset) of \(log.directory) was truncated away before it was durable"))
+        }
+        log.markFlushed(upTo: durable)
+    }
+
+    /// Marks the appends waiting for durability whose offsets a truncation to `end` removed.
+    private func truncated(to end: Offset) async {
+        for (waiter, offset) in durabilityWaiters where offset >= end { truncatedWaiters.insert(waiter) }
+        await committer.logTruncated(to: end)
     }
 
     public func read(from offset: Offset, maxBytes: Int, maxOffset: Offset? = nil, minOneBatch: Bool = true) throws(LogError) -> ByteBuffer {
@@ -77,17 +107,27 @@ public actor PartitionLogActor {
         return state
     }
 
+    /// See `PartitionLog.truncate(to:nowMs:)`. Async because the group committer must forget
+    /// the durability of the offsets cut away, or the appends that rewrite them would skip
+    /// their fsync.
     @discardableResult
-    public func truncate(to offset: Offset) throws(LogError) -> Offset {
-        try log.truncate(to: offset, nowMs: now())
+    public func truncate(to offset: Offset) async throws(LogError) -> Offset {
+        let end = try log.truncate(to: offset, nowMs: now())
+        await truncated(to: end)
+        return end
     }
 
+    /// See `PartitionLog.truncateFullyAndStart(at:nowMs:)`: a follower whose fetch offset fell
+    /// below the leader's log start restarts its log empty at `offset`.
+    public func truncateFullyAndStart(at offset: Offset) async throws(LogError) {
+        try log.truncateFullyAndStart(at: offset, nowMs: now())
+        await truncated(to: .zero)  // every offset written before is gone, whatever `offset` is
+    }
+
+    /// See `PartitionLog.beginLeaderEpoch(_:)`: called once this replica becomes leader for
+    /// `epoch`, before it takes appends.
     public func beginLeaderEpoch(_ epoch: LeaderEpoch) throws(LogError) {
         try log.beginLeaderEpoch(epoch)
-    }
-
-    public func truncateFullyAndStart(at offset: Offset) throws(LogError) {
-        try log.truncateFullyAndStart(at: offset, nowMs: now())
     }
 
     public func updateHighWatermark(_ offset: Offset) throws(LogError) {

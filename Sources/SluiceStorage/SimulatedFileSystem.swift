@@ -110,8 +110,21 @@ public final class SimulatedFileSystem: FileSystem {
         let from = Self.normalize(from)
         let to = Self.normalize(to)
         try state.withLock { (state) throws(StorageError) in
-            guard let file = state.files.removeValue(forKey: from) else { throw .notFound(path: from) }
-            state.files[to] = file
+            if let file = state.files.removeValue(forKey: from) {
+                state.files[to] = file
+                return
+            }
+            // A directory moves with everything under it, as rename(2) moves it.
+            guard state.directories.contains(from), from != "/" else { throw .notFound(path: from) }
+            guard !state.directories.contains(to), state.files[to] == nil else {
+                throw .io(operation: "rename", path: from, errno: 39)  // ENOTEMPTY, simplified
+            }
+            let prefix = from + "/"
+            func moved(_ path: String) -> String { path == from ? to : to + "/" + path.dropFirst(prefix.count) }
+            state.directories = Set(state.directories.map { $0 == from || $0.hasPrefix(prefix) ? moved($0) : $0 })
+            var files: [String: FileState] = [:]
+            for (path, file) in state.files { files[path.hasPrefix(prefix) ? moved(path) : path] = file }
+            state.files = files
         }
     }
 

@@ -34,3 +34,15 @@ import Testing
         for _ in 0..<10_000 { #expect(r.next(below: 10) < 10) }
     }
 }
+
+@Suite struct KafkaUUIDTests {
+    @Test func hexRoundTripsAndRejectsAnythingElse() {
+        let id = KafkaUUID(high: 0x0123_4567_89ab_cdef, low: 0x5)
+        #expect(id.description == "0123456789abcdef0000000000000005")
+        #expect(KafkaUUID(hex: id.description) == id)
+        #expect(KafkaUUID(hex: "0123456789ABCDEF0000000000000005") == id, "either case")
+        #expect(KafkaUUID(hex: "0123456789abcdef000000000000005") == nil, "31 digits")
+        #expect(KafkaUUID(hex: "+123456789abcdef0000000000000005") == nil, "a sign is not a digit")
+        #expect(KafkaUUID(hex: "0123456789abcdeg0000000000000005") == nil)
+    }
+}

@@ -38,6 +38,21 @@ import Testing
         }
         try fs.syncDirectory(dir.path)
     }
+
+    @Test(arguments: FileSystemKind.allCases)
+    func aDirectoryRenamesWithEverythingInIt(kind: FileSystemKind) throws {
+        let dir = try TestDirectory(kind.make())
+        let fs = dir.fileSystem
+        try fs.createDirectory(dir.file("p/sub"))
+        let file = try fs.open(dir.file("p/sub/f"), create: true)
+        try file.write([7, 8], at: 0)
+        file.close()
+        try fs.rename(dir.file("p"), to: dir.file("q"))
+        #expect(!fs.fileExists(dir.file("p")))
+        #expect(try fs.listDirectory(dir.path) == ["q"])
+        #expect(try fs.listDirectory(dir.file("q")) == ["sub"])
+        #expect(try fs.open(dir.file("q/sub/f"), create: false).readAll() == [7, 8])
+    }
 }
 
 @Suite struct SimulatedCrashTests {

@@ -6,7 +6,8 @@ import Testing
 
 /// Random operation sequences against a simple in-memory model of the log: after every step
 /// the log's offsets and contents must equal the model's. Crashes are the one place the model
-/// is told what the log kept, after checking that nothing synced was lost.
+/// is told what the log kept, after checking that nothing synced was lost. Truncation goes
+/// below the log start too, and the log is restarted elsewhere (`truncateFullyAndStart`).
 @Suite struct PartitionLogModelTests {
     struct Model {
         var batches: [ModelBatch] = []
@@ -74,9 +75,23 @@ import Testing
                 model.batches.removeAll { $0.lastOffset >= end }
                 trace.append("crash (flushed \(flushed)) -> end \(end), start \(log.logStartOffset)")
                 model.logStartOffset = log.logStartOffset
-            case 86..<92:
+            case 86..<90:
                 try log.flush(nowMs: 0)
                 trace.append("flush")
+            case 90..<93:
+                // A follower restarting its log where the leader's starts: past the end, or
+                // anywhere below it (truncating below the log start does the same).
+                let target = Offset(Int64(random.next(below: UInt64(model.logEndOffset.rawValue + 40))))
+                if random.next(below: 2) == 0 || target >= model.logStartOffset {
+                    try log.truncateFullyAndStart(at: target, nowMs: 0)
+                    trace.append("truncate fully at \(target)")
+                } else {
+                    #expect(try log.truncate(to: target, nowMs: 0) == target)
+                    trace.append("truncate below start to \(target)")
+                }
+                model.batches = []
+                model.logStartOffset = target
+                #expect(log.highWatermark == target && log.epochCache.entries.isEmpty, "seed \(seed) step \(step)")
             default:
                 let t = Int64(random.next(below: 1100))
                 let expected = expectedTimestampLookup(model.visible, atLeast: t, from: model.logStartOffset)

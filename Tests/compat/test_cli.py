@@ -119,9 +119,14 @@ def test_topic_lifecycle(single_node):
     for p in described["partitions"]:
         assert p["leader"] == single_node.node_id and p["replicas"] == [single_node.node_id], p
         assert p["isr"] == [single_node.node_id] and p["record_count"] == 0, p
+        assert p["offline_replicas"] == [] and p["under_replicated"] is False and p["offline"] is False, p
+        assert p["leader_epoch"] >= 0, p
+    assert described["under_replicated_partitions"] == [] and described["offline_partitions"] == [], described
     assert described["size_bytes"] is None and "DescribeLogDirs" in described["size_note"]
     text = sluice("topic", "describe", topic, bootstrap=b).stdout
     assert "PARTITION" in text and "LEADER" in text and "ISR" in text and "RECORDS" in text and "SHARE" in text, text
+    assert "EPOCH" in text and "OFFLINE" in text and "FLAGS" in text and "0 under-replicated, 0 offline" in text, text
+    assert "UNDER-REPLICATED" not in text, text
 
     # Without --yes only the estimate is printed and nothing changes.
     dry = sluice_json("topic", "add-partitions", topic, "--count", "5", bootstrap=b)
@@ -292,8 +297,9 @@ def test_cluster_status_on_three_nodes(cluster3):
     assert [n["id"] for n in doc["nodes"] if n["controller"]] == [doc["controller"]]
     assert doc["raft_term"] is None and "DescribeQuorum" in doc["raft_term_note"]
     assert doc["offline_partitions"] == [] and doc["partitions"] >= 3, doc
+    assert doc["under_replicated_partitions"] == [], doc
     text = sluice("cluster", "status", bootstrap=b).stdout
-    assert "controller" in text and "Raft term unknown" in text and "0 offline" in text, text
+    assert "controller" in text and "Raft term unknown" in text and "0 under-replicated, 0 offline" in text, text
     described = sluice_json("topic", "describe", topic, bootstrap=b)
     for p in described["partitions"]:
         assert p["leader"] in cluster3.broker_ids and p["replicas"] == [p["leader"]], p
@@ -320,6 +326,16 @@ def test_cluster_status_lists_the_partitions_of_a_dead_node_as_offline(own_clust
     assert victim not in {n["id"] for n in doc["nodes"]}, doc
     text = sluice("cluster", "status", bootstrap=survivor).stdout
     assert f"{len(expected)} offline" in text and topic in text, text
+    # RF 1: the victim's partitions have no leader once it is fenced, and it is their offline replica.
+    def described_offline():
+        d = sluice_json("topic", "describe", topic, bootstrap=survivor)
+        return d if d["offline_partitions"] == expected else None
+    described = harness.wait_until(f"describe flags {expected} OFFLINE", described_offline, 60)
+    for p in described["partitions"]:
+        if p["partition"] in expected:
+            assert p["offline"] is True and p["leader"] is None and p["offline_replicas"] == [victim], p
+    text = sluice("topic", "describe", topic, bootstrap=survivor).stdout
+    assert "OFFLINE" in text and f"{len(expected)} offline" in text, text
 
 
 def test_tls_flags_reach_a_tls_node(tmp_path):

@@ -131,19 +131,67 @@ def test_straggler_gets_sigkill(make_script):
 
 def test_never_signals_a_process_it_did_not_start(script):
     script("start", "1")
+    started = (script.root / "node1" / "pid.start").read_text()
     script("stop")
     other = subprocess.Popen(["sleep", "30"])
     try:
+        # A PID file alone (no start time): the command line must name the config, and does not.
         (script.root / "node1" / "pid").write_text(str(other.pid))
         r = script("kill", "1", ok=False)
         assert r.returncode != 0 and "not running" in r.stderr
         script("stop")
         script("pause", "1", ok=False)
+        # A reused PID: the start time recorded for the node is not this process's.
+        (script.root / "node1" / "pid").write_text(str(other.pid))
+        (script.root / "node1" / "pid.start").write_text(started)
+        r = script("kill", "1", ok=False)
+        assert r.returncode != 0 and "not running" in r.stderr
+        script("stop")
         time.sleep(0.2)
         assert other.poll() is None and state(other.pid) != "T", "local-cluster.sh signalled a foreign process"
     finally:
         other.kill()
         other.wait()
+
+
+def processes_naming(text: str) -> list[int]:
+    """PIDs of live processes whose command line or environment mentions `text`."""
+    found = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            blob = (d / "cmdline").read_bytes() + (d / "environ").read_bytes()
+        except OSError:
+            continue
+        if text.encode() in blob and alive(int(d.name)):
+            found.append(int(d.name))
+    return found
+
+
+def test_a_node_is_tracked_by_pid_and_start_time_not_by_its_command_line(make_script):
+    # The server's command line does not name its config (as the forked child's does not until
+    # it has exec'd the server): the node is still running, tracked, and stopped.
+    s = make_script(FAKE_HIDE_CONFIG="1")
+    s("start", "2")
+    pids = [s.pid(1), s.pid(2)]
+    for pid in pids:
+        assert pid and alive(pid)
+        assert str(s.root) not in Path(f"/proc/{pid}/cmdline").read_text(), "the fake should hide its config"
+    assert len(re.findall(r"^\d+ .* running ", s("status").stdout, re.M)) == 2
+    s("stop")
+    for pid in pids:
+        assert not alive(pid), f"pid {pid} survived stop"
+    assert not list(s.root.glob("node*/pid*")), "stop left PID files"
+
+
+def test_a_start_that_times_out_leaves_no_node_running(make_script):
+    s = make_script(FAKE_START_DELAY="30", SLUICE_HEALTH_TIMEOUT="1")
+    r = s("start", "2", ok=False)
+    assert r.returncode != 0 and "did not answer 200 within 1s" in r.stderr, r.stderr
+    assert "exited" not in r.stderr, "a node still starting is not an exited one: " + r.stderr
+    harness.wait_until("the timed-out nodes to be gone", lambda: not processes_naming(str(s.root)), 10)
+    assert not list(s.root.glob("node*/pid*"))
 
 
 def test_tls_generates_certificates_and_writes_the_tls_section(script):

@@ -184,7 +184,7 @@ public actor PartitionManager: Service {
         guard let topic = image.topic(named: partition.topic) else { return nil }
         do throws(LogError) {
             await logs.setConfig(Self.logConfig(topic: topic, defaults: defaultLogConfig), for: partition.topic)
-            let log = try await logs.open(partition)
+            let log = try await logs.open(partition, topicID: topic.topicID)
             let context = ReplicaContext(nodeID: nodeID, options: settings.replication, signal: signal, isrChanges: isrChanges,
                                          nowMs: nowMs, logger: logger)
             // Opened with the state it had before (none): `update` then makes it leader or follower.

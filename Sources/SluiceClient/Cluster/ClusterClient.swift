@@ -38,6 +38,10 @@ actor ClusterClient {
     /// The topics the refresh under way asks for (nil: all).
     private var refreshingTopics: Set<TopicName>?
 
+    /// Partitions whose cached leader was kept over older-epoch answers; taken after
+    /// `metadataMaxAge` of nothing else (a re-created topic).
+    private var olderEpochAnswers = OlderEpochAnswers()
+
     private var coordinators: [String: NodeID] = [:]
     private var isClosed = false
 
@@ -205,7 +209,12 @@ actor ClusterClient {
         defer { if refreshing == task { refreshing = nil } }
         let fresh = try await Self.value(of: task)
         let missing = (names ?? []).filter { fresh.topics[$0] == nil }
-        cached = allTopics ? fresh : cached.merging(fresh, forgetting: missing)
+        let now = ContinuousClock.now
+        let (merged, kept) = cached.merging(
+            fresh, forgetting: missing, keepingUnmentioned: !allTopics,
+            acceptingOlderEpochs: olderEpochAnswers.overdue(at: now, patience: configuration.metadataMaxAge))
+        cached = merged
+        olderEpochAnswers.record(kept: kept, at: now)
         if allTopics { cachedHasAllTopics = true }
         cachedAt = .now
         return cached

@@ -96,12 +96,38 @@ public struct ClusterMetadata: Sendable {
         self.topics = topics
     }
 
-    /// `other`'s brokers and controller, with `other`'s topics replacing or adding to these.
-    func merging(_ other: ClusterMetadata, forgetting missing: [TopicName]) -> ClusterMetadata {
+    /// `other`'s brokers and controller, with `other`'s topics replacing or adding to these;
+    /// topics `other` does not mention are kept unless `keepingUnmentioned` is false (an answer
+    /// about every topic) or they are in `missing` (asked about, not found).
+    ///
+    /// A partition whose leader epoch in `other` is older than the one known here keeps what is
+    /// known (Kafka's `Metadata.updateLatestMetadata`, KIP-320): nodes apply the metadata log at
+    /// their own pace, and a lagging one still names the leader an election has deposed, which
+    /// would send produces and fetches back to it. Those partitions are returned in
+    /// `keptOverOlderEpoch`. An answer without an epoch (-1, Metadata before v7), or for a
+    /// partition in `acceptingOlderEpochs`, is taken as it is.
+    func merging(_ other: ClusterMetadata, forgetting missing: [TopicName], keepingUnmentioned: Bool = true,
+                 acceptingOlderEpochs: Set<TopicPartition> = [])
+        -> (metadata: ClusterMetadata, keptOverOlderEpoch: Set<TopicPartition>)
+    {
         var merged = other
-        for (name, topic) in topics where other.topics[name] == nil && !missing.contains(name) {
-            merged.topics[name] = topic
+        var kept: Set<TopicPartition> = []
+        for (name, known) in topics {
+            if var fresh = other.topics[name] {
+                let knownByIndex = Dictionary(known.partitions.map { ($0.index, $0) }, uniquingKeysWith: { a, _ in a })
+                fresh.partitions = fresh.partitions.map { partition in
+                    guard let cached = knownByIndex[partition.index], partition.leaderEpoch.rawValue >= 0,
+                        partition.leaderEpoch < cached.leaderEpoch,
+                        !acceptingOlderEpochs.contains(TopicPartition(name, partition.index))
+                    else { return partition }
+                    kept.insert(TopicPartition(name, partition.index))
+                    return cached
+                }
+                merged.topics[name] = fresh
+            } else if keepingUnmentioned && !missing.contains(name) {
+                merged.topics[name] = known
+            }
         }
-        return merged
+        return (merged, kept)
     }
 }

@@ -1,4 +1,5 @@
 import NIOCore
+import SluiceCore
 
 // The primitive readers and writers the generated code calls. Readers are bounded: every
 // length or count is checked against the bytes that remain before anything is allocated, so a

@@ -2,7 +2,7 @@ import ArgumentParser
 import SluiceClient
 import SluiceCore
 
-/// `sluice cluster status`: nodes, controller, Raft term, offline partitions.
+/// `sluice cluster status`: nodes, controller, Raft term, under-replicated and offline partitions.
 struct ClusterCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cluster",
@@ -16,9 +16,10 @@ struct ClusterCommand: AsyncParsableCommand {
             + "(DescribeQuorum is not implemented)"
 
         static let configuration = CommandConfiguration(
-            abstract: "Show the nodes, the controller, the Raft term and the offline partitions.",
+            abstract: "Show the nodes, the controller, the Raft term, and the under-replicated and offline partitions.",
             discussion: """
-                A partition is offline when it has no leader or its leader is not among the live nodes. \
+                A partition is offline when it has no leader or its leader is not among the live nodes, and \
+                under-replicated when its ISR is smaller than its replica list. \
                 The Raft term is shown as unknown: \(raftTermNote).
                 """)
 
@@ -39,7 +40,18 @@ struct ClusterCommand: AsyncParsableCommand {
                 nodes.add("\(node.id)", "\(node.host):\(node.port)", node.rack ?? "-", node.controller ? "controller" : "")
             }
             print(nodes.rendered)
-            print("\(status.topics) topic(s), \(status.partitions) partition(s), \(status.offlinePartitions.count) offline")
+            print("\(status.topics) topic(s), \(status.partitions) partition(s), "
+                  + "\(status.underReplicatedPartitions.count) under-replicated, \(status.offlinePartitions.count) offline")
+            if !status.underReplicatedPartitions.isEmpty {
+                var under = TextTable("TOPIC", "PARTITION", "LEADER", "REPLICAS", "ISR", "OFFLINE")
+                for entry in status.underReplicatedPartitions {
+                    under.add(entry.topic, "\(entry.partition)", entry.leader.map(\.description) ?? "none",
+                              entry.replicas.map(\.description).joined(separator: ","),
+                              entry.isr.map(\.description).joined(separator: ","),
+                              entry.offlineReplicas.isEmpty ? "-" : entry.offlineReplicas.map(\.description).joined(separator: ","))
+                }
+                print(under.rendered)
+            }
             if !status.offlinePartitions.isEmpty {
                 var offline = TextTable("TOPIC", "PARTITION", "LEADER", "REPLICAS")
                 for entry in status.offlinePartitions {
@@ -67,6 +79,14 @@ struct ClusterCommand: AsyncParsableCommand {
             @Nullable var leader: Int32?
             var replicas: [Int32]
         }
+        struct UnderReplicatedPartition: Encodable {
+            var topic: String
+            var partition: Int32
+            @Nullable var leader: Int32?
+            var replicas: [Int32]
+            var isr: [Int32]
+            var offlineReplicas: [Int32]
+        }
         @Nullable var clusterId: String?
         @Nullable var controller: Int32?
         @Nullable var raftTerm: UInt64?
@@ -75,6 +95,7 @@ struct ClusterCommand: AsyncParsableCommand {
         var topics: Int
         var partitions: Int
         var offlinePartitions: [OfflinePartition]
+        var underReplicatedPartitions: [UnderReplicatedPartition]
 
         init(_ metadata: ClusterMetadata) {
             clusterId = metadata.clusterID
@@ -94,6 +115,13 @@ struct ClusterCommand: AsyncParsableCommand {
                 }.map {
                     OfflinePartition(topic: topic.name.rawValue, partition: $0.index.rawValue, leader: $0.leader?.rawValue,
                                      replicas: $0.replicas.map(\.rawValue))
+                }
+            }
+            underReplicatedPartitions = topicList.flatMap { topic in
+                topic.partitions.filter(\.isUnderReplicated).map {
+                    UnderReplicatedPartition(topic: topic.name.rawValue, partition: $0.index.rawValue, leader: $0.leader?.rawValue,
+                                             replicas: $0.replicas.map(\.rawValue), isr: $0.inSyncReplicas.map(\.rawValue),
+                                             offlineReplicas: $0.offlineReplicas.map(\.rawValue))
                 }
             }
         }

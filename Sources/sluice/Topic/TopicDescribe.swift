@@ -10,8 +10,11 @@ struct TopicDescribe: AsyncParsableCommand {
 
     static let configuration = CommandConfiguration(
         commandName: "describe",
-        abstract: "Show each partition's leader, replicas, ISR, record count and share of the topic, and flag skew.",
+        abstract: "Show each partition's leader, epoch, replicas, ISR, offline replicas, record count and share, and flag problems.",
         discussion: """
+            A partition is flagged UNDER-REPLICATED when its ISR is smaller than its replica list (a replica \
+            fell behind or its node is down), and OFFLINE when it has no leader (no reads or writes until one \
+            is elected). Offline replicas are those whose node is fenced or not registered. \
             A partition is flagged hot when its share of the topic's records is more than \
             \(Decimal1(PartitionShares.hotFactor))× the mean share; the topic is flagged skewed with a hot \
             partition, an empty partition beside full ones, or a max/min ratio above \(Decimal1(PartitionShares.ratioMax)). \
@@ -29,20 +32,33 @@ struct TopicDescribe: AsyncParsableCommand {
             try output.printJSON(Described(description, shares))
             return
         }
-        print("topic \(description.name): \(description.partitions.count) partition(s), \(shares.totalRecords) record(s)")
-        var table = TextTable("PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "START", "END", "RECORDS", "SHARE", "")
+        let underReplicated = description.partitions.filter(\.isUnderReplicated).count
+        let offline = description.partitions.filter(\.isOffline).count
+        print("topic \(description.name): \(description.partitions.count) partition(s), \(shares.totalRecords) record(s), "
+              + "\(underReplicated) under-replicated, \(offline) offline")
+        var table = TextTable("PARTITION", "LEADER", "EPOCH", "REPLICAS", "ISR", "OFFLINE", "START", "END", "RECORDS", "SHARE", "FLAGS")
         for (partition, entry) in zip(description.partitions, shares.entries) {
             table.add("\(partition.index)", partition.leader.map(\.description) ?? "none", "\(partition.leaderEpoch)",
                       partition.replicas.map(\.description).joined(separator: ","),
                       partition.inSyncReplicas.map(\.description).joined(separator: ","),
+                      partition.offlineReplicas.isEmpty ? "-" : partition.offlineReplicas.map(\.description).joined(separator: ","),
                       partition.logStartOffset.map(\.description) ?? "?", partition.logEndOffset.map(\.description) ?? "?",
                       entry.records.map(\.description) ?? "?", entry.share.map { Percent($0).description } ?? "-",
-                      entry.isHot ? "HOT" : (partition.leader == nil ? "OFFLINE" : ""))
+                      Self.flags(partition, hot: entry.isHot))
         }
         print(table.rendered)
         if let ratio = shares.maxMinRatio { print("max/min records ratio: \(Ratio(ratio))") }
         if let warning = shares.warning { print(warning) }
         print("(\(Self.sizeNote))")
+    }
+
+    /// The FLAGS column: OFFLINE, UNDER-REPLICATED and HOT, in that order of urgency.
+    static func flags(_ partition: PartitionDescription, hot: Bool) -> String {
+        var flags: [String] = []
+        if partition.isOffline { flags.append("OFFLINE") }
+        if partition.isUnderReplicated { flags.append("UNDER-REPLICATED") }
+        if hot { flags.append("HOT") }
+        return flags.joined(separator: " ")
     }
 
     /// The JSON document of `topic describe`.
@@ -59,6 +75,8 @@ struct TopicDescribe: AsyncParsableCommand {
             @Nullable var recordCount: Int64?
             @Nullable var share: Double?
             var hot: Bool
+            var underReplicated: Bool
+            var offline: Bool
         }
         struct Skew: Encodable {
             var skewed: Bool
@@ -75,6 +93,9 @@ struct TopicDescribe: AsyncParsableCommand {
         @Nullable var sizeBytes: Int64?
         var sizeNote: String
         var partitions: [Partition]
+        /// Indexes of the partitions flagged UNDER-REPLICATED and OFFLINE.
+        var underReplicatedPartitions: [Int32]
+        var offlinePartitions: [Int32]
         var skew: Skew
 
         init(_ description: TopicDescription, _ shares: PartitionShares) {
@@ -89,8 +110,11 @@ struct TopicDescribe: AsyncParsableCommand {
                           leaderEpoch: partition.leaderEpoch.rawValue, replicas: partition.replicas.map(\.rawValue),
                           isr: partition.inSyncReplicas.map(\.rawValue), offlineReplicas: partition.offlineReplicas.map(\.rawValue),
                           logStartOffset: partition.logStartOffset?.rawValue, logEndOffset: partition.logEndOffset?.rawValue,
-                          recordCount: entry.records, share: entry.share, hot: entry.isHot)
+                          recordCount: entry.records, share: entry.share, hot: entry.isHot,
+                          underReplicated: partition.isUnderReplicated, offline: partition.isOffline)
             }
+            underReplicatedPartitions = description.partitions.filter(\.isUnderReplicated).map(\.index.rawValue)
+            offlinePartitions = description.partitions.filter(\.isOffline).map(\.index.rawValue)
             skew = Skew(skewed: shares.isSkewed, hotPartitions: shares.hotPartitions.map(\.rawValue),
                         emptyPartitions: shares.emptyPartitions.map(\.rawValue), maxMinRatio: shares.maxMinRatio,
                         meanShare: shares.meanShare, warning: shares.warning)

@@ -1,5 +1,6 @@
 import NIOCore
 import SluiceWire
+import SluiceCore
 import Testing
 
 /// SplitMix64: a tiny seeded generator, so every randomized test reproduces from its seed.

@@ -38,15 +38,24 @@ struct MetadataHandler: KafkaAPIHandler {
                 return .init(errorCode: (creating ? KafkaErrorCode.leaderNotAvailable : .unknownTopicOrPartition).rawValue, name: name)
             }
             let partitions = topic.partitions.enumerated().map { i, p in
-                MetadataResponse.MetadataResponseTopic.MetadataResponsePartition(
-                    errorCode: (p.hasLeader ? KafkaErrorCode.none : .leaderNotAvailable).rawValue,
-                    partitionIndex: PartitionIndex(Int32(i)), leaderID: p.leader, leaderEpoch: p.leaderEpoch,
-                    replicaNodes: p.replicas, isrNodes: p.isr,
-                    offlineReplicas: p.replicas.filter { !image.isUnfenced($0) })
+                Self.answer(for: p, index: PartitionIndex(Int32(i)), isUnfenced: image.isUnfenced)
             }
             return .init(errorCode: 0, name: name, partitions: partitions)
         }
         return MetadataResponse(brokers: brokers, clusterID: Self.clusterID,
                                 controllerID: snapshot.controllerID ?? .none, topics: topics)
+    }
+
+    /// One partition as Metadata reports it: leader and epoch (LEADER_NOT_AVAILABLE without a
+    /// leader), replicas, ISR, and as offline the replicas whose broker is fenced or not
+    /// registered: they serve nothing, which is what `sluice topic describe` and Kafka's tools
+    /// show as offline.
+    static func answer(for partition: PartitionState, index: PartitionIndex, isUnfenced: (NodeID) -> Bool)
+        -> MetadataResponse.MetadataResponseTopic.MetadataResponsePartition
+    {
+        .init(errorCode: (partition.hasLeader ? KafkaErrorCode.none : .leaderNotAvailable).rawValue,
+              partitionIndex: index, leaderID: partition.leader, leaderEpoch: partition.leaderEpoch,
+              replicaNodes: partition.replicas, isrNodes: partition.isr,
+              offlineReplicas: partition.replicas.filter { !isUnfenced($0) })
     }
 }
