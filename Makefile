@@ -4,7 +4,7 @@
 SWIFT ?= swift
 RELEASE_FLAGS = -c release
 
-.PHONY: run run-single test test-compat build release bench bench-broker bench-clients deps deps-test clean help
+.PHONY: run run-single test test-compat build release bench bench-broker bench-clients bench-replication deps deps-test clean help
 
 help:
 	@echo "make run    - build and start a 3-node Sluice cluster with a demo topic (Ctrl-C stops it)"
@@ -52,6 +52,11 @@ test-compat: deps-test
 bench: deps
 	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-bench
 	$(SWIFT) run $(RELEASE_FLAGS) --skip-build sluice-bench
+
+# RF 1 acks=1 beside RF 3 acks=all on 3 local nodes, plaintext and TLS (docs/BENCHMARKS.md).
+bench-replication: deps-test
+	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-server
+	python3 scripts/bench-replication.py
 
 bench-broker: deps-test
 	$(SWIFT) build $(RELEASE_FLAGS) --product sluice-server

@@ -59,7 +59,7 @@ struct AlterPartitionRPCTests {
     }
 
     static let client = InterNodeClient(group: MultiThreadedEventLoopGroup.singleton, frameBytesMax: 1 << 20,
-                                        timeout: .seconds(2), clientID: "node-1")
+                                        timeout: .seconds(10), clientID: "node-1")
 
     /// Node 1's sender: its own controller is inactive, so it calls node 3 at `port`.
     static func sender(port: Int, retryTime: Duration = .seconds(5)) -> AlterPartitionSender {

@@ -31,11 +31,11 @@ struct ProducerFailoverTests {
 
     /// Produces `perKey` records per key, running `disruption` concurrently, then checks what the
     /// topic holds.
-    func produceThrough(_ cluster: TestCluster, partitions: Int32, perKey: Int,
+    func produceThrough(_ cluster: TestCluster, partitions: Int32, replicationFactor: Int16 = -1, perKey: Int,
                         disruption: @escaping @Sendable (SluiceClient, TopicName) async throws -> Void) async throws {
         let client = try await cluster.client { $0.requestTimeout = .seconds(5) }
         let topic = try uniqueTopic("failover")
-        try await client.admin.createTopic(topic, partitionCount: partitions)
+        try await client.admin.createTopic(topic, partitionCount: partitions, replicationFactor: replicationFactor)
         var options = ProducerOptions(compression: .lz4)
         options.deliveryTimeout = .seconds(90)
         options.linger = .milliseconds(2)
@@ -119,6 +119,29 @@ struct ProducerFailoverTests {
                 let node = try cluster.node(leader)
                 try await node.kill()
                 try await Task.sleep(for: .seconds(2))
+                try node.start()
+                try await node.waitReady()
+            }
+        }
+    }
+
+    /// Replication factor 3: the killed leader's partition moves to a follower (after its lease
+    /// runs out) while it is down, and the producer follows the move with nothing lost,
+    /// reordered or written twice; the node then comes back as a follower.
+    @Test func aKilledLeaderIsReplacedByAFollowerWithReplicationFactor3() async throws {
+        try await TestCluster.with(nodes: 3) { cluster in
+            try await produceThrough(cluster, partitions: 3, replicationFactor: 3, perKey: 400) { client, topic in
+                let partition = TopicPartition(topic, 0)
+                let leader = try await client.cluster.leader(of: partition)
+                let node = try cluster.node(leader)
+                try await node.kill()
+                let deadline = ContinuousClock.now + .seconds(30)
+                var moved: NodeID = leader
+                while moved == leader, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(500))
+                    moved = (try? await client.cluster.metadata(topics: [topic], refresh: true).leader(of: partition)) ?? leader
+                }
+                #expect(moved != leader, "no follower took over \(partition) from the killed leader \(leader)")
                 try node.start()
                 try await node.waitReady()
             }

@@ -13,8 +13,8 @@ import kwire
 def test_leaders_spread_and_records_on_hashed_partition(cluster3):
     n_parts = 6
     topic = harness.unique("spread")
-    # Replication factor 1: followers (replica fetch, ISR) arrive with the replication issue;
-    # until then a partition with followers would never advance its high watermark.
+    # Replication factor 1 on purpose: this test is about leader placement and key hashing
+    # (test_replication.py covers followers), and a non-replica must refuse the partition.
     n_parts = len(harness.create_topic(cluster3.bootstrap, topic, n_parts, replication=1).partitions)
     leaders = harness.leaders(cluster3.bootstrap, topic)
     if not harness.MOCK:  # librdkafka's mock cluster places leaders its own way
@@ -57,7 +57,7 @@ def controller_seen_by(addr: str) -> int:
 def test_controller_failover_and_catch_up(own_cluster):
     c = own_cluster
     before = harness.unique("before-failover")
-    harness.create_topic(c.bootstrap, before, 3, replication=1)  # see the note on replication above
+    harness.create_topic(c.bootstrap, before, 3, replication=1)  # controller failover, not replication
     ctrl = harness.admin(c.bootstrap).list_topics(timeout=10).controller_id
     assert ctrl in c.broker_ids, f"Metadata controller_id {ctrl} is not one of {c.broker_ids}"
 

@@ -23,7 +23,8 @@ extension PartitionReplica {
         let hw = min(await log.highWatermark, end)
         leader = LeaderState(localID: nodeID, leaderEpoch: epoch, partitionEpoch: state.partitionEpoch, replicas: state.replicas,
                              isr: state.isr, logEndOffset: end, highWatermark: hw, options: context.options, nowMs: context.nowMs())
-        logger.info("\(partition) leader \(previous.leader) -> \(nodeID) (epoch \(previous.leaderEpoch) -> \(epoch)), ISR \(state.isr), log end \(end), HW \(hw)")
+        let why = previous.leader == .none ? "the controller elected it" : "the controller moved leadership from \(previous.leader)"
+        logger.info("\(partition) leader \(previous.leader) -> \(nodeID) (epoch \(previous.leaderEpoch) -> \(epoch)): \(why); ISR \(state.isr), log end \(end), HW \(hw)")
         // A sole in-sync replica commits what it has at once.
         if var current = leader {
             let actions = current.appended(newLogEndOffset: end)
@@ -55,7 +56,7 @@ extension PartitionReplica {
             case .answerProduce(let token, let outcome):
                 waiters.removeValue(forKey: token)?.resume(returning: outcome)
             case .proposeISR(let proposal):
-                logger.info("\(partition) proposes ISR \(proposal.oldISR) -> \(proposal.newISR): \(proposal.reason)")
+                logger.debug("\(partition) proposes ISR \(proposal.oldISR) -> \(proposal.newISR): \(proposal.reason)")
                 let submitter = context.isrChanges
                 let partition = partition
                 Task {

@@ -81,8 +81,10 @@ actor PartitionReplica {
                     await resignLeadership(reason: "the ISR \(newState.isr) no longer holds this leader")
                     return .stopFollowing
                 }
-                if newState.isr != old.isr {
-                    logger.info("\(partition) ISR \(old.isr) -> \(newState.isr) (partition epoch \(newState.partitionEpoch))")
+                // This leader's own changes are logged once, with their reason, by the sender
+                // that had them accepted; the rest are the controller's.
+                if newState.isr != current.isr && newState.isr != current.pendingISR {
+                    logger.info("\(partition) ISR \(current.isr) -> \(newState.isr) (partition epoch \(newState.partitionEpoch)): changed by the controller (a replica was fenced or restarted)")
                 }
                 let actions = current.metadataChanged(replicas: newState.replicas, isr: newState.isr,
                                                       partitionEpoch: newState.partitionEpoch, nowMs: now)
