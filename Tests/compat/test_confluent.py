@@ -76,12 +76,18 @@ def test_100k_keyed_lz4_records_round_trip(broker):
         assert next_seq.get(key, 0) == seq[k], f"{key!r}: read {next_seq.get(key, 0)} records, produced {seq[k]}"
 
 
-def test_replication_factor_above_one_is_refused_until_replication_lands(broker):
-    """A topic whose high watermark could never advance is refused with a clear error."""
+def test_replication_factor_up_to_the_broker_count(broker):
+    """A topic may have as many replicas as there are brokers; more is refused with a clear error."""
     from confluent_kafka.admin import NewTopic
     a = harness.admin(broker.bootstrap)
-    name = harness.unique("rf3")
-    f = a.create_topics([NewTopic(name, num_partitions=1, replication_factor=3)], request_timeout=30)[name]
+    brokers = len(broker.broker_ids)
+    ok = harness.unique("rf-all")
+    a.create_topics([NewTopic(ok, num_partitions=1, replication_factor=brokers)], request_timeout=30)[ok].result(timeout=30)
+    t = harness.wait_topic_ready(broker.bootstrap, ok, 1)
+    assert len(t.partitions[0].replicas) == brokers, f"replicas {t.partitions[0].replicas}, expected {brokers}"
+    too_many = harness.unique("rf-too-many")
+    f = a.create_topics([NewTopic(too_many, num_partitions=1, replication_factor=brokers + 1)], request_timeout=30)[too_many]
     with pytest.raises(Exception) as info:
         f.result(timeout=30)
     assert "INVALID_REPLICATION_FACTOR" in str(info.value), f"expected INVALID_REPLICATION_FACTOR, got {info.value}"
+    assert "unfenced brokers" in str(info.value), f"the error does not say why: {info.value}"
