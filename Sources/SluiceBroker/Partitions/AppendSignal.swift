@@ -7,23 +7,35 @@ import Synchronization
 /// One signal per node is coarse (an append to any partition wakes every waiting fetch, which
 /// then re-reads), and cheap: waiting fetches are bounded by connections, and a re-read of a
 /// partition with nothing new costs a lookup.
+///
+/// Deadlines are kept here and swept every `sweepInterval` by one task, rather than a timer per
+/// wait: under load every append wakes every parked fetch, and a fresh timer per wait spent a
+/// fifth of the node's CPU in the timer heap (measured with `perf` by
+/// `scripts/bench-replication.py --profile`). A wait may so last up to one interval longer than
+/// asked, which long-polls (hundreds of milliseconds) do not notice.
 final class AppendSignal: Sendable {
+    private struct Waiter {
+        var continuation: CheckedContinuation<Void, Never>
+        var deadline: ContinuousClock.Instant
+    }
     private struct State {
         var generation: UInt64 = 0
-        var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var waiters: [UInt64: Waiter] = [:]
         var nextWaiter: UInt64 = 0
+        var sweeping = false
     }
     private let state = Mutex(State())
+    static let sweepInterval: Duration = .milliseconds(10)
 
     var generation: UInt64 { state.withLock { $0.generation } }
 
     func bump() {
-        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+        let waiters = state.withLock { state -> [Waiter] in
             state.generation &+= 1
             defer { state.waiters.removeAll() }
             return Array(state.waiters.values)
         }
-        for waiter in waiters { waiter.resume() }
+        for waiter in waiters { waiter.continuation.resume() }
     }
 
     /// Returns when the generation is past `seen`, or after `timeout`, or on cancellation.
@@ -32,27 +44,38 @@ final class AppendSignal: Sendable {
             state.nextWaiter &+= 1
             return state.nextWaiter
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { [self] in
-                await withTaskCancellationHandler {
-                    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                        let resumeNow = state.withLock { state -> Bool in
-                            if state.generation != seen || Task.isCancelled { return true }
-                            state.waiters[id] = continuation
-                            return false
-                        }
-                        if resumeNow { continuation.resume() }
-                    }
-                } onCancel: {
-                    let continuation = state.withLock { $0.waiters.removeValue(forKey: id) }
-                    continuation?.resume()
+        let deadline = ContinuousClock.now + timeout
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let (resumeNow, startSweeper) = state.withLock { state -> (Bool, Bool) in
+                    if state.generation != seen || Task.isCancelled || timeout <= .zero { return (true, false) }
+                    state.waiters[id] = Waiter(continuation: continuation, deadline: deadline)
+                    defer { state.sweeping = true }
+                    return (false, !state.sweeping)
                 }
+                if resumeNow { continuation.resume() }
+                if startSweeper { Task { [weak self] in await self?.sweep() } }
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
+        } onCancel: {
+            let waiter = state.withLock { $0.waiters.removeValue(forKey: id) }
+            waiter?.continuation.resume()
+        }
+    }
+
+    /// Resumes waiters whose deadline passed; runs while any wait, then stops (the next wait
+    /// starts it again).
+    private func sweep() async {
+        while true {
+            try? await Task.sleep(for: Self.sweepInterval)
+            let now = ContinuousClock.now
+            let (expired, more) = state.withLock { state -> ([Waiter], Bool) in
+                let expired = state.waiters.filter { $0.value.deadline <= now }
+                for id in expired.keys { state.waiters.removeValue(forKey: id) }
+                if state.waiters.isEmpty { state.sweeping = false }
+                return (Array(expired.values), !state.waiters.isEmpty)
             }
-            await group.next()
-            group.cancelAll()
+            for waiter in expired { waiter.continuation.resume() }
+            if !more { return }
         }
     }
 }
