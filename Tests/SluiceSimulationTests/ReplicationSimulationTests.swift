@@ -1,0 +1,7 @@
+import SluiceSimulation
+import Testing
+
+@Suite("Replication simulation")
+struct ReplicationSimulationTests {
+    @Test func placeholder() {}
+}
