@@ -30,8 +30,8 @@ extension ReplicationSimulation {
         guard brokers[b].pausedUntilMs <= now else { return }
         for p in 0..<options.partitionCount {
             if brokers[b].replicas[p].leader != nil {
-                if let sent = brokers[b].replicas[p].isrRequestSentAtMs, now - sent > options.requestTimeoutMs {
-                    brokers[b].replicas[p].isrRequestSentAtMs = nil
+                if let sent = brokers[b].replicas[p].isrRequest, now - sent.sentAtMs > options.requestTimeoutMs {
+                    brokers[b].replicas[p].isrRequest = nil
                     let actions = brokers[b].replicas[p].leader!.isrChangeAnswered(.rejected, nowMs: now)
                     performLeader(actions, b, p)
                 }
@@ -54,7 +54,10 @@ extension ReplicationSimulation {
     /// neither, as the image says, or passes an ISR change to its leader state.
     mutating func applyMetadata(to id: NodeID, _ image: MetadataImage, version: Int) {
         let b = index(id)
-        guard version > brokers[b].metadataVersion else { return }
+        // A restarted broker acts on no image older than its own registration, as a Kafka
+        // broker catches up to it before it starts its partitions: an older one may still
+        // make it leader with a log the crash cut short.
+        guard version > brokers[b].metadataVersion, image.brokers[id]?.incarnation == brokers[b].incarnation else { return }
         brokers[b].metadataVersion = version
         brokers[b].image = image
         for p in 0..<options.partitionCount {
@@ -75,6 +78,8 @@ extension ReplicationSimulation {
 
     mutating func becomeOrStayLeader(_ b: Int, _ p: Int, _ state: PartitionState) {
         if let leader = brokers[b].replicas[p].leader, leader.leaderEpoch == state.leaderEpoch {
+            // A newer partition epoch answers (or overtakes) the change in flight.
+            if state.partitionEpoch > leader.partitionEpoch { brokers[b].replicas[p].isrRequest = nil }
             let actions = brokers[b].replicas[p].leader!.metadataChanged(
                 replicas: state.replicas, isr: state.isr, partitionEpoch: state.partitionEpoch, nowMs: now)
             performLeader(actions, b, p)
@@ -90,6 +95,11 @@ extension ReplicationSimulation {
             options: replicationOptions, nowMs: now)
         leaderEpochs += 1
         note("broker \(brokers[b].id) leads p\(p) at epoch \(state.leaderEpoch), ISR \(state.isr), log end \(log.logEndOffset), HW \(log.highWatermark)")
+        // Only a leadership the controller still holds must have everything committed: one
+        // from a stale image is already superseded, and can commit nothing new (its
+        // followers' HW coverage is checked like any other).
+        let current = controller.image.partition(topicPartition(p))!
+        guard current.leader == brokers[b].id, current.leaderEpoch == state.leaderEpoch else { return }
         if let v = checker.leaderElected(p, brokers[b].id, epoch: state.leaderEpoch, batches: brokers[b].replicas[p].batches, nowMs: now) {
             fail(v)
         }
@@ -100,7 +110,7 @@ extension ReplicationSimulation {
         guard brokers[b].replicas[p].leader != nil else { return }
         let actions = brokers[b].replicas[p].leader!.resign()
         brokers[b].replicas[p].leader = nil
-        brokers[b].replicas[p].isrRequestSentAtMs = nil
+        brokers[b].replicas[p].isrRequest = nil
         performLeader(actions, b, p)
     }
 
@@ -143,8 +153,9 @@ extension ReplicationSimulation {
                     topic: Self.topic, partition: PartitionIndex(Int32(p)), leaderID: brokers[b].id,
                     leaderEpoch: proposal.leaderEpoch, partitionEpoch: proposal.partitionEpoch, newISR: proposal.newISR)
                 note("broker \(brokers[b].id) proposes ISR \(proposal.newISR) for p\(p): \(proposal.reason)")
-                brokers[b].replicas[p].isrRequestSentAtMs = now
-                send(.alterPartition(partition: p, request), from: brokers[b].id, to: Self.controllerID)
+                brokers[b].replicas[p].isrRequest = (nextRequest, now)
+                send(.alterPartition(partition: p, request, request: nextRequest), from: brokers[b].id, to: Self.controllerID)
+                nextRequest += 1
             }
         }
     }
@@ -157,12 +168,10 @@ extension ReplicationSimulation {
         }
     }
 
-    mutating func isrChangeAnswered(on id: NodeID, _ p: Int, leaderEpoch: LeaderEpoch, _ result: AlterPartitionResult) {
+    mutating func isrChangeAnswered(on id: NodeID, _ p: Int, request: UInt64, _ result: AlterPartitionResult) {
         let b = index(id)
-        guard let leader = brokers[b].replicas[p].leader, leader.leaderEpoch == leaderEpoch,
-            brokers[b].replicas[p].isrRequestSentAtMs != nil
-        else { return }
-        brokers[b].replicas[p].isrRequestSentAtMs = nil
+        guard brokers[b].replicas[p].leader != nil, brokers[b].replicas[p].isrRequest?.request == request else { return }
+        brokers[b].replicas[p].isrRequest = nil
         let answer: LeaderState.ISRChangeAnswer
         switch result {
         case .accepted(let state): answer = .accepted(isr: state.isr, partitionEpoch: state.partitionEpoch)

@@ -27,7 +27,7 @@ extension ReplicationSimulation {
         send(.metadata(controller.image, version: metadataVersion), from: Self.controllerID, to: heartbeat.nodeID)
     }
 
-    mutating func controllerAlterPartition(_ p: Int, _ request: AlterPartitionRequest) {
+    mutating func controllerAlterPartition(_ p: Int, _ request: AlterPartitionRequest, id: UInt64) {
         let output = controller.alterPartition(request)
         switch output.result {
         case .accepted(let state):
@@ -37,7 +37,7 @@ extension ReplicationSimulation {
             note("controller refuses AlterPartition p\(p) from \(request.leaderID): \(code) \(why)")
         }
         adopt(output.records)
-        send(.alterPartitionAnswer(partition: p, leaderEpoch: request.leaderEpoch, output.result),
+        send(.alterPartitionAnswer(partition: p, request: id, output.result),
              from: Self.controllerID, to: request.leaderID)
     }
 
@@ -51,6 +51,7 @@ extension ReplicationSimulation {
             note("controller elects \(leader) for p\(change.partition): epoch \(state.leaderEpoch), ISR \(state.isr)")
         }
         if options.bug == .electOutsideISR { electOutsideISR(after: records) }
+        keepLeaderless(after: records)
         metadataVersion += 1
         broadcastMetadata()
     }
@@ -71,12 +72,37 @@ extension ReplicationSimulation {
         var changes: [PartitionChangeRecord] = []
         for p in 0..<options.partitionCount {
             let state = controller.image.partition(topicPartition(p))!
+            if state.isr == [id] && !state.hasLeader && options.flush != .always {
+                let why = "its only in-sync replica, broker \(id), restarted uncleanly and may have lost unsynced batches"
+                if leaderlessReasons[p] == nil { note("controller keeps p\(p) leaderless: \(why)") }
+                leaderlessReasons[p] = why
+            }
             guard state.isr.contains(id), state.isr.count > 1, state.leader != id else { continue }
             let topicID = controller.image.topic(named: Self.topic)!.topicID
             changes.append(PartitionChangeRecord(
                 topicID: topicID, partition: PartitionIndex(Int32(p)), partitionEpoch: state.partitionEpoch.next,
                 isr: state.isr.filter { $0 != id }))
             note("controller removes restarted broker \(id) from the ISR of p\(p)")
+        }
+        rebuildController(applying: changes)
+    }
+
+    /// With `flush = none`, a partition whose only in-sync replica restarted uncleanly
+    /// stays leaderless, with the reason, rather than led by a replica that may have lost
+    /// acknowledged batches (KIP-966's rule; unclean election stays an operator's decision).
+    /// The real `Controller` elects it when it unfences; the simulation reverts that election
+    /// before any broker sees it.
+    mutating func keepLeaderless(after records: [MetadataRecord]) {
+        var changes: [PartitionChangeRecord] = []
+        for record in records {
+            guard case .partitionChange(let change) = record, let leader = change.leader, leader != .none,
+                leaderlessReasons[Int(change.partition.rawValue)] != nil
+            else { continue }
+            let state = controller.image.partition(topicPartition(Int(change.partition.rawValue)))!
+            guard state.leader == leader else { continue }
+            changes.append(PartitionChangeRecord(
+                topicID: change.topicID, partition: change.partition, partitionEpoch: state.partitionEpoch.next, leader: NodeID.none))
+            note("controller withdraws the election of \(leader) for p\(change.partition): \(leaderlessReasons[Int(change.partition.rawValue)]!)")
         }
         rebuildController(applying: changes)
     }

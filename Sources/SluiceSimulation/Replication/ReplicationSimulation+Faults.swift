@@ -110,6 +110,10 @@ extension ReplicationSimulation {
         }
         for p in 0..<options.partitionCount {
             let leader = controller.image.partition(topicPartition(p))!.leader
+            if leader == .none {
+                note("p\(p) stays leaderless: \(leaderlessReasons[p]!)")
+                continue
+            }
             for b in brokers.indices {
                 guard let onDisk = readAllBatches(brokers[b].replicas[p].log, brokers[b].id, p) else { return }
                 if onDisk != brokers[b].replicas[p].batches {
@@ -128,8 +132,11 @@ extension ReplicationSimulation {
     func convergenceProblem() -> String? {
         for p in 0..<options.partitionCount {
             let state = controller.image.partition(topicPartition(p))!
+            if state.leader == .none, leaderlessReasons[p] != nil { continue }
             guard state.leader != .none else { return "p\(p) has no leader (ISR \(state.isr))" }
-            guard Set(state.isr) == Set(state.replicas) else { return "p\(p) ISR \(state.isr) of replicas \(state.replicas)" }
+            guard Set(state.isr) == Set(state.replicas) else {
+                return "p\(p) ISR \(state.isr) of replicas \(state.replicas); " + replicaReport(p)
+            }
             let leader = brokers[index(state.leader)]
             guard leader.up, let leaderState = leader.replicas[p].leader, leaderState.leaderEpoch == state.leaderEpoch else {
                 return "p\(p): broker \(state.leader) does not lead at epoch \(state.leaderEpoch) yet"
@@ -144,6 +151,16 @@ extension ReplicationSimulation {
             }
         }
         return nil
+    }
+
+    /// Each replica's view of partition `p`, for a liveness failure.
+    func replicaReport(_ p: Int) -> String {
+        brokers.map { broker in
+            let r = broker.replicas[p]
+            let role = r.leader.map { "leader e\($0.leaderEpoch) ISR \($0.isr) pending \($0.pendingISR.map { "\($0)" } ?? "-") HW \($0.highWatermark) followers \($0.followers.mapValues(\.logEndOffset))" }
+                ?? r.follower.map { "follower of \($0.leader) e\($0.leaderEpoch) \($0.phase)" } ?? "no role"
+            return "broker \(broker.id)\(broker.up ? "" : " (down)"): log end \(r.log.logEndOffset) HW \(r.log.highWatermark), \(role)"
+        }.joined(separator: "; ")
     }
 
     /// After every event touching partition `p`: each replica's batches below its HW agree with

@@ -69,6 +69,8 @@ public struct ReplicationSimulation {
     var pendingProduces: [UInt64: (partition: Int, batch: BatchID)] = [:]
     var nextToken: UInt64 = 1
     var nextRequest: UInt64 = 1
+    /// Partitions the controller keeps leaderless, and why (`keepLeaderless`).
+    var leaderlessReasons: [Int: String] = [:]
     var healed = false
     var livenessReached = false
 
@@ -157,7 +159,8 @@ public struct ReplicationSimulation {
         return Result(
             seed: options.seed, violation: violation, trace: trace.lines, digest: digest,
             acknowledgedBatches: checker.acknowledgedCount, servedBatches: checker.servedCount, leaderEpochs: leaderEpochs,
-            crashes: crashes, lossyCrashes: lossyCrashes, truncations: truncations, isrChanges: isrChanges)
+            crashes: crashes, lossyCrashes: lossyCrashes, truncations: truncations, isrChanges: isrChanges,
+            leaderlessPartitions: leaderlessReasons.count)
     }
 
     mutating func handle(_ event: Event) {
@@ -220,9 +223,9 @@ public struct ReplicationSimulation {
         }
         switch message {
         case .heartbeat(let id, let incarnation): controllerHeard(Self.heartbeat(id, incarnation))
-        case .alterPartition(let p, let request): controllerAlterPartition(p, request)
+        case .alterPartition(let p, let request, let id): controllerAlterPartition(p, request, id: id)
         case .metadata(let image, let version): applyMetadata(to: to, image, version: version)
-        case .alterPartitionAnswer(let p, let epoch, let result): isrChangeAnswered(on: to, p, leaderEpoch: epoch, result)
+        case .alterPartitionAnswer(let p, let id, let result): isrChangeAnswered(on: to, p, request: id, result)
         case .fetch(let p, let offset, let epoch, let request):
             answerFetch(on: to, p, from: from, offset: offset, epoch: epoch, request: request)
         case .fetchAnswer(let p, let request, let reply): fetchAnswered(on: to, p, request: request, reply)
@@ -293,8 +296,8 @@ extension SplitMix64 {
 enum SimMessage {
     case heartbeat(NodeID, KafkaUUID)
     case metadata(MetadataImage, version: Int)
-    case alterPartition(partition: Int, AlterPartitionRequest)
-    case alterPartitionAnswer(partition: Int, leaderEpoch: LeaderEpoch, AlterPartitionResult)
+    case alterPartition(partition: Int, AlterPartitionRequest, request: UInt64)
+    case alterPartitionAnswer(partition: Int, request: UInt64, AlterPartitionResult)
     /// A follower's Fetch at its log end, with its view of the leader epoch.
     case fetch(partition: Int, offset: Offset, leaderEpoch: LeaderEpoch, request: UInt64)
     case fetchAnswer(partition: Int, request: UInt64, FetchReply)
@@ -309,7 +312,7 @@ enum SimMessage {
     var partition: Int? {
         switch self {
         case .heartbeat, .metadata: nil
-        case .alterPartition(let p, _), .alterPartitionAnswer(let p, _, _), .fetch(let p, _, _, _), .fetchAnswer(let p, _, _),
+        case .alterPartition(let p, _, _), .alterPartitionAnswer(let p, _, _), .fetch(let p, _, _, _), .fetchAnswer(let p, _, _),
             .epochQuery(let p, _, _, _), .epochAnswer(let p, _, _), .produce(let p, _, _), .produceAnswer(let p, _, _),
             .consumerFetch(let p, _, _), .consumerFetchAnswer(let p, _, _):
             p
@@ -320,7 +323,7 @@ enum SimMessage {
         switch self {
         case .heartbeat: "a heartbeat"
         case .metadata(_, let v): "metadata v\(v)"
-        case .alterPartition(let p, let r): "AlterPartition p\(p) isr \(r.newISR)"
+        case .alterPartition(let p, let r, _): "AlterPartition p\(p) isr \(r.newISR)"
         case .alterPartitionAnswer(let p, _, _): "an AlterPartition answer p\(p)"
         case .fetch(let p, let o, let e, _): "a Fetch p\(p) at \(o) epoch \(e)"
         case .fetchAnswer(let p, _, _): "a Fetch answer p\(p)"
@@ -382,9 +385,10 @@ struct SimReplica {
     /// The follower's request in flight (Fetch or OffsetForLeaderEpoch) and when it left.
     var inflight: (request: UInt64, sentAtMs: Int64)?
     var backOffUntilMs: Int64 = 0
-    /// When the leader's AlterPartition in flight left; unanswered past the request timeout
-    /// it counts as rejected, so the leader may propose again.
-    var isrRequestSentAtMs: Int64?
+    /// The leader's AlterPartition in flight and when it left; unanswered past the request
+    /// timeout it counts as rejected, so the leader may propose again. An answer to any
+    /// other request is stale (the metadata already carried its outcome) and is dropped.
+    var isrRequest: (request: UInt64, sentAtMs: Int64)?
 
     init(log: PartitionLog) { self.log = log }
 }

@@ -85,6 +85,9 @@ extension ReplicationSimulation {
         public let lossyCrashes: Int
         public let truncations: Int
         public let isrChanges: Int
+        /// Partitions left without a leader, with the controller's reason, because their only
+        /// in-sync replica may have lost acknowledged batches in a crash.
+        public let leaderlessPartitions: Int
         public var passed: Bool { violation == nil }
     }
 }
