@@ -56,6 +56,8 @@ public struct LeaderState: Sendable {
     public private(set) var partitionEpoch: PartitionEpoch
     /// The ISR this leader asked the controller for, until it is answered or superseded.
     public private(set) var pendingISR: [NodeID]?
+    /// The proposal behind `pendingISR`, sent again when its outcome is unknown.
+    private var pendingProposal: ISRProposal?
     public private(set) var followers: [NodeID: FollowerProgress]
     public private(set) var logEndOffset: Offset
     /// Invariant: never decreases; ≤ `logEndOffset`.
@@ -166,6 +168,13 @@ public struct LeaderState: Sendable {
                                          partitionEpoch newEpoch: PartitionEpoch, nowMs: Int64) -> [LeaderAction] {
         guard newEpoch > partitionEpoch else { return [] }
         precondition(newISR.contains(localID), "leader \(localID) not in the new ISR \(newISR)")
+        // A member this change drops may have restarted with a shorter log (the controller
+        // takes a restarted broker out of every ISR): where it fetched before proves nothing
+        // now, so it must fetch again before it can be proposed back in.
+        for id in maximalISR where id != localID && !newISR.contains(id) {
+            followers[id]?.logEndOffset = .unknown
+            followers[id]?.previousFetchLeaderEnd = .unknown
+        }
         partitionEpoch = newEpoch
         isr = newISR
         replicas = newReplicas
@@ -175,6 +184,7 @@ public struct LeaderState: Sendable {
         for id in followers.keys where !newReplicas.contains(id) { followers[id] = nil }
         // Whatever was in flight was answered by (or lost to) this change.
         pendingISR = nil
+        pendingProposal = nil
         var actions = advanceHighWatermark()
         for id in replicas where !isr.contains(id) { actions += maybeExpand(id) }
         return actions
@@ -183,9 +193,20 @@ public struct LeaderState: Sendable {
     /// The controller's answer to the ISR change in flight.
     public enum ISRChangeAnswer: Hashable, Sendable {
         case accepted(isr: [NodeID], partitionEpoch: PartitionEpoch)
-        /// Refused (a stale partition epoch, an ineligible replica, this node no longer
-        /// leading) or not delivered. The next fetch or tick proposes again if still needed.
+        /// Refused and not applied: an ineligible (fenced) replica or an invalid ISR, judged
+        /// at the partition epoch the proposal was based on. (Had an earlier copy of it been
+        /// applied, that epoch would be gone and the refusal a stale one: `outcomeUnknown`.)
+        /// The change in flight is dropped; the next fetch or tick proposes again if needed.
         case rejected
+        /// No answer (lost, timed out, the controller moved), or a refusal because this
+        /// leader's view is stale (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH,
+        /// NOT_LEADER_OR_FOLLOWER): the change may have been applied. The pending ISR keeps
+        /// counting towards the HW until the metadata settles it, since the controller may
+        /// already count an added member as in sync; dropping it would let the HW pass
+        /// batches that member lacks, and the controller may elect it. The same proposal
+        /// comes back for the shell to send again after its backoff (Kafka's
+        /// AlterPartitionManager retries the same way, and resets only on INELIGIBLE_REPLICA).
+        case outcomeUnknown
     }
 
     public mutating func isrChangeAnswered(_ answer: ISRChangeAnswer, nowMs: Int64) -> [LeaderAction] {
@@ -194,7 +215,11 @@ public struct LeaderState: Sendable {
             return metadataChanged(replicas: replicas, isr: newISR, partitionEpoch: epoch, nowMs: nowMs)
         case .rejected:
             pendingISR = nil
+            pendingProposal = nil
             return []
+        case .outcomeUnknown:
+            guard let pendingProposal else { return [] }
+            return [.proposeISR(pendingProposal)]
         }
     }
 
@@ -257,8 +282,10 @@ public struct LeaderState: Sendable {
 
     private mutating func propose(_ newISR: [NodeID], reason: String) -> LeaderAction {
         pendingISR = newISR
-        return .proposeISR(ISRProposal(leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, oldISR: isr,
-                                       newISR: newISR, reason: reason))
+        let proposal = ISRProposal(leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, oldISR: isr,
+                                   newISR: newISR, reason: reason)
+        pendingProposal = proposal
+        return .proposeISR(proposal)
     }
 }
 

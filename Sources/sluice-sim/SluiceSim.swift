@@ -14,6 +14,7 @@ import Darwin
 ///     sluice-sim groups (--seed N | --seeds COUNT [--first N]) [--bug NAME] [--trace]
 ///                                                                     the consumer-group simulator
 ///     sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--inject NAME] [--trace]
+///                            [--flush none|always] [--crash-rate R] [--loss R]
 ///                                                                     the partition-replication simulator
 ///
 /// Without `--nodes`, `--seeds` alternates 3 and 5 voters (odd seeds 5). A failing seed is
@@ -159,16 +160,24 @@ struct SluiceSim {
         let count = value("--seeds").flatMap(Int.init)
         let first = value("--first").flatMap(UInt64.init) ?? 1
         let bugName = value("--inject")
+        let crashRate = value("--crash-rate").flatMap(Double.init)
+        let lossRate = value("--loss").flatMap(Double.init)
+        let flush = value("--flush")
         let bug = bugName.flatMap(ReplicationBugInjection.init(rawValue:)) ?? ReplicationBugInjection.none
         let showTrace = args.contains("--trace")
         args.removeAll { $0 == "--trace" }
-        guard args.isEmpty, seed != nil || count != nil, bugName == nil || bug.rawValue == bugName else {
-            print("usage: sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--trace] [--inject \(ReplicationBugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
+        guard args.isEmpty, seed != nil || count != nil, bugName == nil || bug.rawValue == bugName,
+            flush == nil || flush == "none" || flush == "always"
+        else {
+            print("usage: sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--trace] [--flush none|always] [--crash-rate R] [--loss R] [--inject \(ReplicationBugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
             exit(2)
         }
         func options(_ s: UInt64) -> ReplicationSimulationOptions {
             var o = ReplicationSimulationOptions(seed: s)
             o.bug = bug
+            if let crashRate { o.crashRate = crashRate }
+            if let lossRate { o.messageLossRate = lossRate }
+            if let flush { o.flush = flush == "always" ? .always : .none }
             return o
         }
         func report(_ r: ReplicationSimulation.Result) {

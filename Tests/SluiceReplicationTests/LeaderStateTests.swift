@@ -116,6 +116,42 @@ import Testing
         #expect(s.tick(nowMs: 1_300).count == 1)
     }
 
+    /// Found by the replication simulator (seed 1170 with 30 % message loss): a lost answer
+    /// to an expansion was taken as a rejection, the HW moved on without the new member, and
+    /// the controller, which had applied the expansion, elected that member without the
+    /// acknowledged batches.
+    @Test func expansionWithAnUnknownOutcomeKeepsHoldingTheHWForTheNewMember() {
+        var s = leader(isr: [1, 2], end: 10, hw: 10)
+        let proposed = fetch(&s, 3, at: 10, now: 5)
+        guard case .proposeISR(let proposal)? = proposed.first else { return Issue.record("no expansion proposed: \(proposed)") }
+        #expect(s.isrChangeAnswered(.outcomeUnknown, nowMs: 300) == [.proposeISR(proposal)], "the same proposal, to send again")
+        #expect(s.pendingISR == [1, 2, 3])
+        _ = s.appended(newLogEndOffset: 15)
+        _ = fetch(&s, 2, at: 15, now: 301)
+        #expect(s.highWatermark == 10, "node 3 may already be in the controller's ISR without offsets 10…14")
+        _ = s.metadataChanged(replicas: [1, 2, 3], isr: [1, 2, 3], partitionEpoch: 8, nowMs: 302)
+        #expect(s.pendingISR == nil)
+        #expect(s.isrChangeAnswered(.outcomeUnknown, nowMs: 303).isEmpty, "nothing in flight any more")
+    }
+
+    /// Found by the replication simulator (seed 2917): the controller took a restarted
+    /// follower out of the ISR, and the leader proposed it straight back on the position it
+    /// had fetched before the crash; the controller then elected it with its short log.
+    @Test func memberDroppedByTheControllerMustFetchAgainBeforeRejoining() {
+        var s = leader(end: 10, hw: 10)
+        _ = fetch(&s, 2, at: 10, now: 1)
+        _ = fetch(&s, 3, at: 10, now: 1)
+        let dropped = s.metadataChanged(replicas: [1, 2, 3], isr: [1, 3], partitionEpoch: 8, nowMs: 2)
+        #expect(dropped.isEmpty, "node 2's position from before its restart must not bring it back: \(dropped)")
+        #expect(s.followers[2]?.logEndOffset == .unknown)
+        #expect(s.metadataChanged(replicas: [1, 2, 3], isr: [1, 3], partitionEpoch: 9, nowMs: 3).isEmpty)
+        #expect(fetch(&s, 2, at: 4, now: 4).isEmpty, "its real log end is below the HW")
+        guard case .proposeISR(let proposal)? = fetch(&s, 2, at: 10, now: 5).first else {
+            return Issue.record("no expansion once node 2 fetched at the HW")
+        }
+        #expect(proposal.newISR == [1, 3, 2])
+    }
+
     @Test func fetchesWithTheWrongEpochOrFromStrangersAreRefused() {
         var s = leader()
         #expect(s.followerFetched(9, fetchOffset: 0, currentLeaderEpoch: 3, nowMs: 0) == .failure(.notAReplica))

@@ -32,7 +32,7 @@ extension ReplicationSimulation {
             if brokers[b].replicas[p].leader != nil {
                 if let sent = brokers[b].replicas[p].isrRequest, now - sent.sentAtMs > options.requestTimeoutMs {
                     brokers[b].replicas[p].isrRequest = nil
-                    let actions = brokers[b].replicas[p].leader!.isrChangeAnswered(.rejected, nowMs: now)
+                    let actions = brokers[b].replicas[p].leader!.isrChangeAnswered(.outcomeUnknown, nowMs: now)
                     performLeader(actions, b, p)
                 }
                 let actions = brokers[b].replicas[p].leader!.tick(nowMs: now)
@@ -171,12 +171,16 @@ extension ReplicationSimulation {
     mutating func isrChangeAnswered(on id: NodeID, _ p: Int, request: UInt64, _ result: AlterPartitionResult) {
         let b = index(id)
         guard brokers[b].replicas[p].leader != nil, brokers[b].replicas[p].isrRequest?.request == request else { return }
-        brokers[b].replicas[p].isrRequest = nil
         let answer: LeaderState.ISRChangeAnswer
         switch result {
         case .accepted(let state): answer = .accepted(isr: state.isr, partitionEpoch: state.partitionEpoch)
-        case .rejected: answer = .rejected
+        case .rejected(.ineligibleReplica, _), .rejected(.invalidRequest, _): answer = .rejected
+        case .rejected:
+            // Our view is stale: the metadata will settle it; until then the request timeout
+            // sends the same proposal again (`outcomeUnknown`).
+            return
         }
+        brokers[b].replicas[p].isrRequest = nil
         let actions = brokers[b].replicas[p].leader!.isrChangeAnswered(answer, nowMs: now)
         performLeader(actions, b, p)
     }
