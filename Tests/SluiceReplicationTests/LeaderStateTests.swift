@@ -123,7 +123,10 @@ import Testing
     @Test func expansionWithAnUnknownOutcomeKeepsHoldingTheHWForTheNewMember() {
         var s = leader(isr: [1, 2], end: 10, hw: 10)
         let proposed = fetch(&s, 3, at: 10, now: 5)
-        guard case .proposeISR(let proposal)? = proposed.first else { return Issue.record("no expansion proposed: \(proposed)") }
+        guard case .proposeISR(let proposal)? = proposed.first else {
+            Issue.record("no expansion proposed: \(proposed)")
+            return
+        }
         #expect(s.isrChangeAnswered(.outcomeUnknown, nowMs: 300) == [.proposeISR(proposal)], "the same proposal, to send again")
         #expect(s.pendingISR == [1, 2, 3])
         _ = s.appended(newLogEndOffset: 15)
@@ -147,7 +150,8 @@ import Testing
         #expect(s.metadataChanged(replicas: [1, 2, 3], isr: [1, 3], partitionEpoch: 9, nowMs: 3).isEmpty)
         #expect(fetch(&s, 2, at: 4, now: 4).isEmpty, "its real log end is below the HW")
         guard case .proposeISR(let proposal)? = fetch(&s, 2, at: 10, now: 5).first else {
-            return Issue.record("no expansion once node 2 fetched at the HW")
+            Issue.record("no expansion once node 2 fetched at the HW")
+            return
         }
         #expect(proposal.newISR == [1, 3, 2])
     }

@@ -81,3 +81,29 @@ struct ReplicationSimulationTests {
         #expect(failure?.violation?.contains(symptom) == true, "\(failure?.violation ?? "no violation in 20 seeds")")
     }
 }
+
+/// Seeds that once failed, kept as regression tests (CONVENTIONS habit 7). Each names what
+/// it found; the fix is where the comment says.
+@Suite("Replication simulation regressions")
+struct ReplicationSimulationRegressionTests {
+    struct Case: Sendable, CustomTestStringConvertible {
+        var seed: UInt64
+        var messageLossRate = 0.02
+        var found: String
+        var testDescription: String { "seed \(seed): \(found)" }
+    }
+
+    @Test(arguments: [
+        Case(seed: 5, found: "a stale AlterPartition answer taken for the one in flight left the leader's change pending forever (the shell matches answers by request)"),
+        Case(seed: 129, found: "the only ISR member restarted without its unsynced batches and was elected (the controller keeps the partition leaderless, with the reason)"),
+        Case(seed: 217, found: "a restarted broker led on an image older than its registration (it waits for its own registration)"),
+        Case(seed: 1170, messageLossRate: 0.3, found: "a lost expansion answer dropped the new member from the HW while the controller had added it (LeaderState: outcomeUnknown)"),
+        Case(seed: 2917, found: "the leader re-added a restarted follower on its position from before the crash (LeaderState: a dropped member fetches again)"),
+    ])
+    func seedStaysGreen(_ c: Case) {
+        var o = ReplicationSimulationOptions(seed: c.seed)
+        o.messageLossRate = c.messageLossRate
+        let r = ReplicationSimulation.run(o)
+        #expect(r.passed, ReplicationSimulationTests.describe(r.passed ? nil : r))
+    }
+}
