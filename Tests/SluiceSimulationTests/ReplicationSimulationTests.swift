@@ -98,6 +98,8 @@ struct ReplicationSimulationRegressionTests {
         Case(seed: 129, found: "the only ISR member restarted without its unsynced batches and was elected (the controller keeps the partition leaderless, with the reason)"),
         Case(seed: 217, found: "a restarted broker led on an image older than its registration (it waits for its own registration)"),
         Case(seed: 1170, messageLossRate: 0.3, found: "a lost expansion answer dropped the new member from the HW while the controller had added it (LeaderState: outcomeUnknown)"),
+        Case(seed: 14767, found: "a follower of a superseded leader, outside the ISR, cut a batch the next epoch had committed: allowed, it fetches it back (the checker exempts it)"),
+        Case(seed: 2443, messageLossRate: 0.3, found: "as seed 1170, on the shell that resends on a timeout"),
         Case(seed: 2917, found: "the leader re-added a restarted follower on its position from before the crash (LeaderState: a dropped member fetches again)"),
     ])
     func seedStaysGreen(_ c: Case) {

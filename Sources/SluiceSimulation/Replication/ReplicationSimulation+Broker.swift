@@ -335,7 +335,17 @@ extension ReplicationSimulation {
         let removed = Array(replica.batches[keep...])
         truncations += 1
         note("broker \(brokers[b].id) truncates p\(p) to \(offset) (log end \(replica.log.logEndOffset), HW \(replica.log.highWatermark)), removing \(removed.count) batches")
-        if let v = checker.truncated(p, brokers[b].id, removed: removed, firstIndex: keep, nowMs: now) { return fail(v) }
+        // A follower of a superseded leader that is outside the current ISR may cut what a
+        // newer epoch has since committed (found by seed 14767): it answers to the old
+        // leader's log, counts towards no HW, and fetches it back once it learns the new
+        // epoch. Every other truncation must spare the committed log.
+        let current = controller.image.partition(topicPartition(p))!
+        let superseded = (replica.follower?.leaderEpoch ?? current.leaderEpoch) < current.leaderEpoch
+        if !superseded || current.isr.contains(brokers[b].id),
+            let v = checker.truncated(p, brokers[b].id, removed: removed, firstIndex: keep, nowMs: now)
+        {
+            return fail(v)
+        }
         do {
             let end = try replica.log.truncate(to: offset, nowMs: now)
             try replica.log.flush(nowMs: now)
