@@ -186,7 +186,7 @@ struct SluiceSim {
                 for line in r.trace { print("  \(line)") }
                 print("VIOLATION: \(v)")
             } else {
-                print("seed \(r.seed): ok — \(r.acknowledgedBatches) batches acknowledged, \(r.servedBatches) served, \(r.leaderEpochs) leaderships, \(r.isrChanges) ISR changes, \(r.truncations) truncations, \(r.crashes) crashes (\(r.lossyCrashes) lost unsynced bytes)")
+                print("seed \(r.seed): ok — \(r.acknowledgedBatches) batches acknowledged, \(r.servedBatches) served, \(r.leaderEpochs) leaderships, \(r.isrChanges) ISR changes, \(r.truncations) truncations, \(r.crashes) crashes (\(r.lossyCrashes) lost unsynced bytes), \(r.leaderlessPartitions) partitions kept leaderless")
             }
         }
         if let seed {
@@ -195,12 +195,12 @@ struct SluiceSim {
             if showTrace && r.passed { for line in r.trace { print("  \(line)") } }
             exit(r.passed ? 0 : 1)
         }
-        var acked = 0, served = 0, leaderships = 0, crashes = 0, lossy = 0, truncations = 0
+        var acked = 0, served = 0, leaderships = 0, crashes = 0, lossy = 0, truncations = 0, leaderless = 0
         let started = ContinuousClock.now
         for s in first..<(first + UInt64(count!)) {
             let r = ReplicationSimulation.run(options(s))
             acked += r.acknowledgedBatches; served += r.servedBatches; leaderships += r.leaderEpochs
-            crashes += r.crashes; lossy += r.lossyCrashes; truncations += r.truncations
+            crashes += r.crashes; lossy += r.lossyCrashes; truncations += r.truncations; leaderless += r.leaderlessPartitions
             if !r.passed {
                 report(r)
                 print("\(bug == .none ? "FAILED" : "caught \(bug.rawValue)") at seed \(s); reproduce: sluice-sim replication --seed \(s)\(bug == .none ? "" : " --inject \(bug.rawValue)")")
@@ -208,7 +208,7 @@ struct SluiceSim {
             }
             if (s - first + 1) % 1000 == 0 { print("… \(s - first + 1) seeds passed (\(ContinuousClock.now - started))") }
         }
-        print("\(count!) replication seeds passed (\(first)…\(first + UInt64(count!) - 1)) in \(ContinuousClock.now - started): \(acked) batches acknowledged, \(served) served, \(leaderships) leaderships, \(truncations) truncations, \(crashes) crashes (\(lossy) lost unsynced bytes)")
+        print("\(count!) replication seeds passed (\(first)…\(first + UInt64(count!) - 1)) in \(ContinuousClock.now - started): \(acked) batches acknowledged, \(served) served, \(leaderships) leaderships, \(truncations) truncations, \(crashes) crashes (\(lossy) lost unsynced bytes), \(leaderless) partitions kept leaderless with a reason")
         exit(bug == .none ? 0 : 1)
     }
 }

@@ -70,6 +70,15 @@ struct ReplicationSimulationTests {
         #expect(truncations > 5 && lossy > 5)
     }
 
+    /// With `flush = none`, a partition whose only in-sync replica restarted uncleanly is
+    /// not led by it: the healed cluster accepts it leaderless, with the controller's reason.
+    @Test func aPartitionWhoseOnlyInSyncReplicaRestartedUncleanlyStaysLeaderlessWithItsReason() {
+        let r = ReplicationSimulation.run(ReplicationSimulationOptions(seed: 129))
+        #expect(r.passed, Self.describe(r.passed ? nil : r))
+        #expect(r.leaderlessPartitions == 1)
+        #expect(r.trace.contains { $0.contains("stays leaderless") && $0.contains("restarted uncleanly") })
+    }
+
     /// Each injected wiring bug breaks what the checker names.
     @Test("the checker catches an injected bug", arguments: [
         (ReplicationBugInjection.hwFromLeaderAlone, "without the committed batch"),

@@ -78,6 +78,8 @@ extension ReplicationSimulation {
         }
         if !lost.isEmpty { lossyCrashes += 1 }
         brokers[b].up = true
+        // Messages sent to the dead incarnation are lost with its connections.
+        brokers[b].generation += 1
         brokers[b].incarnation = KafkaUUID(high: UInt64(id.rawValue), low: random.next())
         brokers[b].metadataVersion = 0
         brokers[b].image = .empty

@@ -357,7 +357,8 @@ struct SimBroker {
     let fileSystem = SimulatedFileSystem()
     var incarnation: KafkaUUID
     var up = true
-    /// Bumped by every crash: timers and messages of an older generation are dropped.
+    /// Bumped by every crash and restart: timers and messages of an older generation are
+    /// dropped.
     var generation = 0
     var pausedUntilMs: Int64 = 0
     var isolatedUntilMs: Int64 = 0
@@ -400,6 +401,13 @@ struct BatchID: Hashable, CustomStringConvertible {
     var leaderEpoch: LeaderEpoch
     /// CRC-32C over the batch from its attributes on (records included).
     var crc: UInt32
+
+    init(baseOffset: Offset, lastOffset: Offset, leaderEpoch: LeaderEpoch, crc: UInt32) {
+        self.baseOffset = baseOffset
+        self.lastOffset = lastOffset
+        self.leaderEpoch = leaderEpoch
+        self.crc = crc
+    }
 
     init(_ batch: RecordBatch) {
         baseOffset = batch.baseOffset
