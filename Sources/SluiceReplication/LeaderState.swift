@@ -32,6 +32,9 @@ public struct LeaderState: Sendable {
         public var logEndOffset: Offset = .unknown
         /// When the follower was last caught up to the leader's log end (ms, the shell's clock).
         public var lastCaughtUpMs: Int64
+        /// The incarnation that sent the last fetch, when the shell names it: an expansion
+        /// carries it, so the controller can refuse one a restart has made stale (KIP-903).
+        public var incarnation: BrokerIncarnation?
         /// The leader's log end offset and time at the follower's previous fetch.
         var previousFetchLeaderEnd: Offset = .unknown
         var previousFetchMs: Int64 = 0
@@ -119,14 +122,21 @@ public struct LeaderState: Sendable {
 
     /// A follower fetched at `fetchOffset` with its view of the leader epoch. On success the
     /// shell serves records from `fetchOffset` up to the log end, with the HW after `actions`.
+    /// - Parameter incarnation: the fetching broker's registration, if the shell knows it; a
+    ///   new one means the follower restarted, and its earlier fetches no longer count.
     public mutating func followerFetched(
-        _ follower: NodeID, fetchOffset: Offset, currentLeaderEpoch: LeaderEpoch, nowMs: Int64
+        _ follower: NodeID, fetchOffset: Offset, currentLeaderEpoch: LeaderEpoch, nowMs: Int64,
+        incarnation: BrokerIncarnation? = nil
     ) -> Result<[LeaderAction], FetchRefusal> {
         guard follower != localID, var progress = followers[follower] else { return .failure(.notAReplica) }
         // A fetcher that sends no epoch (-1) is an old client; replicas always send one.
         if currentLeaderEpoch < leaderEpoch { return .failure(.fencedLeaderEpoch) }
         if currentLeaderEpoch > leaderEpoch { return .failure(.unknownLeaderEpoch) }
         if fetchOffset > logEndOffset { return .failure(.offsetPastLogEnd) }
+        if let incarnation, progress.incarnation != incarnation {
+            progress.incarnation = incarnation
+            progress.previousFetchLeaderEnd = .unknown
+        }
         if fetchOffset >= logEndOffset {
             progress.lastCaughtUpMs = max(progress.lastCaughtUpMs, nowMs)
         } else if progress.previousFetchLeaderEnd != .unknown && fetchOffset >= progress.previousFetchLeaderEnd {
@@ -282,8 +292,10 @@ public struct LeaderState: Sendable {
 
     private mutating func propose(_ newISR: [NodeID], reason: String) -> LeaderAction {
         pendingISR = newISR
+        var incarnations: [NodeID: BrokerIncarnation] = [:]
+        for id in newISR where !isr.contains(id) { incarnations[id] = followers[id]?.incarnation }
         let proposal = ISRProposal(leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, oldISR: isr,
-                                   newISR: newISR, reason: reason)
+                                   newISR: newISR, addedIncarnations: incarnations, reason: reason)
         pendingProposal = proposal
         return .proposeISR(proposal)
     }
@@ -296,6 +308,11 @@ public struct ISRProposal: Hashable, Sendable {
     public var partitionEpoch: PartitionEpoch
     public var oldISR: [NodeID]
     public var newISR: [NodeID]
+    /// For each member the change adds, the incarnation whose fetches justified it: the
+    /// controller must refuse the change if that broker has registered anew since (KIP-903),
+    /// since the leader may not have heard of the restart, and a proposal sent again after a
+    /// lost answer may be older than it.
+    public var addedIncarnations: [NodeID: BrokerIncarnation]
     /// Why, for the log line.
     public var reason: String
 }

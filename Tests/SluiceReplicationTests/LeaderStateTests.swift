@@ -156,6 +156,28 @@ import Testing
         #expect(proposal.newISR == [1, 3, 2])
     }
 
+    /// Found by the replication simulator (seeds 300610 and 506333 under heavy crashes and
+    /// loss): a follower restarted with a shorter log, and the leader, which had not heard of
+    /// the restart, proposed it into the ISR on what its previous life had fetched. An
+    /// expansion now names the incarnation whose fetches justified it, so the controller can
+    /// refuse a stale one (KIP-903); a fetch from a new incarnation replaces the old position.
+    @Test func anExpansionNamesTheIncarnationWhoseFetchesJustifiedIt() {
+        let before = BrokerIncarnation(high: 3, low: 1)
+        let after = BrokerIncarnation(high: 3, low: 2)
+        var s = leader(isr: [1, 2], end: 10, hw: 10)
+        guard case .success(let actions) = s.followerFetched(3, fetchOffset: 10, currentLeaderEpoch: 3, nowMs: 5, incarnation: before),
+            case .proposeISR(let proposal)? = actions.first
+        else {
+            Issue.record("no expansion proposed")
+            return
+        }
+        #expect(proposal.addedIncarnations == [3: before])
+        _ = s.isrChangeAnswered(.rejected, nowMs: 6)
+        #expect(s.followerFetched(3, fetchOffset: 4, currentLeaderEpoch: 3, nowMs: 7, incarnation: after) == .success([]),
+                "the restarted follower is below the HW: no expansion")
+        #expect(s.followers[3]?.incarnation == after && s.followers[3]?.logEndOffset == 4)
+    }
+
     @Test func fetchesWithTheWrongEpochOrFromStrangersAreRefused() {
         var s = leader()
         #expect(s.followerFetched(9, fetchOffset: 0, currentLeaderEpoch: 3, nowMs: 0) == .failure(.notAReplica))

@@ -98,6 +98,7 @@ struct ReplicationSimulationRegressionTests {
     struct Case: Sendable, CustomTestStringConvertible {
         var seed: UInt64
         var messageLossRate = 0.02
+        var crashRate = 0.025
         var found: String
         var testDescription: String { "seed \(seed): \(found)" }
     }
@@ -109,11 +110,14 @@ struct ReplicationSimulationRegressionTests {
         Case(seed: 1170, messageLossRate: 0.3, found: "a lost expansion answer dropped the new member from the HW while the controller had added it (LeaderState: outcomeUnknown)"),
         Case(seed: 14767, found: "a follower of a superseded leader, outside the ISR, cut a batch the next epoch had committed: allowed, it fetches it back (the checker exempts it)"),
         Case(seed: 2443, messageLossRate: 0.3, found: "as seed 1170, on the shell that resends on a timeout"),
+        Case(seed: 300610, messageLossRate: 0.1, crashRate: 0.1, found: "the leader added a restarted follower on its previous life's fetches (KIP-903: the expansion names the incarnation, the controller refuses a stale one)"),
+        Case(seed: 506333, messageLossRate: 0.3, crashRate: 0.05, found: "as seed 300610, the expansion after an ISR shrink"),
         Case(seed: 2917, found: "the leader re-added a restarted follower on its position from before the crash (LeaderState: a dropped member fetches again)"),
     ])
     func seedStaysGreen(_ c: Case) {
         var o = ReplicationSimulationOptions(seed: c.seed)
         o.messageLossRate = c.messageLossRate
+        o.crashRate = c.crashRate
         let r = ReplicationSimulation.run(o)
         #expect(r.passed, ReplicationSimulationTests.describe(r.passed ? nil : r))
     }

@@ -154,7 +154,8 @@ extension ReplicationSimulation {
                     leaderEpoch: proposal.leaderEpoch, partitionEpoch: proposal.partitionEpoch, newISR: proposal.newISR)
                 note("broker \(brokers[b].id) proposes ISR \(proposal.newISR) for p\(p): \(proposal.reason)")
                 brokers[b].replicas[p].isrRequest = (nextRequest, now)
-                send(.alterPartition(partition: p, request, request: nextRequest), from: brokers[b].id, to: Self.controllerID)
+                send(.alterPartition(partition: p, request, proposal.addedIncarnations, request: nextRequest),
+                     from: brokers[b].id, to: Self.controllerID)
                 nextRequest += 1
             }
         }
@@ -185,11 +186,13 @@ extension ReplicationSimulation {
         performLeader(actions, b, p)
     }
 
-    mutating func answerFetch(on id: NodeID, _ p: Int, from follower: NodeID, offset: Offset, epoch: LeaderEpoch, request: UInt64) {
+    mutating func answerFetch(on id: NodeID, _ p: Int, from follower: NodeID, offset: Offset, epoch: LeaderEpoch,
+                              incarnation: BrokerIncarnation, request: UInt64) {
         let b = index(id)
         func reply(_ r: FetchReply) { send(.fetchAnswer(partition: p, request: request, r), from: id, to: follower) }
         guard brokers[b].replicas[p].leader != nil else { return reply(.refused(.retriable)) }
-        let result = brokers[b].replicas[p].leader!.followerFetched(follower, fetchOffset: offset, currentLeaderEpoch: epoch, nowMs: now)
+        let result = brokers[b].replicas[p].leader!.followerFetched(
+            follower, fetchOffset: offset, currentLeaderEpoch: epoch, nowMs: now, incarnation: incarnation)
         switch result {
         case .failure(.notAReplica): reply(.refused(.retriable))
         case .failure(.fencedLeaderEpoch): reply(.refused(.fencedLeaderEpoch))
@@ -244,7 +247,8 @@ extension ReplicationSimulation {
         let id = brokers[b].id
         switch follower.phase {
         case .fetching:
-            send(.fetch(partition: p, offset: follower.logEndOffset, leaderEpoch: follower.leaderEpoch, request: request),
+            let incarnation = BrokerIncarnation(high: brokers[b].incarnation.high, low: brokers[b].incarnation.low)
+            send(.fetch(partition: p, offset: follower.logEndOffset, leaderEpoch: follower.leaderEpoch, incarnation, request: request),
                  from: id, to: follower.leader)
         case .awaitingEpochEndOffset(let asked):
             send(.epochQuery(partition: p, asked: asked, current: follower.leaderEpoch, request: request), from: id, to: follower.leader)

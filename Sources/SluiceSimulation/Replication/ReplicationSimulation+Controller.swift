@@ -27,7 +27,24 @@ extension ReplicationSimulation {
         send(.metadata(controller.image, version: metadataVersion), from: Self.controllerID, to: heartbeat.nodeID)
     }
 
-    mutating func controllerAlterPartition(_ p: Int, _ request: AlterPartitionRequest, id: UInt64) {
+    mutating func controllerAlterPartition(_ p: Int, _ request: AlterPartitionRequest,
+                                           incarnations: [NodeID: BrokerIncarnation], id: UInt64) {
+        // KIP-903, which the real `Controller` does not check yet: an expansion justified by
+        // the fetches of a broker's earlier incarnation is refused; the leader may not know
+        // of the restart, or may be sending again a proposal older than it. Checked, as in
+        // Kafka, only for a request at the current epochs: a stale one is refused as stale.
+        let state = controller.image.partition(topicPartition(p))!
+        let current = request.leaderEpoch == state.leaderEpoch && request.partitionEpoch == state.partitionEpoch
+        for (member, incarnation) in incarnations.sorted(by: { $0.key < $1.key }) where current {
+            guard let registered = controller.image.brokers[member]?.incarnation,
+                registered.high != incarnation.high || registered.low != incarnation.low
+            else { continue }
+            let why = "broker \(member) has registered anew since the fetches that justified adding it"
+            note("controller refuses AlterPartition p\(p) from \(request.leaderID): \(why)")
+            send(.alterPartitionAnswer(partition: p, request: id, .rejected(.ineligibleReplica, why)),
+                 from: Self.controllerID, to: request.leaderID)
+            return
+        }
         let output = controller.alterPartition(request)
         switch output.result {
         case .accepted(let state):

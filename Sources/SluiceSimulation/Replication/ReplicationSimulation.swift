@@ -223,11 +223,12 @@ public struct ReplicationSimulation {
         }
         switch message {
         case .heartbeat(let id, let incarnation): controllerHeard(Self.heartbeat(id, incarnation))
-        case .alterPartition(let p, let request, let id): controllerAlterPartition(p, request, id: id)
+        case .alterPartition(let p, let request, let incarnations, let id):
+            controllerAlterPartition(p, request, incarnations: incarnations, id: id)
         case .metadata(let image, let version): applyMetadata(to: to, image, version: version)
         case .alterPartitionAnswer(let p, let id, let result): isrChangeAnswered(on: to, p, request: id, result)
-        case .fetch(let p, let offset, let epoch, let request):
-            answerFetch(on: to, p, from: from, offset: offset, epoch: epoch, request: request)
+        case .fetch(let p, let offset, let epoch, let incarnation, let request):
+            answerFetch(on: to, p, from: from, offset: offset, epoch: epoch, incarnation: incarnation, request: request)
         case .fetchAnswer(let p, let request, let reply): fetchAnswered(on: to, p, request: request, reply)
         case .epochQuery(let p, let asked, let current, let request):
             answerEpochQuery(on: to, p, from: from, asked: asked, current: current, request: request)
@@ -296,10 +297,11 @@ extension SplitMix64 {
 enum SimMessage {
     case heartbeat(NodeID, KafkaUUID)
     case metadata(MetadataImage, version: Int)
-    case alterPartition(partition: Int, AlterPartitionRequest, request: UInt64)
+    /// With the incarnations of the members it adds (`ISRProposal.addedIncarnations`).
+    case alterPartition(partition: Int, AlterPartitionRequest, [NodeID: BrokerIncarnation], request: UInt64)
     case alterPartitionAnswer(partition: Int, request: UInt64, AlterPartitionResult)
     /// A follower's Fetch at its log end, with its view of the leader epoch.
-    case fetch(partition: Int, offset: Offset, leaderEpoch: LeaderEpoch, request: UInt64)
+    case fetch(partition: Int, offset: Offset, leaderEpoch: LeaderEpoch, BrokerIncarnation, request: UInt64)
     case fetchAnswer(partition: Int, request: UInt64, FetchReply)
     /// OffsetForLeaderEpoch: where does `asked` end in the leader's log?
     case epochQuery(partition: Int, asked: LeaderEpoch, current: LeaderEpoch, request: UInt64)
@@ -312,7 +314,7 @@ enum SimMessage {
     var partition: Int? {
         switch self {
         case .heartbeat, .metadata: nil
-        case .alterPartition(let p, _, _), .alterPartitionAnswer(let p, _, _), .fetch(let p, _, _, _), .fetchAnswer(let p, _, _),
+        case .alterPartition(let p, _, _, _), .alterPartitionAnswer(let p, _, _), .fetch(let p, _, _, _, _), .fetchAnswer(let p, _, _),
             .epochQuery(let p, _, _, _), .epochAnswer(let p, _, _), .produce(let p, _, _), .produceAnswer(let p, _, _),
             .consumerFetch(let p, _, _), .consumerFetchAnswer(let p, _, _):
             p
@@ -323,9 +325,9 @@ enum SimMessage {
         switch self {
         case .heartbeat: "a heartbeat"
         case .metadata(_, let v): "metadata v\(v)"
-        case .alterPartition(let p, let r, _): "AlterPartition p\(p) isr \(r.newISR)"
+        case .alterPartition(let p, let r, _, _): "AlterPartition p\(p) isr \(r.newISR)"
         case .alterPartitionAnswer(let p, _, _): "an AlterPartition answer p\(p)"
-        case .fetch(let p, let o, let e, _): "a Fetch p\(p) at \(o) epoch \(e)"
+        case .fetch(let p, let o, let e, _, _): "a Fetch p\(p) at \(o) epoch \(e)"
         case .fetchAnswer(let p, _, _): "a Fetch answer p\(p)"
         case .epochQuery(let p, let a, let c, _): "OffsetForLeaderEpoch p\(p) epoch \(a) (current \(c))"
         case .epochAnswer(let p, _, let a): "an OffsetForLeaderEpoch answer p\(p) \(a)"
