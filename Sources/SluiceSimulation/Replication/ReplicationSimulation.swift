@@ -22,9 +22,11 @@ import SluiceWire
 /// Model: the controller is one always-available process (node 0) whose decisions commit at
 /// once (the Raft log under it has its own simulator); brokers learn the image from its
 /// broadcasts and heartbeat answers, late or never, so they act on stale metadata as real
-/// brokers do. Two things the real `Controller` does not do yet are modelled here, each
-/// called out where it happens: a restarted broker leaves every ISR it was in, and the
-/// leader's OffsetForLeaderEpoch answer knows its own epoch before it appends in it
+/// brokers do. What the real parts do not do yet is modelled here, each called out where it
+/// happens: the controller takes a restarted broker out of every ISR, keeps a partition whose
+/// only ISR member restarted uncleanly leaderless (with `flush = none`), and refuses an
+/// expansion justified by a broker's previous incarnation (KIP-903); the leader's
+/// OffsetForLeaderEpoch answer knows its own epoch before it appends in it
 /// (`PartitionLog.beginLeaderEpoch`, on another branch).
 public struct ReplicationSimulation {
     static let controllerID = NodeID(0)
