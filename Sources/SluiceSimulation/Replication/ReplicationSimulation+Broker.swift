@@ -28,7 +28,17 @@ extension ReplicationSimulation {
         guard brokers[b].up, brokers[b].generation == generation else { return }
         queue.push(.brokerTick(id, generation: generation), at: now + Self.brokerTickMs)
         guard brokers[b].pausedUntilMs <= now else { return }
+        // Now and then the HW and log start are checkpointed, as Kafka does every few
+        // seconds, so a restart recovers a HW that may lag (never lead) the log it keeps.
+        let checkpoint = random.next(below: 10) == 0
         for p in 0..<options.partitionCount {
+            if checkpoint {
+                do {
+                    try brokers[b].replicas[p].log.checkpoint()
+                } catch {
+                    return fail("broker \(id) p\(p) cannot checkpoint: \(error)")
+                }
+            }
             if brokers[b].replicas[p].leader != nil {
                 if let sent = brokers[b].replicas[p].isrRequest, now - sent.sentAtMs > options.requestTimeoutMs {
                     brokers[b].replicas[p].isrRequest = nil
