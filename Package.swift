@@ -85,7 +85,13 @@ let package = Package(
             exclude: ["README.md"]),
 
         // MARK: test support: the seeded whole-cluster Raft simulator
-        .target(name: "SluiceSimulation", dependencies: ["SluiceRaft", "SluiceCore", "SluiceMetadata", "SluiceWire"]),
+        // The replication simulation drives the real replication core, partition log and controller.
+        .target(
+            name: "SluiceSimulation",
+            dependencies: [
+                "SluiceRaft", "SluiceCore", "SluiceMetadata", "SluiceWire", "SluiceReplication", "SluiceStorage",
+                "SluiceRecords", nioCore,
+            ]),
 
         // MARK: executables
         .executableTarget(
@@ -104,6 +110,7 @@ let package = Package(
 
         // MARK: tests
         .testTarget(name: "SluiceCoreTests", dependencies: ["SluiceCore"]),
+        .testTarget(name: "SluiceSimulationTests", dependencies: ["SluiceSimulation", "SluiceCore"]),
         .testTarget(name: "SluiceReplicationTests", dependencies: ["SluiceReplication", "SluiceCore", "SluiceRecords"]),
         .testTarget(
             name: "SluiceRecordsTests",

@@ -32,6 +32,9 @@ public struct LeaderState: Sendable {
         public var logEndOffset: Offset = .unknown
         /// When the follower was last caught up to the leader's log end (ms, the shell's clock).
         public var lastCaughtUpMs: Int64
+        /// The incarnation that sent the last fetch, when the shell names it: an expansion
+        /// carries it, so the controller can refuse one a restart has made stale (KIP-903).
+        public var incarnation: BrokerIncarnation?
         /// The leader's log end offset and time at the follower's previous fetch.
         var previousFetchLeaderEnd: Offset = .unknown
         var previousFetchMs: Int64 = 0
@@ -56,6 +59,8 @@ public struct LeaderState: Sendable {
     public private(set) var partitionEpoch: PartitionEpoch
     /// The ISR this leader asked the controller for, until it is answered or superseded.
     public private(set) var pendingISR: [NodeID]?
+    /// The proposal behind `pendingISR`, sent again when its outcome is unknown.
+    private var pendingProposal: ISRProposal?
     public private(set) var followers: [NodeID: FollowerProgress]
     public private(set) var logEndOffset: Offset
     /// Invariant: never decreases; ≤ `logEndOffset`.
@@ -117,14 +122,21 @@ public struct LeaderState: Sendable {
 
     /// A follower fetched at `fetchOffset` with its view of the leader epoch. On success the
     /// shell serves records from `fetchOffset` up to the log end, with the HW after `actions`.
+    /// - Parameter incarnation: the fetching broker's registration, if the shell knows it; a
+    ///   new one means the follower restarted, and its earlier fetches no longer count.
     public mutating func followerFetched(
-        _ follower: NodeID, fetchOffset: Offset, currentLeaderEpoch: LeaderEpoch, nowMs: Int64
+        _ follower: NodeID, fetchOffset: Offset, currentLeaderEpoch: LeaderEpoch, nowMs: Int64,
+        incarnation: BrokerIncarnation? = nil
     ) -> Result<[LeaderAction], FetchRefusal> {
         guard follower != localID, var progress = followers[follower] else { return .failure(.notAReplica) }
         // A fetcher that sends no epoch (-1) is an old client; replicas always send one.
         if currentLeaderEpoch < leaderEpoch { return .failure(.fencedLeaderEpoch) }
         if currentLeaderEpoch > leaderEpoch { return .failure(.unknownLeaderEpoch) }
         if fetchOffset > logEndOffset { return .failure(.offsetPastLogEnd) }
+        if let incarnation, progress.incarnation != incarnation {
+            progress.incarnation = incarnation
+            progress.previousFetchLeaderEnd = .unknown
+        }
         if fetchOffset >= logEndOffset {
             progress.lastCaughtUpMs = max(progress.lastCaughtUpMs, nowMs)
         } else if progress.previousFetchLeaderEnd != .unknown && fetchOffset >= progress.previousFetchLeaderEnd {
@@ -166,6 +178,13 @@ public struct LeaderState: Sendable {
                                          partitionEpoch newEpoch: PartitionEpoch, nowMs: Int64) -> [LeaderAction] {
         guard newEpoch > partitionEpoch else { return [] }
         precondition(newISR.contains(localID), "leader \(localID) not in the new ISR \(newISR)")
+        // A member this change drops may have restarted with a shorter log (the controller
+        // takes a restarted broker out of every ISR): where it fetched before proves nothing
+        // now, so it must fetch again before it can be proposed back in.
+        for id in maximalISR where id != localID && !newISR.contains(id) {
+            followers[id]?.logEndOffset = .unknown
+            followers[id]?.previousFetchLeaderEnd = .unknown
+        }
         partitionEpoch = newEpoch
         // A member the controller took out (fenced, restarted) is re-added only after it
         // fetches again: what it had before may be gone, and its old position must not count.
@@ -180,6 +199,7 @@ public struct LeaderState: Sendable {
         for id in followers.keys where !newReplicas.contains(id) { followers[id] = nil }
         // Whatever was in flight was answered by (or lost to) this change.
         pendingISR = nil
+        pendingProposal = nil
         var actions = advanceHighWatermark()
         for id in replicas where !isr.contains(id) { actions += maybeExpand(id) }
         return actions
@@ -188,9 +208,20 @@ public struct LeaderState: Sendable {
     /// The controller's answer to the ISR change in flight.
     public enum ISRChangeAnswer: Hashable, Sendable {
         case accepted(isr: [NodeID], partitionEpoch: PartitionEpoch)
-        /// Refused (a stale partition epoch, an ineligible replica, this node no longer
-        /// leading) or not delivered. The next fetch or tick proposes again if still needed.
+        /// Refused and not applied: an ineligible (fenced) replica or an invalid ISR, judged
+        /// at the partition epoch the proposal was based on. (Had an earlier copy of it been
+        /// applied, that epoch would be gone and the refusal a stale one: `outcomeUnknown`.)
+        /// The change in flight is dropped; the next fetch or tick proposes again if needed.
         case rejected
+        /// No answer (lost, timed out, the controller moved), or a refusal because this
+        /// leader's view is stale (INVALID_UPDATE_VERSION, FENCED_LEADER_EPOCH,
+        /// NOT_LEADER_OR_FOLLOWER): the change may have been applied. The pending ISR keeps
+        /// counting towards the HW until the metadata settles it, since the controller may
+        /// already count an added member as in sync; dropping it would let the HW pass
+        /// batches that member lacks, and the controller may elect it. The same proposal
+        /// comes back for the shell to send again after its backoff (Kafka's
+        /// AlterPartitionManager retries the same way, and resets only on INELIGIBLE_REPLICA).
+        case outcomeUnknown
     }
 
     public mutating func isrChangeAnswered(_ answer: ISRChangeAnswer, nowMs: Int64) -> [LeaderAction] {
@@ -199,7 +230,11 @@ public struct LeaderState: Sendable {
             return metadataChanged(replicas: replicas, isr: newISR, partitionEpoch: epoch, nowMs: nowMs)
         case .rejected:
             pendingISR = nil
+            pendingProposal = nil
             return []
+        case .outcomeUnknown:
+            guard let pendingProposal else { return [] }
+            return [.proposeISR(pendingProposal)]
         }
     }
 
@@ -262,8 +297,12 @@ public struct LeaderState: Sendable {
 
     private mutating func propose(_ newISR: [NodeID], reason: String) -> LeaderAction {
         pendingISR = newISR
-        return .proposeISR(ISRProposal(leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, oldISR: isr,
-                                       newISR: newISR, reason: reason))
+        var incarnations: [NodeID: BrokerIncarnation] = [:]
+        for id in newISR where !isr.contains(id) { incarnations[id] = followers[id]?.incarnation }
+        let proposal = ISRProposal(leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, oldISR: isr,
+                                   newISR: newISR, addedIncarnations: incarnations, reason: reason)
+        pendingProposal = proposal
+        return .proposeISR(proposal)
     }
 }
 
@@ -274,6 +313,11 @@ public struct ISRProposal: Hashable, Sendable {
     public var partitionEpoch: PartitionEpoch
     public var oldISR: [NodeID]
     public var newISR: [NodeID]
+    /// For each member the change adds, the incarnation whose fetches justified it: the
+    /// controller must refuse the change if that broker has registered anew since (KIP-903),
+    /// since the leader may not have heard of the restart, and a proposal sent again after a
+    /// lost answer may be older than it.
+    public var addedIncarnations: [NodeID: BrokerIncarnation]
     /// Why, for the log line.
     public var reason: String
 }

@@ -13,6 +13,9 @@ import Darwin
 ///     sluice-sim --seeds COUNT [--first N] [--nodes 3|5]              many seeds, stop at the first failure
 ///     sluice-sim groups (--seed N | --seeds COUNT [--first N]) [--bug NAME] [--trace]
 ///                                                                     the consumer-group simulator
+///     sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--inject NAME] [--trace]
+///                            [--flush none|always] [--crash-rate R] [--loss R]
+///                                                                     the partition-replication simulator
 ///
 /// Without `--nodes`, `--seeds` alternates 3 and 5 voters (odd seeds 5). A failing seed is
 /// printed with its event trace and the exit status is 1.
@@ -22,6 +25,9 @@ struct SluiceSim {
         var args = Array(CommandLine.arguments.dropFirst())
         if args.first == "groups" {
             groups(Array(args.dropFirst()))
+        }
+        if args.first == "replication" {
+            replication(Array(args.dropFirst()))
         }
         func value(_ flag: String) -> String? {
             guard let i = args.firstIndex(of: flag), i + 1 < args.count else { return nil }
@@ -139,5 +145,70 @@ struct SluiceSim {
         }
         print("\(count!) group seeds passed (\(first)…\(first + UInt64(count!) - 1)): \(entries) entries committed, \(acked) commits acknowledged, \(generations) generations, \(failovers) failovers")
         exit(0)
+    }
+
+    /// `sluice-sim replication ...`: the partition-replication simulator (`ReplicationSimulation`).
+    /// With `--inject`, a run that finds no violation is the failure: the checker missed the bug.
+    static func replication(_ arguments: [String]) -> Never {
+        var args = arguments
+        func value(_ flag: String) -> String? {
+            guard let i = args.firstIndex(of: flag), i + 1 < args.count else { return nil }
+            defer { args.removeSubrange(i...(i + 1)) }
+            return args[i + 1]
+        }
+        let seed = value("--seed").flatMap(UInt64.init)
+        let count = value("--seeds").flatMap(Int.init)
+        let first = value("--first").flatMap(UInt64.init) ?? 1
+        let bugName = value("--inject")
+        let crashRate = value("--crash-rate").flatMap(Double.init)
+        let lossRate = value("--loss").flatMap(Double.init)
+        let flush = value("--flush")
+        let bug = bugName.flatMap(ReplicationBugInjection.init(rawValue:)) ?? ReplicationBugInjection.none
+        let showTrace = args.contains("--trace")
+        args.removeAll { $0 == "--trace" }
+        guard args.isEmpty, seed != nil || count != nil, bugName == nil || bug.rawValue == bugName,
+            flush == nil || flush == "none" || flush == "always"
+        else {
+            print("usage: sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--trace] [--flush none|always] [--crash-rate R] [--loss R] [--inject \(ReplicationBugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
+            exit(2)
+        }
+        func options(_ s: UInt64) -> ReplicationSimulationOptions {
+            var o = ReplicationSimulationOptions(seed: s)
+            o.bug = bug
+            if let crashRate { o.crashRate = crashRate }
+            if let lossRate { o.messageLossRate = lossRate }
+            if let flush { o.flush = flush == "always" ? .always : .none }
+            return o
+        }
+        func report(_ r: ReplicationSimulation.Result) {
+            if let v = r.violation {
+                print("last \(r.trace.count) events:")
+                for line in r.trace { print("  \(line)") }
+                print("VIOLATION: \(v)")
+            } else {
+                print("seed \(r.seed): ok — \(r.acknowledgedBatches) batches acknowledged, \(r.servedBatches) served, \(r.leaderEpochs) leaderships, \(r.isrChanges) ISR changes, \(r.truncations) truncations, \(r.crashes) crashes (\(r.lossyCrashes) lost unsynced bytes), \(r.leaderlessPartitions) partitions kept leaderless")
+            }
+        }
+        if let seed {
+            let r = ReplicationSimulation.run(options(seed))
+            report(r)
+            if showTrace && r.passed { for line in r.trace { print("  \(line)") } }
+            exit(r.passed ? 0 : 1)
+        }
+        var acked = 0, served = 0, leaderships = 0, crashes = 0, lossy = 0, truncations = 0, leaderless = 0
+        let started = ContinuousClock.now
+        for s in first..<(first + UInt64(count!)) {
+            let r = ReplicationSimulation.run(options(s))
+            acked += r.acknowledgedBatches; served += r.servedBatches; leaderships += r.leaderEpochs
+            crashes += r.crashes; lossy += r.lossyCrashes; truncations += r.truncations; leaderless += r.leaderlessPartitions
+            if !r.passed {
+                report(r)
+                print("\(bug == .none ? "FAILED" : "caught \(bug.rawValue)") at seed \(s); reproduce: sluice-sim replication --seed \(s)\(bug == .none ? "" : " --inject \(bug.rawValue)")")
+                exit(bug == .none ? 1 : 0)
+            }
+            if (s - first + 1) % 1000 == 0 { print("… \(s - first + 1) seeds passed (\(ContinuousClock.now - started))") }
+        }
+        print("\(count!) replication seeds passed (\(first)…\(first + UInt64(count!) - 1)) in \(ContinuousClock.now - started): \(acked) batches acknowledged, \(served) served, \(leaderships) leaderships, \(truncations) truncations, \(crashes) crashes (\(lossy) lost unsynced bytes), \(leaderless) partitions kept leaderless with a reason")
+        exit(bug == .none ? 0 : 1)
     }
 }

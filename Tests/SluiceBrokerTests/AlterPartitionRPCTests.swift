@@ -75,7 +75,7 @@ struct AlterPartitionRPCTests {
     }
 
     static func shrink(partitionEpoch: PartitionEpoch = 0) -> ISRProposal {
-        ISRProposal(leaderEpoch: 0, partitionEpoch: partitionEpoch, oldISR: [1, 2], newISR: [1],
+        ISRProposal(leaderEpoch: 0, partitionEpoch: partitionEpoch, oldISR: [1, 2], newISR: [1], addedIncarnations: [:],
                     reason: "follower 2 has not caught up for 30000 ms")
     }
 
@@ -91,7 +91,7 @@ struct AlterPartitionRPCTests {
         try await Self.withController { node in
             let sender = Self.sender(port: node.server.port)
             #expect(await sender.submit(Self.shrink(), for: Self.tp) == .accepted(isr: [1], partitionEpoch: 1))
-            let expand = ISRProposal(leaderEpoch: 0, partitionEpoch: 0, oldISR: [1], newISR: [1, 2], reason: "caught up")
+            let expand = ISRProposal(leaderEpoch: 0, partitionEpoch: 0, oldISR: [1], newISR: [1, 2], addedIncarnations: [:], reason: "caught up")
             let started = ContinuousClock.now
             #expect(await sender.submit(expand, for: Self.tp) == .rejected)
             #expect(ContinuousClock.now - started < .seconds(2))  // refused, not retried for 5 s

@@ -130,6 +130,68 @@ import Testing
         #expect(s.tick(nowMs: 1_300).count == 1)
     }
 
+    /// Found by the replication simulator (seed 1170 with 30 % message loss): a lost answer
+    /// to an expansion was taken as a rejection, the HW moved on without the new member, and
+    /// the controller, which had applied the expansion, elected that member without the
+    /// acknowledged batches.
+    @Test func expansionWithAnUnknownOutcomeKeepsHoldingTheHWForTheNewMember() {
+        var s = leader(isr: [1, 2], end: 10, hw: 10)
+        let proposed = fetch(&s, 3, at: 10, now: 5)
+        guard case .proposeISR(let proposal)? = proposed.first else {
+            Issue.record("no expansion proposed: \(proposed)")
+            return
+        }
+        #expect(s.isrChangeAnswered(.outcomeUnknown, nowMs: 300) == [.proposeISR(proposal)], "the same proposal, to send again")
+        #expect(s.pendingISR == [1, 2, 3])
+        _ = s.appended(newLogEndOffset: 15)
+        _ = fetch(&s, 2, at: 15, now: 301)
+        #expect(s.highWatermark == 10, "node 3 may already be in the controller's ISR without offsets 10…14")
+        _ = s.metadataChanged(replicas: [1, 2, 3], isr: [1, 2, 3], partitionEpoch: 8, nowMs: 302)
+        #expect(s.pendingISR == nil)
+        #expect(s.isrChangeAnswered(.outcomeUnknown, nowMs: 303).isEmpty, "nothing in flight any more")
+    }
+
+    /// Found by the replication simulator (seed 2917): the controller took a restarted
+    /// follower out of the ISR, and the leader proposed it straight back on the position it
+    /// had fetched before the crash; the controller then elected it with its short log.
+    @Test func memberDroppedByTheControllerMustFetchAgainBeforeRejoining() {
+        var s = leader(end: 10, hw: 10)
+        _ = fetch(&s, 2, at: 10, now: 1)
+        _ = fetch(&s, 3, at: 10, now: 1)
+        let dropped = s.metadataChanged(replicas: [1, 2, 3], isr: [1, 3], partitionEpoch: 8, nowMs: 2)
+        #expect(dropped.isEmpty, "node 2's position from before its restart must not bring it back: \(dropped)")
+        #expect(s.followers[2]?.logEndOffset == .unknown)
+        #expect(s.metadataChanged(replicas: [1, 2, 3], isr: [1, 3], partitionEpoch: 9, nowMs: 3).isEmpty)
+        #expect(fetch(&s, 2, at: 4, now: 4).isEmpty, "its real log end is below the HW")
+        guard case .proposeISR(let proposal)? = fetch(&s, 2, at: 10, now: 5).first else {
+            Issue.record("no expansion once node 2 fetched at the HW")
+            return
+        }
+        #expect(proposal.newISR == [1, 3, 2])
+    }
+
+    /// Found by the replication simulator (seeds 300610 and 506333 under heavy crashes and
+    /// loss): a follower restarted with a shorter log, and the leader, which had not heard of
+    /// the restart, proposed it into the ISR on what its previous life had fetched. An
+    /// expansion now names the incarnation whose fetches justified it, so the controller can
+    /// refuse a stale one (KIP-903); a fetch from a new incarnation replaces the old position.
+    @Test func anExpansionNamesTheIncarnationWhoseFetchesJustifiedIt() {
+        let before = BrokerIncarnation(high: 3, low: 1)
+        let after = BrokerIncarnation(high: 3, low: 2)
+        var s = leader(isr: [1, 2], end: 10, hw: 10)
+        guard case .success(let actions) = s.followerFetched(3, fetchOffset: 10, currentLeaderEpoch: 3, nowMs: 5, incarnation: before),
+            case .proposeISR(let proposal)? = actions.first
+        else {
+            Issue.record("no expansion proposed")
+            return
+        }
+        #expect(proposal.addedIncarnations == [3: before])
+        _ = s.isrChangeAnswered(.rejected, nowMs: 6)
+        #expect(s.followerFetched(3, fetchOffset: 4, currentLeaderEpoch: 3, nowMs: 7, incarnation: after) == .success([]),
+                "the restarted follower is below the HW: no expansion")
+        #expect(s.followers[3]?.incarnation == after && s.followers[3]?.logEndOffset == 4)
+    }
+
     @Test func fetchesWithTheWrongEpochOrFromStrangersAreRefused() {
         var s = leader()
         #expect(s.followerFetched(9, fetchOffset: 0, currentLeaderEpoch: 3, nowMs: 0) == .failure(.notAReplica))

@@ -36,6 +36,7 @@ struct AlterPartitionSender: ISRChangeSubmitting {
         let deadline = clock.now.advanced(by: retryTime)
         var backoff = backoffInitial
         var lastProblem = ""
+        var sentUnanswered = false
         while !Task.isCancelled {
             switch await attempt(request) {
             case .accepted(let isr, let epoch):
@@ -43,9 +44,12 @@ struct AlterPartitionSender: ISRChangeSubmitting {
                 return .accepted(isr: isr, partitionEpoch: epoch)
             case .refused(let code, let message):
                 logger.info("controller refused the ISR change of \(partition) to \(proposal.newISR) (\(code)): \(message)")
-                return .rejected
-            case .retry(let problem):
+                // After a call whose answer was lost, a stale epoch may be this very change,
+                // applied: the leader learns which from the metadata.
+                return code == .invalidUpdateVersion && sentUnanswered ? .outcomeUnknown : .rejected
+            case .retry(let problem, let sent):
                 lastProblem = problem
+                sentUnanswered = sentUnanswered || sent
             }
             // The last wait ends at the deadline, so the controller gets its full `retryTime`.
             let now = clock.now
@@ -54,14 +58,16 @@ struct AlterPartitionSender: ISRChangeSubmitting {
             backoff = min(backoff * 2, backoffMax)
         }
         logger.warning("gave up the ISR change of \(partition) to \(proposal.newISR): \(lastProblem)")
-        return .rejected
+        // A call may have reached the controller: whether the change was made is unknown.
+        return sentUnanswered ? .outcomeUnknown : .rejected
     }
 
     enum Attempt {
         case accepted(isr: [NodeID], partitionEpoch: PartitionEpoch)
         case refused(KafkaErrorCode, String)
-        /// Worth another try: no controller answered (why, for the give-up line).
-        case retry(String)
+        /// Worth another try: no controller answered (why, for the give-up line); `sent`: the
+        /// request may have reached it, so its outcome is unknown.
+        case retry(String, sent: Bool)
     }
 
     func attempt(_ request: SluiceMetadata.AlterPartitionRequest) async -> Attempt {
@@ -71,18 +77,20 @@ struct AlterPartitionSender: ISRChangeSubmitting {
             case .rejected(let code, let message): return .refused(code, message)
             }
         }
-        guard let id = view.current.controllerID else { return .retry("no controller is known") }
-        guard id != nodeID else { return .retry("this node leads the metadata log but its controller is not active yet") }
-        guard let address = voters[id] else { return .retry("controller \(id) is not a voter with a known address") }
+        guard let id = view.current.controllerID else { return .retry("no controller is known", sent: false) }
+        guard id != nodeID else { return .retry("this node leads the metadata log but its controller is not active yet", sent: false) }
+        guard let address = voters[id] else { return .retry("controller \(id) is not a voter with a known address", sent: false) }
         let response: AlterPartitionResponse
         do {
             response = try await client.call(SluiceWire.AlterPartitionRequest(request), to: address)
         } catch {
-            return .retry("controller \(id) at \(address): \(error)")
+            // A refused or failed connection never carried the request; a timeout or a
+            // connection closed before the answer may have.
+            return .retry("controller \(id) at \(address): \(error)", sent: error is InterNodeClient.CallError)
         }
         guard response.errorCode == KafkaErrorCode.none.rawValue else {
             let code = KafkaErrorCode(rawValue: response.errorCode) ?? .unknownServerError
-            if code == .notController { return .retry("node \(id) is no longer the controller") }
+            if code == .notController { return .retry("node \(id) is no longer the controller", sent: false) }
             return .refused(code, response.errorMessage ?? "error \(response.errorCode)")
         }
         return .accepted(isr: response.isr, partitionEpoch: response.partitionEpoch)
