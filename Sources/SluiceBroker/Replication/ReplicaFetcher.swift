@@ -54,7 +54,8 @@ actor ReplicaFetcher {
     private var entries: [TopicPartition: Entry] = [:]
     private var connection: PipelinedConnection?
     private var connectionFailedAt: ContinuousClock.Instant?
-    private var wakeups: [CheckedContinuation<Void, Never>] = []
+    /// The loops parked for work, by loop (true: the handshake loop).
+    private var wakeups: [Bool: [CheckedContinuation<Void, Never>]] = [:]
     private let clock = ContinuousClock()
 
     init(leader: NodeID, address: HostPort, settings: Settings, group: any EventLoopGroup, logger: Logger) {
@@ -114,19 +115,24 @@ actor ReplicaFetcher {
         connection?.close()
     }
 
-    private func wake() {
-        let waiting = wakeups
-        wakeups.removeAll()
-        for continuation in waiting { continuation.resume() }
+    /// Wakes the given loop, or both.
+    private func wake(handshakes: Bool? = nil) {
+        let loops = handshakes.map { [$0] } ?? [true, false]
+        for loop in loops {
+            let waiting = wakeups[loop] ?? []
+            wakeups[loop] = nil
+            for continuation in waiting { continuation.resume() }
+        }
     }
 
-    /// Sleeps until `follow` or `retire` is called, or `timeout` passes.
-    private func waitForWork(timeout: Duration) async {
+    /// Sleeps until `follow`, `retire` or the other loop gives this one work, or `timeout`
+    /// passes. Only a loop with nothing to do parks here, so this timer is not per request.
+    private func waitForWork(handshakes: Bool, timeout: Duration) async {
         let timer = Task { [weak self] in
             try? await Task.sleep(for: timeout)
-            await self?.wake()
+            await self?.wake(handshakes: handshakes)
         }
-        await withCheckedContinuation { wakeups.append($0) }
+        await withCheckedContinuation { wakeups[handshakes, default: []].append($0) }
         timer.cancel()
     }
 
@@ -140,7 +146,7 @@ actor ReplicaFetcher {
             }
             if ready.isEmpty {
                 let nextDelay = entries.values.compactMap(\.delayedUntil).filter { $0 > now }.min()
-                await waitForWork(timeout: nextDelay.map { $0 - now } ?? .seconds(1))
+                await waitForWork(handshakes: handshakes, timeout: nextDelay.map { $0 - now } ?? .seconds(1))
                 continue
             }
             guard let connection = await connected() else { continue }
@@ -261,6 +267,7 @@ actor ReplicaFetcher {
 
     private func apply(_ directive: FetchDirective, to partition: TopicPartition, askedUnder epoch: LeaderEpoch) {
         guard var entry = entries[partition], entry.leaderEpoch == epoch else { return }
+        let wasHandshake = if case .askEpochEndOffset = entry.phase { true } else { false }
         switch directive.next {
         case .askEpochEndOffset(let asked): entry.phase = .askEpochEndOffset(asked)
         case .fetch(let offset): entry.phase = .fetch(from: offset)
@@ -271,6 +278,9 @@ actor ReplicaFetcher {
         }
         entry.delayedUntil = directive.backOff ? clock.now + settings.fetchBackoff : nil
         entries[partition] = entry
-        wake()
+        // The loop that answered carries on by itself; the other one learns of a partition
+        // that moved to its phase.
+        let isHandshake = if case .askEpochEndOffset = entry.phase { true } else { false }
+        if isHandshake != wasHandshake { wake(handshakes: isHandshake) }
     }
 }
