@@ -75,8 +75,7 @@ final class PipelinedConnection: Sendable {
         request.encode(into: &frame, version: version)
         let promise = channel.eventLoop.makePromise(of: ByteBuffer.self)
         channel.writeAndFlush(Outgoing(correlationID: id, frame: frame, answer: promise), promise: nil)
-        let deadline = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000
-                                                                      + timeout.components.attoseconds / 1_000_000_000)) { [channel, address] in
+        let deadline = channel.eventLoop.scheduleTask(in: TimeAmount(timeout)) { [channel, address] in
             promise.fail(CallError.timedOut(address))
             channel.close(promise: nil)
         }

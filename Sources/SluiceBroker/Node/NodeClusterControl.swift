@@ -119,13 +119,9 @@ final class NodeClusterControl: ClusterControl {
         let request = CreateTopicsRequest(topics: topics.map { .init(name: $0.rawValue, numPartitions: -1, replicationFactor: -1) },
                                           timeoutMs: 5000)
         _ = await createTopics(request)
-        // Wait (briefly) until this node has applied the new topics, so the Metadata answer
-        // that follows already lists them.
-        let deadline = ContinuousClock.now + .seconds(2)
-        while ContinuousClock.now < deadline, topics.contains(where: { view.current.image.topic(named: $0) == nil }) {
-            let seen = view.changed.generation
-            await view.changed.wait(after: seen, timeout: .milliseconds(100))
-        }
+        // Created here or concurrently by another client: wait (briefly) until this node has
+        // applied them, so the Metadata answer that follows already lists them.
+        await settle(topics)
     }
 
     func allocateProducerID() async -> ProducerID? {

@@ -109,9 +109,8 @@ extension PartitionReplica {
         }
         nextToken &+= 1
         let token = nextToken
-        let timeoutMs = Int64(timeout.components.seconds) * 1000 + Int64(timeout.components.attoseconds / 1_000_000_000_000_000)
         let immediate = waiting.awaitHighWatermark(token: token, lastOffset: result.lastOffset, minInsyncReplicas: minInsyncReplicas,
-                                                   deadlineMs: context.nowMs() + timeoutMs)
+                                                   deadlineMs: context.nowMs() + timeout.wholeMilliseconds)
         leader = waiting
         let outcome: ProduceWaitOutcome
         if case .answerProduce(_, let answered)? = immediate.first(where: { if case .answerProduce(token, _) = $0 { true } else { false } }) {

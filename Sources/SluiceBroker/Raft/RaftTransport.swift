@@ -157,8 +157,7 @@ public final class RaftTransport: Service, Sendable {
 
     private func connect(_ address: HostPort) async throws -> Connection {
         let firstHandler = configuration.firstHandler
-        let timeout = TimeAmount.nanoseconds(Int64(configuration.connectTimeout.components.seconds) * 1_000_000_000
-                                             + configuration.connectTimeout.components.attoseconds / 1_000_000_000)
+        let timeout = TimeAmount(configuration.connectTimeout)
         return try await ClientBootstrap(group: group)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)

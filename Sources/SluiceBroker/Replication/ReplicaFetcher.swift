@@ -235,8 +235,7 @@ actor ReplicaFetcher {
                 partition: partition.partition, currentLeaderEpoch: entry.leaderEpoch, fetchOffset: offset,
                 logStartOffset: .unknown, partitionMaxBytes: Int32(clamping: settings.fetchPartitionBytesMax)))
         }
-        let waitMs = Int32(clamping: settings.fetchWaitMax.components.seconds * 1000
-                           + settings.fetchWaitMax.components.attoseconds / 1_000_000_000_000_000)
+        let waitMs = Int32(clamping: settings.fetchWaitMax.wholeMilliseconds)
         let request = FetchRequest(
             replicaID: settings.nodeID, maxWaitMs: waitMs, minBytes: 1,
             maxBytes: Int32(clamping: settings.fetchResponseBytesMax), isolationLevel: 0, sessionID: 0, sessionEpoch: -1,
