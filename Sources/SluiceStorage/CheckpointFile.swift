@@ -12,14 +12,7 @@ struct CheckpointFile {
     func write(_ entries: [[String]]) throws(StorageError) {
         var text = "\(version)\n\(entries.count)\n"
         for entry in entries { text += entry.joined(separator: " ") + "\n" }
-        let temporary = path + ".tmp"
-        let file = try fileSystem.open(temporary, create: true)
-        defer { file.close() }
-        try file.truncate(to: 0)
-        try file.write(Array(text.utf8), at: 0)
-        try file.sync()
-        try fileSystem.rename(temporary, to: path)
-        try fileSystem.syncDirectory(parentPath(of: path))
+        try fileSystem.replaceAtomically(path, with: text)
     }
 
     /// The entries, or `nil` if the file does not exist. A file that exists but does not parse

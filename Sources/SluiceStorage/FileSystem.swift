@@ -84,6 +84,22 @@ public func joinPath(_ base: String, _ name: String) -> String {
     base.hasSuffix("/") ? base + name : base + "/" + name
 }
 
+extension FileSystem {
+    /// Replaces the small file at `path` with `text` atomically: written to `<path>.tmp`,
+    /// fsynced, renamed over the old file, and the directory fsynced. A crash leaves either the
+    /// old or the new content, never a mix.
+    func replaceAtomically(_ path: String, with text: String) throws(StorageError) {
+        let temporary = path + ".tmp"
+        let file = try open(temporary, create: true)
+        defer { file.close() }
+        try file.truncate(to: 0)
+        try file.write(Array(text.utf8), at: 0)
+        try file.sync()
+        try rename(temporary, to: path)
+        try syncDirectory(parentPath(of: path))
+    }
+}
+
 /// The directory part of `path` (`.` for a bare name).
 public func parentPath(of path: String) -> String {
     guard let slash = path.lastIndex(of: "/") else { return "." }

@@ -9,7 +9,7 @@ import SluiceCore
 /// version: 0
 /// topic_id: 0123456789abcdef0123456789abcdef     32 hex digits (KafkaUUID.description)
 /// ```
-/// Replaced atomically (temporary file, fsync, rename, directory fsync), like `CheckpointFile`.
+/// Replaced atomically (`FileSystem.replaceAtomically`), like `CheckpointFile`.
 struct PartitionMetadataFile {
     static let fileName = "partition.metadata"
     static let version = 0
@@ -45,15 +45,7 @@ struct PartitionMetadataFile {
     }
 
     func write(topicID: KafkaUUID) throws(StorageError) {
-        let text = "version: \(Self.version)\ntopic_id: \(topicID)\n"
-        let temporary = path + ".tmp"
-        let file = try fileSystem.open(temporary, create: true)
-        defer { file.close() }
-        try file.truncate(to: 0)
-        try file.write(Array(text.utf8), at: 0)
-        try file.sync()
-        try fileSystem.rename(temporary, to: path)
-        try fileSystem.syncDirectory(parentPath(of: path))
+        try fileSystem.replaceAtomically(path, with: "version: \(Self.version)\ntopic_id: \(topicID)\n")
     }
 }
 
