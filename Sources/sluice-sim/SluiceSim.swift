@@ -119,9 +119,7 @@ struct SluiceSim {
         }
         func report(_ r: GroupSimulation.Result) {
             if let v = r.violation {
-                print("last \(r.trace.count) events:")
-                for line in r.trace { print("  \(line)") }
-                print("VIOLATION: \(v)")
+                printViolation(v, trace: r.trace)
             } else {
                 print("seed \(r.seed): ok — \(r.committedEntries) entries committed, \(r.acknowledgedCommits) commits acknowledged, \(r.generations) generations, \(r.failovers) failovers, \(r.crashes) crashes, \(r.pauses) pauses, \(r.staticRestarts) static restarts")
             }
@@ -145,6 +143,13 @@ struct SluiceSim {
         }
         print("\(count!) group seeds passed (\(first)…\(first + UInt64(count!) - 1)): \(entries) entries committed, \(acked) commits acknowledged, \(generations) generations, \(failovers) failovers")
         exit(0)
+    }
+
+    /// A failed run's trace, then what it violated (last, so it ends the output).
+    static func printViolation(_ violation: String, trace: [String]) {
+        print("last \(trace.count) events:")
+        for line in trace { print("  \(line)") }
+        print("VIOLATION: \(violation)")
     }
 
     /// `sluice-sim replication ...`: the partition-replication simulator (`ReplicationSimulation`).
@@ -182,9 +187,7 @@ struct SluiceSim {
         }
         func report(_ r: ReplicationSimulation.Result) {
             if let v = r.violation {
-                print("last \(r.trace.count) events:")
-                for line in r.trace { print("  \(line)") }
-                print("VIOLATION: \(v)")
+                printViolation(v, trace: r.trace)
             } else {
                 print("seed \(r.seed): ok — \(r.acknowledgedBatches) batches acknowledged, \(r.servedBatches) served, \(r.leaderEpochs) leaderships, \(r.isrChanges) ISR changes, \(r.truncations) truncations, \(r.crashes) crashes (\(r.lossyCrashes) lost unsynced bytes), \(r.leaderlessPartitions) partitions kept leaderless")
             }
