@@ -203,26 +203,17 @@ extension PartitionReplica {
 
     // MARK: follower fetches
 
-    struct ReplicaFetchOutcome: Sendable {
-        var errorCode: KafkaErrorCode
-        var highWatermark: Offset = .unknown
-        var logStartOffset: Offset = .unknown
-        var logEndOffset: Offset = .unknown
-        var records: ByteBuffer? = nil
-    }
-
     /// A follower's fetch: records its position (which may move the HW and the ISR), then
     /// serves batches from `offset` up to the log end, with the HW after this fetch.
-    func serveReplicaFetch(from follower: NodeID, offset: Offset, currentLeaderEpoch: LeaderEpoch, maxBytes: Int) async -> ReplicaFetchOutcome {
-        if let refused = epochCheck(currentLeaderEpoch) { return ReplicaFetchOutcome(errorCode: refused) }
-        guard leader != nil else { return ReplicaFetchOutcome(errorCode: .notLeaderOrFollower) }
+    func serveReplicaFetch(from follower: NodeID, offset: Offset, currentLeaderEpoch: LeaderEpoch, maxBytes: Int) async -> FetchOutcome {
+        if let refused = epochCheck(currentLeaderEpoch) { return FetchOutcome(errorCode: refused) }
+        guard leader != nil else { return FetchOutcome(errorCode: .notLeaderOrFollower) }
         let start = await log.logStartOffset
         // Read the leader state only after the last suspension: appends and other fetches run
         // in between, and a copy taken before it would overwrite what they changed.
-        guard var current = leader else { return ReplicaFetchOutcome(errorCode: .notLeaderOrFollower) }
+        guard var current = leader else { return FetchOutcome(errorCode: .notLeaderOrFollower) }
         if offset < start {
-            return ReplicaFetchOutcome(errorCode: .offsetOutOfRange, highWatermark: current.highWatermark, logStartOffset: start,
-                                       logEndOffset: current.logEndOffset)
+            return FetchOutcome(errorCode: .offsetOutOfRange, highWatermark: current.highWatermark, logStartOffset: start)
         }
         switch current.followerFetched(follower, fetchOffset: offset, currentLeaderEpoch: current.leaderEpoch, nowMs: context.nowMs()) {
         case .failure(let refusal):
@@ -232,8 +223,7 @@ extension PartitionReplica {
             case .unknownLeaderEpoch: .unknownLeaderEpoch
             case .offsetPastLogEnd: .offsetOutOfRange
             }
-            return ReplicaFetchOutcome(errorCode: code, highWatermark: current.highWatermark, logStartOffset: start,
-                                       logEndOffset: current.logEndOffset)
+            return FetchOutcome(errorCode: code, highWatermark: current.highWatermark, logStartOffset: start)
         case .success(let actions):
             leader = current
             await perform(actions, epoch: current.leaderEpoch)
@@ -241,13 +231,13 @@ extension PartitionReplica {
         let end = await log.logEndOffset
         let hw = leader?.highWatermark ?? current.highWatermark
         guard offset < end else {
-            return ReplicaFetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, logEndOffset: end, records: ByteBuffer())
+            return FetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, records: ByteBuffer())
         }
         do throws(LogError) {
             let bytes = try await log.read(from: offset, maxBytes: maxBytes, maxOffset: end, minOneBatch: true)
-            return ReplicaFetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, logEndOffset: end, records: bytes)
+            return FetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, records: bytes)
         } catch {
-            return ReplicaFetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start, logEndOffset: end)
+            return FetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start)
         }
     }
 }

@@ -68,7 +68,6 @@ actor ReplicaFetcher {
         self.logger = logger
     }
 
-    var partitions: [TopicPartition] { Array(entries.keys) }
     var isEmpty: Bool { entries.isEmpty }
 
     /// The leader moved its inter-node endpoint (re-registered elsewhere): reconnect there.
