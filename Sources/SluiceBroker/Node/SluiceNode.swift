@@ -10,6 +10,7 @@ import SluiceRaftStorage
 import SluiceReplication
 import SluiceStorage
 import SluiceWire
+import Synchronization
 
 /// One Sluice node, assembled from its configuration: the Raft metadata log and its driver, the
 /// controller and the group coordinator, the partition logs, and the three listeners. `services` are run by one
@@ -127,7 +128,7 @@ public struct SluiceNode: Sendable {
             clientEndpoint: BrokerEndpoint(host: advertised.host, port: UInt16(advertised.port)),
             interNodeEndpoint: BrokerEndpoint(host: config.listeners.interNode.host, port: UInt16(config.listeners.interNode.port)))
 
-        let readiness = ReadinessProbe(view: view, nodeID: id, incarnation: heartbeat.incarnation)
+        let readiness = ReadinessProbe(view: view, nodeID: id, incarnation: heartbeat.incarnation, partitions: partitions)
         self.readiness = readiness
         self.services = [
             driver,
@@ -151,17 +152,49 @@ public struct SluiceNode: Sendable {
     }
 }
 
-/// Ready to serve clients: a controller is known, and the metadata registers *this process*
-/// (its incarnation) unfenced. A restarted node replays an older registration of itself from
-/// the log; until the controller has registered and unfenced the new incarnation, it is not ready.
-struct ReadinessProbe: Sendable {
+/// Ready to serve clients: a controller is known, the metadata registers *this process* (its
+/// incarnation) unfenced, and the partitions have caught up with the image that unfenced it.
+/// A restarted node replays an older registration of itself from the log; until the controller
+/// has registered and unfenced the new incarnation, it is not ready. The unfencing entry also
+/// elects this node to the partitions waiting for it, and only once the partition manager has
+/// opened those replicas in their new roles does a client's first request find its leaders.
+/// Once ready it stays ready until this incarnation is fenced again (later metadata, such as
+/// offset commits, does not make the probe flap while the replicas follow it).
+final class ReadinessProbe: Sendable {
     let view: MetadataView
     let nodeID: NodeID
     let incarnation: KafkaUUID
+    let partitions: PartitionManager
+    private struct Latch {
+        /// An image index at or after the one that unfenced this incarnation.
+        var unfencedBy: RaftIndex?
+        var ready = false
+    }
+    private let latch = Mutex(Latch())
+
+    init(view: MetadataView, nodeID: NodeID, incarnation: KafkaUUID, partitions: PartitionManager) {
+        self.view = view
+        self.nodeID = nodeID
+        self.incarnation = incarnation
+        self.partitions = partitions
+    }
+
     var isReady: Bool {
         let snapshot = view.current
-        guard snapshot.controllerID != nil, let registration = snapshot.image.brokers[nodeID] else { return false }
-        return registration.incarnation == incarnation && !registration.isFenced
+        let unfenced = snapshot.controllerID != nil
+            && snapshot.image.brokers[nodeID].map { $0.incarnation == incarnation && !$0.isFenced } == true
+        let reconciled = partitions.reconciledThrough
+        return latch.withLock { latch in
+            guard unfenced else {
+                latch = Latch()
+                return false
+            }
+            if latch.ready { return true }
+            let needed = latch.unfencedBy ?? snapshot.image.lastAppliedIndex
+            latch.unfencedBy = needed
+            latch.ready = reconciled >= needed
+            return latch.ready
+        }
     }
 }
 

@@ -45,7 +45,11 @@ public actor PartitionManager: Service {
     }
     private nonisolated let inbox = Mutex(Inbox())
     /// The last image index reconciled, and callers waiting to see one at least as new.
-    private var reconciledIndex = RaftIndex(0)
+    private var reconciledIndex = RaftIndex(0) {
+        didSet { reconciledMirror.store(reconciledIndex.rawValue, ordering: .releasing) }
+    }
+    /// `reconciledIndex` for readers off the actor (the readiness probe).
+    private nonisolated let reconciledMirror = Atomic<UInt64>(0)
     private var reconcileWaiters: [(RaftIndex, CheckedContinuation<Void, Never>)] = []
 
     init(nodeID: NodeID, logs: LogManager, defaultLogConfig: LogConfig, settings: Settings, isrChanges: any ISRChangeSubmitting,
@@ -71,6 +75,9 @@ public actor PartitionManager: Service {
         }
         waiter?.resume()
     }
+
+    /// The last image index whose replicas are open in their roles, read without the actor.
+    nonisolated var reconciledThrough: RaftIndex { RaftIndex(reconciledMirror.load(ordering: .acquiring)) }
 
     /// Returns once an image at least as new as `index` has been reconciled (tests, and
     /// callers that must see the replicas of a change they made).
