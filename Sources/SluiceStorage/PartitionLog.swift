@@ -149,6 +149,14 @@ public final class PartitionLog {
         public var batchCount: Int
         public var recordCount: Int
         public var bytes: Int
+
+        public init(firstOffset: Offset, lastOffset: Offset, batchCount: Int, recordCount: Int, bytes: Int) {
+            self.firstOffset = firstOffset
+            self.lastOffset = lastOffset
+            self.batchCount = batchCount
+            self.recordCount = recordCount
+            self.bytes = bytes
+        }
     }
 
     /// Appends the batches of a Produce request's `records` as the leader: validates every batch

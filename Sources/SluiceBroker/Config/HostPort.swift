@@ -1,3 +1,5 @@
+import NIOCore
+
 /// A `host:port` listener or peer address.
 public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     public var host: String
@@ -27,4 +29,9 @@ public struct HostPort: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Whether `host` is an IPv4 or IPv6 address literal (not a name to resolve).
+    public static func isIPLiteral(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
 }

@@ -27,7 +27,8 @@ extension NodeConfig {
             if let v = r.int(t, "node.id", "id", range: 0...Int(Int32.max)) { config.node.id = NodeID(Int32(v)) }
             if let v = r.string(t, "node.data_dir", "data_dir") { config.node.dataDirectory = v }
         }
-        reader.section(table, "listeners", keys: ["client", "inter_node", "http", "advertised_client"]) { r, t in
+        reader.section(table, "listeners", keys: ["client", "inter_node", "http", "advertised_client", "inter_node_source"]) { r, t in
+            if let s = r.string(t, "listeners.inter_node_source", "inter_node_source"), !s.isEmpty { config.listeners.interNodeSource = s }
             if let v = r.address(t, "listeners.client", "client") { config.listeners.client = v }
             if let v = r.address(t, "listeners.inter_node", "inter_node") { config.listeners.interNode = v }
             if let v = r.address(t, "listeners.http", "http") { config.listeners.http = v }
@@ -37,7 +38,13 @@ extension NodeConfig {
                 }
             }
         }
-        reader.section(table, "cluster", keys: ["voters"]) { r, t in
+        reader.section(table, "cluster", keys: ["voters", "broker_session_timeout_ms", "broker_heartbeat_interval_ms"]) { r, t in
+            if let v = r.int(t, "cluster.broker_session_timeout_ms", "broker_session_timeout_ms", range: 1...Int(Int32.max)) {
+                config.cluster.brokerSessionTimeoutMs = Int64(v)
+            }
+            if let v = r.int(t, "cluster.broker_heartbeat_interval_ms", "broker_heartbeat_interval_ms", range: 1...Int(Int32.max)) {
+                config.cluster.brokerHeartbeatIntervalMs = Int64(v)
+            }
             guard let value = t["voters"] else { return }
             guard let array = value.array else { r.problems.append("cluster.voters must be an array of \"id@host:port\""); return }
             for item in array {

@@ -17,6 +17,11 @@ public struct NodeConfig: Equatable, Sendable {
         public var http = HostPort(host: "127.0.0.1", port: 9094)
         /// What Metadata responses tell clients to connect to; nil = the client listener.
         public var advertisedClient: HostPort? = nil
+        /// The local address this node's connections to other nodes bind to (Raft, replica
+        /// fetch, heartbeats); nil lets the kernel pick. On one machine with a node per
+        /// 127.0.0.I, binding each node's outgoing traffic to its own address is what lets a
+        /// firewall rule cut one node off (the fault harness does).
+        public var interNodeSource: String? = nil
     }
 
     /// A Raft voter: its node id and inter-node address.
@@ -29,6 +34,13 @@ public struct NodeConfig: Equatable, Sendable {
     public struct Cluster: Equatable, Sendable {
         /// Empty: a cluster of this node alone.
         public var voters: [Voter] = []
+        /// A broker whose heartbeats stop for this long is fenced: its leaderships move and it
+        /// leaves every ISR (Kafka: broker.session.timeout.ms). It bounds how long a dead
+        /// leader's partitions stay unavailable, and must be long enough that a busy node is not
+        /// fenced by a late heartbeat.
+        public var brokerSessionTimeoutMs: Int64 = 9_000
+        /// How often a broker heartbeats to the controller (Kafka: broker.heartbeat.interval.ms).
+        public var brokerHeartbeatIntervalMs: Int64 = 1_000
     }
 
     public struct Topics: Equatable, Sendable {
@@ -143,6 +155,15 @@ public struct NodeConfig: Equatable, Sendable {
         if Set(ids).count != ids.count { problems.append("cluster.voters lists a node id twice: \(ids)") }
         if !cluster.voters.isEmpty && !ids.contains(node.id) {
             problems.append("cluster.voters does not include this node (id \(node.id)); learners are not supported yet")
+        }
+        if cluster.brokerHeartbeatIntervalMs < 10 {
+            problems.append("cluster.broker_heartbeat_interval_ms must be at least 10, not \(cluster.brokerHeartbeatIntervalMs)")
+        }
+        if cluster.brokerSessionTimeoutMs < 2 * cluster.brokerHeartbeatIntervalMs {
+            problems.append("cluster.broker_session_timeout_ms (\(cluster.brokerSessionTimeoutMs)) must be at least twice cluster.broker_heartbeat_interval_ms (\(cluster.brokerHeartbeatIntervalMs)): one late heartbeat would fence a live broker")
+        }
+        if let source = listeners.interNodeSource, !HostPort.isIPLiteral(source) {
+            problems.append("listeners.inter_node_source must be an IP address of this machine, not '\(source)'")
         }
         if topics.defaultPartitions < 1 { problems.append("topics.default_partitions must be at least 1, not \(topics.defaultPartitions)") }
         if topics.defaultReplicationFactor < 1 {

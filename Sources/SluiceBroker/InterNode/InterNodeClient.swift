@@ -16,6 +16,8 @@ struct InterNodeClient: Sendable {
     let clientID: String
     /// Mutual TLS to the peer (verified against the host of its address); nil: plaintext.
     var tls: TLSContext? = nil
+    /// The local address calls bind to; nil lets the kernel pick.
+    var source: SocketAddress? = nil
 
     enum CallError: Error, CustomStringConvertible {
         case timedOut(HostPort)
@@ -46,6 +48,7 @@ struct InterNodeClient: Sendable {
         let frameBytesMax = self.frameBytesMax
         let tls = self.tls
         let channel = try await ClientBootstrap(group: group)
+            .binding(source: source)
             .connectTimeout(.seconds(2))
             .connect(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {

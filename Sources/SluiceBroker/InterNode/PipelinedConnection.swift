@@ -38,8 +38,9 @@ final class PipelinedConnection: Sendable {
     }
 
     static func connect(to address: HostPort, group: any EventLoopGroup, frameBytesMax: Int, tls: TLSContext?,
-                        clientID: String) async throws -> PipelinedConnection {
+                        clientID: String, source: SocketAddress? = nil) async throws -> PipelinedConnection {
         let channel = try await ClientBootstrap(group: group)
+            .binding(source: source)
             .connectTimeout(.seconds(2))
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in

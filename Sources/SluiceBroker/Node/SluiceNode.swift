@@ -68,8 +68,10 @@ public struct SluiceNode: Sendable {
         }
         var system = SystemRandomNumberGenerator()
         let incarnation = KafkaUUID(high: system.next(), low: system.next())
+        // Checked by `validate()`: an IP literal.
+        let source = try config.listeners.interNodeSource.map { try SocketAddress(ipAddress: $0, port: 0) }
         let client = InterNodeClient(group: group, frameBytesMax: config.limits.requestBytesMax, timeout: .seconds(5),
-                                     clientID: "node-\(id)", tls: tls.interNodeClient)
+                                     clientID: "node-\(id)", tls: tls.interNodeClient, source: source)
         let voters = config.effectiveVoters
         let voterAddresses = Dictionary(uniqueKeysWithValues: voters.map { ($0.id, $0.address) })
         let view = MetadataView()
@@ -78,6 +80,10 @@ public struct SluiceNode: Sendable {
         // log, which needs the partitions: the relay is connected once the controller exists.
         let isrChanges = ISRChangeRelay()
         let replication = config.replication
+        let breakAcksAll = Self.testOnlyBreakage == "acks-all-at-append"
+        if breakAcksAll {
+            logger.critical("SLUICE_TEST_BREAKAGE=acks-all-at-append: acks=all is answered before replication, so acknowledged records WILL be lost (a test of the fault harness, never for use)")
+        }
         let partitions = PartitionManager(
             nodeID: id, logs: logs, defaultLogConfig: config.log,
             settings: .init(
@@ -86,13 +92,15 @@ public struct SluiceNode: Sendable {
                                fetchPartitionBytesMax: replication.fetchPartitionBytesMax,
                                fetchResponseBytesMax: replication.fetchResponseBytesMax,
                                fetchBackoff: .milliseconds(replication.fetchBackoffMs),
-                               frameBytesMax: config.limits.requestBytesMax, tls: tls.interNodeClient)),
+                               frameBytesMax: config.limits.requestBytesMax, tls: tls.interNodeClient, source: source),
+                testOnlyAcksAllAtAppend: breakAcksAll),
             isrChanges: isrChanges, group: group, nowMs: Self.monotonicMs, logger: logger)
         let machine = MetadataStateMachine(view: view, partitions: partitions, logger: logger)
 
         let store = try FileRaftLogStore(directory: config.node.dataDirectory + "/meta")
         var transportConfiguration = RaftTransport.Configuration()
         transportConfiguration.firstHandler = tls.interNodeHandlerFactory
+        transportConfiguration.source = source
         let transport = RaftTransport(id: id, peers: voterAddresses, configuration: transportConfiguration, logger: logger,
                                       group: group)
         let driver = RaftDriver(configuration: .init(id: id, members: RaftConfiguration(voters: voters.map(\.id))),
@@ -101,6 +109,7 @@ public struct SluiceNode: Sendable {
         var options = ControllerOptions()
         options.defaultPartitions = config.topics.defaultPartitions
         options.defaultReplicationFactor = config.topics.defaultReplicationFactor
+        options.brokerSessionTimeoutMs = config.cluster.brokerSessionTimeoutMs
         let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
                                            logger: logger, nowMs: Self.monotonicMs)
         isrChanges.connect(AlterPartitionSender(nodeID: id, incarnation: incarnation, controller: controller,
@@ -137,7 +146,8 @@ public struct SluiceNode: Sendable {
             ControllerRunner(nodeID: id, driver: driver, controller: controller, groups: groups, view: view,
                              tickInterval: .milliseconds(500), logger: logger),
             BrokerHeartbeater(heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
-                              interval: .seconds(1), logger: logger, cleanShutdown: cleanShutdown),
+                              interval: .milliseconds(config.cluster.brokerHeartbeatIntervalMs), logger: logger,
+                              cleanShutdown: cleanShutdown),
             // After the listeners it serves replica fetches on, before the client listener.
             partitions,
             LogMaintenance(logs: logs, interval: .seconds(30)),
@@ -149,6 +159,18 @@ public struct SluiceNode: Sendable {
             groups,
             HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isReady }),
         ]
+    }
+}
+
+extension SluiceNode {
+    /// A deliberate defect for proving the fault harness can fail (`SLUICE_TEST_BREAKAGE`),
+    /// honoured by debug builds only; a release build never reads the variable.
+    static var testOnlyBreakage: String? {
+        #if DEBUG
+        ProcessInfo.processInfo.environment["SLUICE_TEST_BREAKAGE"]
+        #else
+        nil
+        #endif
     }
 }
 

@@ -21,6 +21,8 @@ public actor PartitionManager: Service {
         var replication = ReplicationOptions()
         var fetcher: ReplicaFetcher.Settings
         var tickInterval: Duration = .milliseconds(100)
+        /// See `ReplicaContext.testOnlyAcksAllAtAppend`.
+        var testOnlyAcksAllAtAppend = false
     }
 
     let nodeID: NodeID
@@ -193,7 +195,8 @@ public actor PartitionManager: Service {
             await logs.setConfig(Self.logConfig(topic: topic, defaults: defaultLogConfig), for: partition.topic)
             let log = try await logs.open(partition, topicID: topic.topicID)
             let context = ReplicaContext(nodeID: nodeID, options: settings.replication, signal: signal, isrChanges: isrChanges,
-                                         nowMs: nowMs, logger: logger)
+                                         nowMs: nowMs, logger: logger,
+                                         testOnlyAcksAllAtAppend: settings.testOnlyAcksAllAtAppend)
             // Opened with the state it had before (none): `update` then makes it leader or follower.
             let replica = PartitionReplica(partition: partition, log: log, state: PartitionState.unopened(like: state), context: context)
             replicas[partition] = replica

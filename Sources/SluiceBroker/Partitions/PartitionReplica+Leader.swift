@@ -99,7 +99,7 @@ extension PartitionReplica {
         case .appended(let appended): result = appended
         }
         let logStart = await log.logStartOffset
-        guard requiredAcks == -1 else {
+        guard requiredAcks == -1, !context.testOnlyAcksAllAtAppend else {
             return ProduceOutcome(errorCode: .none, baseOffset: result.firstOffset, logStartOffset: logStart)
         }
         // The append lock is released: later batches are not held up while this one waits.
@@ -134,8 +134,9 @@ extension PartitionReplica {
     }
 
     enum LockedAppend {
-        /// Answered without appending: invalid, a duplicate, or a sequence/epoch error.
+        /// Answered without appending: invalid, or a sequence/epoch error.
         case answered(ProduceOutcome)
+        /// Appended now, or a duplicate of a batch appended before (then where it is).
         case appended(PartitionLog.AppendResult)
     }
 
@@ -177,7 +178,11 @@ extension PartitionReplica {
         }
         switch table.check(first) {
         case .duplicate(let offset):
-            return .answered(ProduceOutcome(errorCode: .none, baseOffset: offset, logStartOffset: await log.logStartOffset))
+            // A retry of a batch already in the log: answered with its offset, but only once
+            // it is committed like any other, so an `acks=all` retry waits for the HW too (the
+            // first attempt may still be waiting for the followers).
+            return .appended(PartitionLog.AppendResult(firstOffset: offset, lastOffset: offset.advanced(by: Int64(first.lastOffsetDelta)),
+                                                       batchCount: 1, recordCount: Int(first.recordsCount), bytes: 0))
         case .invalidEpoch:
             return .answered(ProduceOutcome(errorCode: .invalidProducerEpoch))
         case .outOfOrder(let expected, let got):

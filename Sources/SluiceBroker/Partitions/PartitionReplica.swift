@@ -17,6 +17,10 @@ struct ReplicaContext: Sendable {
     /// Monotonic milliseconds (lag times, produce deadlines).
     var nowMs: @Sendable () -> Int64
     var logger: Logger
+    /// A deliberately broken broker for the fault harness to catch (debug builds only, see
+    /// `SluiceNode.testOnlyBreakage`): `acks=all` is answered as soon as the leader appended,
+    /// before any follower has the batch, so a leader crash loses acknowledged records.
+    var testOnlyAcksAllAtAppend = false
 }
 
 /// This node's replica of one partition: the thin actor that performs what the pure

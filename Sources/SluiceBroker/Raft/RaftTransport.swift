@@ -36,6 +36,8 @@ public final class RaftTransport: Service, Sendable {
         public var connectTimeout: Duration = .seconds(1)
         /// Goes first in every outbound connection's pipeline (TLS).
         public var firstHandler: ChannelHandlerFactory?
+        /// The local address connections to peers bind to; nil lets the kernel pick.
+        public var source: SocketAddress?
 
         public init() {}
     }
@@ -159,6 +161,7 @@ public final class RaftTransport: Service, Sendable {
         let firstHandler = configuration.firstHandler
         let timeout = TimeAmount(configuration.connectTimeout)
         return try await ClientBootstrap(group: group)
+            .binding(source: configuration.source)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connect(host: address.host, port: address.port) { channel in

@@ -30,6 +30,8 @@ actor ReplicaFetcher {
         /// called dead (a paused or cut-off leader).
         var requestTimeout: Duration = .seconds(10)
         var tls: TLSContext? = nil
+        /// The local address connections to the leader bind to; nil lets the kernel pick.
+        var source: SocketAddress? = nil
     }
 
     private enum Phase: Equatable {
@@ -168,7 +170,7 @@ actor ReplicaFetcher {
         }
         do {
             let opened = try await PipelinedConnection.connect(to: address, group: group, frameBytesMax: settings.frameBytesMax,
-                                                               tls: settings.tls, clientID: "replica-fetcher-\(settings.nodeID)")
+                                                               tls: settings.tls, clientID: "replica-fetcher-\(settings.nodeID)", source: settings.source)
             if let raced = connection { opened.close(); return raced }
             connection = opened
             connectionFailedAt = nil

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import SluiceClient
 import SluiceCore
@@ -24,6 +25,8 @@ struct ProduceCommand: AsyncParsableCommand {
     @Option(help: "Replicas that must have a record before it counts as sent: all, 1 or 0.") var acks = AcksArgument(.all)
     @Option(help: "Batch compression: none, lz4 or gzip.") var compression = CompressionArgument(.none)
     @Option(help: "Milliseconds a batch waits for more records.") var lingerMs: Int?
+    @Flag(help: "Print each record's delivery report as it arrives, one JSON line (key, value, and partition and offset or error), before the summary.")
+    var printDeliveries = false
 
     func validate() throws {
         if key != nil && keySeparator != nil { throw ValidationError("Give --key or --key-separator, not both.") }
@@ -45,8 +48,10 @@ struct ProduceCommand: AsyncParsableCommand {
                     lines.didTake()
                     for line in chunk {
                         let (recordKey, value) = split(line)
+                        let report = printDeliveries
                         try await producer.sendAndForget(ProducerRecord(topic: topic.name, key: recordKey, value: value)) { result in
                             tally.withLock { $0.record(result) }
+                            if report { DeliveryLine(key: recordKey, value: value, result: result).print() }
                         }
                     }
                 }
@@ -121,4 +126,36 @@ struct DeliveryTally: Sendable {
             if firstFailure == nil { firstFailure = error }
         }
     }
+}
+
+/// One delivery report of `produce --print-deliveries`: a JSON object on its own line, written
+/// and flushed at once so that a program reading the pipe sees each acknowledgement when it
+/// happens (the fault harness times them).
+struct DeliveryLine: Encodable {
+    var key: String?
+    var value: String
+    var partition: Int32?
+    var offset: Int64?
+    var error: String?
+
+    init(key: String?, value: String, result: Result<RecordMetadata, SluiceClientError>) {
+        self.key = key
+        self.value = value
+        switch result {
+        case .success(let metadata):
+            partition = metadata.partition.rawValue
+            offset = metadata.offset.rawValue
+        case .failure(let failure):
+            error = CLIError.sentence(for: failure)
+        }
+    }
+
+    func print() {
+        guard let line = try? JSONText.encode(self, pretty: false) else { return }
+        // Straight to the file descriptor, past stdio's buffer.
+        DeliveryLine.output.withLock { _ in FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+    }
+
+    /// Reports come from the producer's tasks: one line at a time.
+    private static let output = Locked(())
 }
