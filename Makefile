@@ -4,13 +4,14 @@
 SWIFT ?= swift
 RELEASE_FLAGS = -c release
 
-.PHONY: run run-single test test-compat build release bench bench-broker bench-clients bench-replication deps deps-test clean help
+.PHONY: run run-single test test-compat faults build release bench bench-broker bench-clients bench-replication deps deps-test clean help
 
 help:
 	@echo "make run    - build and start a 3-node Sluice cluster with a demo topic (Ctrl-C stops it)"
 	@echo "make run-single - one development node on 127.0.0.1:9092 (data in data/dev)"
 	@echo "make test   - run every test (unit, simulation, real clients)"
 	@echo "make test-compat - only the real-client compatibility suite (Tests/compat)"
+	@echo "make faults - the fault-injection harness on fixed seeds (docs/RELIABILITY.md; part of make test)"
 	@echo "make bench  - run the benchmarks (release build); figures go to docs/BENCHMARKS.md"
 	@echo "make bench-clients - the Swift client (sluice bench) beside librdkafka on a local 3-node cluster"
 
@@ -44,6 +45,14 @@ test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(COMPAT)
+	scripts/faults/suite
+
+# Real nodes killed, paused and cut off under load, checked for lost, duplicated and reordered
+# records (docs/RELIABILITY.md); a soak is scripts/faults/run --duration 7200 --seed N --out DIR.
+faults: deps-test
+	$(SWIFT) build --product sluice-server
+	$(SWIFT) build --product sluice
+	scripts/faults/suite
 
 test-compat: deps-test
 	$(SWIFT) build --product sluice-server

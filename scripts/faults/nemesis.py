@@ -86,11 +86,14 @@ class Nemesis:
 
     # --- the loop ---------------------------------------------------------------------------
 
-    def run(self, until: float, stopping):
-        """Injects faults until `until` (history time) or `stopping` is set; heals the last."""
-        while not stopping.is_set() and self.history.now() < until:
+    def run(self, until: float, stopping, cover: bool = False):
+        """Injects faults until `until` (history time) or `stopping` is set, and with `cover`
+        until every kind ran once too; heals each before the next."""
+        def more() -> bool:
+            return not stopping.is_set() and (self.history.now() < until or (cover and bool(self.queue)))
+        while more():
             stopping.wait(self.rng.uniform(*self.gap))
-            if stopping.is_set() or self.history.now() >= until:
+            if not more():
                 break
             kind = self.queue.pop(0) if self.queue else self.rng.choice(self.kinds)
             self.one(kind)
@@ -341,7 +344,7 @@ class Nemesis:
             return None
         i = self.rng.choice(candidates)
         filler = self._node(i).data / "faults-filler"
-        with open(filler, "wb") as f:
+        with open(filler, "wb", buffering=0) as f:  # unbuffered: closing has nothing left to write
             chunk = b"\0" * (1 << 20)
             try:
                 while True:

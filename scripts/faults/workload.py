@@ -38,7 +38,8 @@ class History:
         fields["type"] = type_
         line = json.dumps(fields, separators=(",", ":"))
         with self._lock:
-            self._f.write(line + "\n")
+            if not self._f.closed:  # a worker still running when the run ended is ignored
+                self._f.write(line + "\n")
 
     def close(self):
         with self._lock:
@@ -107,8 +108,14 @@ class ConfluentProducer(Worker):
                     break
                 except BufferError:
                     producer.poll(0.05)
-                except KafkaException as e:  # a fatal idempotence error: a new producer goes on
-                    h.write("producer_fatal", producer=self.name, error=str(e))
+                except KafkaException as e:
+                    err = e.args[0]
+                    if not err.fatal():  # e.g. the topic unknown for a moment: try again
+                        h.write("produce_refused", producer=self.name, error=str(err))
+                        producer.poll(0.2)
+                        continue
+                    # A fatal idempotence error: this producer is done; a new one goes on.
+                    h.write("producer_fatal", producer=self.name, error=str(err))
                     producer.flush(5)
                     producer = self.make()
             producer.poll(0)

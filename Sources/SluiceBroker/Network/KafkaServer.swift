@@ -23,6 +23,13 @@ public struct KafkaServer: Service {
     let tls: TLSContext?
     /// Told the bound address once listening (port 0 picks a free port, for tests).
     let onBound: @Sendable (SocketAddress) -> Void
+    /// The listener opens only once this says the node is ready (`ReadinessProbe`), as a Kafka
+    /// broker enables its request processing only once unfenced and caught up: a restarted
+    /// node's replayed metadata is stale (it may still name this node leader of partitions
+    /// that moved), and a client answered from it is misled (UNKNOWN_TOPIC_OR_PARTITION, or a
+    /// produce to a stale leader whose error makes an idempotent producer reset its
+    /// sequences). Until then clients are refused at connect and try the other nodes.
+    var openWhen: (@Sendable () -> Bool)? = nil
 
     init(address: HostPort, dispatcher: RequestDispatcher, group: any EventLoopGroup, frameBytesMax: Int,
          connectionsMax: Int, logger: Logger, tls: TLSContext? = nil, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
@@ -37,6 +44,13 @@ public struct KafkaServer: Service {
     }
 
     public func run() async throws {
+        if let openWhen, !openWhen() {
+            logger.info("the client listener \(address) opens once this node is ready")
+            while !openWhen() {
+                if Task.isCancelledOrShuttingDownGracefully { return }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
         let frameBytesMax = self.frameBytesMax
         let tls = self.tls
         let server = try await ServerBootstrap(group: group)

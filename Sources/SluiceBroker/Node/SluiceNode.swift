@@ -139,6 +139,11 @@ public struct SluiceNode: Sendable {
 
         let readiness = ReadinessProbe(view: view, nodeID: id, incarnation: heartbeat.incarnation, partitions: partitions)
         self.readiness = readiness
+        var clientListener = KafkaServer(
+            address: config.listeners.client, dispatcher: RequestDispatcher(services: services), group: group,
+            frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger,
+            tls: tls.clientListener)
+        clientListener.openWhen = { readiness.isReady }
         self.services = [
             driver,
             transport,
@@ -151,9 +156,7 @@ public struct SluiceNode: Sendable {
             // After the listeners it serves replica fetches on, before the client listener.
             partitions,
             LogMaintenance(logs: logs, interval: .seconds(30)),
-            KafkaServer(address: config.listeners.client, dispatcher: RequestDispatcher(services: services), group: group,
-                        frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger,
-                        tls: tls.clientListener),
+            clientListener,
             // After the client listener, so it stops first: parked JoinGroup/SyncGroup requests
             // are answered (NOT_COORDINATOR) before the listener waits for requests in hand.
             groups,
