@@ -30,7 +30,7 @@ class ClusterSettings:
     session_timeout_ms: int = 3000
     heartbeat_interval_ms: int = 300
     lag_time_max_ms: int = 4000
-    segment_bytes: int = 256 * 1024  # small, so that closed segments exist to corrupt
+    segment_bytes: int = 64 * 1024  # small, so that closed segments exist to corrupt
     disk_mb: int = 0  # > 0: each node's data on its own tmpfs of this size (full-disk faults)
 
 
