@@ -62,7 +62,8 @@ extension PartitionReplica {
                 if let records = data.records, records.readableBytes > 0 {
                     _ = try await log.appendAsFollower(records)
                 }
-                answer = .appended(newLogEndOffset: await log.logEndOffset, leaderHighWatermark: data.highWatermark)
+                answer = .appended(newLogEndOffset: await log.logEndOffset, leaderHighWatermark: data.highWatermark,
+                                   leaderLogStartOffset: data.logStartOffset)
             } catch {
                 logger.error("\(partition): appending fetched batches failed: \(error)")
                 answer = .retriable
@@ -127,6 +128,13 @@ extension PartitionReplica {
             case .setHighWatermark(let hw):
                 do throws(LogError) { try await log.updateHighWatermark(hw) } catch {
                     logger.error("\(partition): recording HW \(hw) failed: \(error)")
+                }
+            case .advanceLogStart(let offset):
+                do throws(LogError) {
+                    try await log.advanceLogStart(to: offset)
+                    logger.info("\(partition) log start moved to \(offset), following leader \(state.leader)")
+                } catch {
+                    logger.error("\(partition): moving the log start to \(offset) failed: \(error)")
                 }
             case .backOff:
                 directive.backOff = true

@@ -192,3 +192,28 @@ actor PartitionReplica {
         }
     }
 }
+
+extension PartitionReplica {
+    /// DeleteRecords as leader: moves the log start to `offset` (`-1`: the high watermark) and
+    /// answers the new low watermark. Followers move theirs when their next fetch brings the
+    /// leader's log start (`FollowerAction.advanceLogStart`). Offsets past the HW are refused
+    /// with OFFSET_OUT_OF_RANGE, as Kafka does; one below the log start changes nothing.
+    func deleteRecords(before offset: Offset) async -> (KafkaErrorCode, lowWatermark: Offset) {
+        guard isLeader else { return (.notLeaderOrFollower, .unknown) }
+        let hw = await log.highWatermark
+        let target = offset == Self.deleteToHighWatermark ? hw : offset
+        guard target >= 0, target <= hw else { return (.offsetOutOfRange, .unknown) }
+        do throws(LogError) {
+            let before = await log.logStartOffset
+            try await log.advanceLogStart(to: target)
+            let after = await log.logStartOffset
+            if after != before { logger.info("\(partition) log start moved from \(before) to \(after) (DeleteRecords)") }
+            return (.none, after)
+        } catch {
+            return (Self.errorCode(for: error), .unknown)
+        }
+    }
+
+    /// DeleteRecords' offset meaning "up to the high watermark".
+    static let deleteToHighWatermark = Offset(-1)
+}

@@ -34,10 +34,15 @@ public enum SupportedAPIs {
         (.apiVersions, 0...2),
         (.createTopics, 0...4),
         (.deleteTopics, 0...3),
+        (.deleteRecords, 0...1),
         (.initProducerID, 0...1),
         (.offsetForLeaderEpoch, 0...3),
         (.describeConfigs, 0...3),
+        (.alterConfigs, 0...1),
         (.createPartitions, 0...1),
+        (.deleteGroups, 0...1),
+        (.incrementalAlterConfigs, 0...0),
+        (.offsetDelete, 0...0),
     ]
 
     /// The advertised range of `apiKey`, or nil if Sluice does not advertise it.
