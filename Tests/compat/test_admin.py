@@ -319,3 +319,26 @@ def test_offset_delete_keeps_subscribed_topics(cluster3):
     finally:
         a.close()
         member.close()
+
+
+def test_describe_log_dirs_reports_each_replicas_size_on_every_node(cluster3):
+    c = cluster3
+    topic = harness.unique("logdirs")
+    create_rf3(c, topic)
+    harness.produce_confluent(c.bootstrap, topic, [(b"k%d" % i, b"x" * 100) for i in range(50)])
+    harness.wait_until(f"{topic}[0] replicated to every node", lambda: in_sync(c, topic, 1), 30, 0.3)
+    a = kp_admin(c)
+    try:
+        def sizes():
+            out = {}
+            for entry in a.describe_log_dirs({topic: [0]}):
+                for d in entry["log_dirs"]:
+                    assert d["error_code"] == 0 and d["log_dir"].startswith("/") and d["log_dir"].endswith("/topics"), d
+                    for t in d["topics"]:
+                        for p in t["partitions"]:
+                            out[entry["broker"]] = p["partition_size"]
+            return out if len(out) == 3 and len(set(out.values())) == 1 else None
+        got = harness.wait_until("the same partition size on all 3 nodes", sizes, 20, 0.5)
+    finally:
+        a.close()
+    assert set(got) == c.broker_ids and all(size > 50 * 100 for size in got.values()), got

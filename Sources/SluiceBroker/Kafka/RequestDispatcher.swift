@@ -39,6 +39,7 @@ struct RequestDispatcher: Sendable {
     let deleteGroups: DeleteGroupsHandler
     let offsetDelete: OffsetDeleteHandler
     let deleteRecords: DeleteRecordsHandler
+    let describeLogDirs: DescribeLogDirsHandler
 
     init(services: BrokerServices) {
         metadata = MetadataHandler(services: services)
@@ -65,6 +66,7 @@ struct RequestDispatcher: Sendable {
         deleteGroups = DeleteGroupsHandler(groups: services.groups)
         offsetDelete = OffsetDeleteHandler(groups: services.groups)
         deleteRecords = DeleteRecordsHandler(services: services)
+        describeLogDirs = DescribeLogDirsHandler(services: services)
         apiVersions = ApiVersionsHandler(advertised: Self.advertised)
     }
 
@@ -91,6 +93,7 @@ struct RequestDispatcher: Sendable {
         (.offsetForLeaderEpoch, OffsetForLeaderEpochHandler.versions),
         (.describeConfigs, DescribeConfigsHandler.versions),
         (.alterConfigs, AlterConfigsHandler.versions),
+        (.describeLogDirs, DescribeLogDirsHandler.versions),
         (.createPartitions, CreatePartitionsHandler.versions),
         (.deleteGroups, DeleteGroupsHandler.versions),
         (.incrementalAlterConfigs, IncrementalAlterConfigsHandler.versions),
@@ -124,6 +127,7 @@ struct RequestDispatcher: Sendable {
         case .alterConfigs(let r): return await run(alterConfigs, r, context)
         case .incrementalAlterConfigs(let r): return await run(incrementalAlterConfigs, r, context)
         case .deleteRecords(let r): return await run(deleteRecords, r, context)
+        case .describeLogDirs(let r): return await run(describeLogDirs, r, context)
         case .deleteGroups(let r): return await run(deleteGroups, r, context)
         case .offsetDelete(let r): return await run(offsetDelete, r, context)
         case .findCoordinator(let r): return await run(findCoordinator, r, context)

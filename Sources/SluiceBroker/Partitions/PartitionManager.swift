@@ -69,6 +69,9 @@ public actor PartitionManager: Service {
 
     func replica(_ partition: TopicPartition) -> PartitionReplica? { replicas[partition] }
 
+    /// Every local replica, by partition (DescribeLogDirs).
+    var allReplicas: [TopicPartition: PartitionReplica] { replicas }
+
     /// Hands a newly applied image over without waiting for the partitions to follow it.
     public nonisolated func submit(_ image: MetadataImage) {
         let waiter = inbox.withLock { inbox -> CheckedContinuation<Void, Never>? in

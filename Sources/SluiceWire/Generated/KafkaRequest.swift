@@ -13,6 +13,7 @@ public enum KafkaRequest: Hashable, Sendable {
     case deleteRecords(DeleteRecordsRequest)
     case deleteTopics(DeleteTopicsRequest)
     case describeConfigs(DescribeConfigsRequest)
+    case describeLogDirs(DescribeLogDirsRequest)
     case describeGroups(DescribeGroupsRequest)
     case fetch(FetchRequest)
     case findCoordinator(FindCoordinatorRequest)
@@ -42,6 +43,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case .deleteRecords: 21
         case .deleteTopics: 20
         case .describeConfigs: 32
+        case .describeLogDirs: 35
         case .describeGroups: 15
         case .fetch: 1
         case .findCoordinator: 10
@@ -73,6 +75,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case 21: DeleteRecordsRequest.versions
         case 20: DeleteTopicsRequest.versions
         case 32: DescribeConfigsRequest.versions
+        case 35: DescribeLogDirsRequest.versions
         case 15: DescribeGroupsRequest.versions
         case 1: FetchRequest.versions
         case 10: FindCoordinatorRequest.versions
@@ -107,6 +110,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case 21: .deleteRecords(try DeleteRecordsRequest(from: &buffer, version: version))
         case 20: .deleteTopics(try DeleteTopicsRequest(from: &buffer, version: version))
         case 32: .describeConfigs(try DescribeConfigsRequest(from: &buffer, version: version))
+        case 35: .describeLogDirs(try DescribeLogDirsRequest(from: &buffer, version: version))
         case 15: .describeGroups(try DescribeGroupsRequest(from: &buffer, version: version))
         case 1: .fetch(try FetchRequest(from: &buffer, version: version))
         case 10: .findCoordinator(try FindCoordinatorRequest(from: &buffer, version: version))
@@ -138,6 +142,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case .deleteRecords(let message): message.encode(into: &buffer, version: version)
         case .deleteTopics(let message): message.encode(into: &buffer, version: version)
         case .describeConfigs(let message): message.encode(into: &buffer, version: version)
+        case .describeLogDirs(let message): message.encode(into: &buffer, version: version)
         case .describeGroups(let message): message.encode(into: &buffer, version: version)
         case .fetch(let message): message.encode(into: &buffer, version: version)
         case .findCoordinator(let message): message.encode(into: &buffer, version: version)

@@ -13,6 +13,7 @@ public enum KafkaResponse: Hashable, Sendable {
     case deleteRecords(DeleteRecordsResponse)
     case deleteTopics(DeleteTopicsResponse)
     case describeConfigs(DescribeConfigsResponse)
+    case describeLogDirs(DescribeLogDirsResponse)
     case describeGroups(DescribeGroupsResponse)
     case fetch(FetchResponse)
     case findCoordinator(FindCoordinatorResponse)
@@ -42,6 +43,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case .deleteRecords: 21
         case .deleteTopics: 20
         case .describeConfigs: 32
+        case .describeLogDirs: 35
         case .describeGroups: 15
         case .fetch: 1
         case .findCoordinator: 10
@@ -73,6 +75,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case 21: DeleteRecordsResponse.versions
         case 20: DeleteTopicsResponse.versions
         case 32: DescribeConfigsResponse.versions
+        case 35: DescribeLogDirsResponse.versions
         case 15: DescribeGroupsResponse.versions
         case 1: FetchResponse.versions
         case 10: FindCoordinatorResponse.versions
@@ -107,6 +110,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case 21: .deleteRecords(try DeleteRecordsResponse(from: &buffer, version: version))
         case 20: .deleteTopics(try DeleteTopicsResponse(from: &buffer, version: version))
         case 32: .describeConfigs(try DescribeConfigsResponse(from: &buffer, version: version))
+        case 35: .describeLogDirs(try DescribeLogDirsResponse(from: &buffer, version: version))
         case 15: .describeGroups(try DescribeGroupsResponse(from: &buffer, version: version))
         case 1: .fetch(try FetchResponse(from: &buffer, version: version))
         case 10: .findCoordinator(try FindCoordinatorResponse(from: &buffer, version: version))
@@ -138,6 +142,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case .deleteRecords(let message): message.encode(into: &buffer, version: version)
         case .deleteTopics(let message): message.encode(into: &buffer, version: version)
         case .describeConfigs(let message): message.encode(into: &buffer, version: version)
+        case .describeLogDirs(let message): message.encode(into: &buffer, version: version)
         case .describeGroups(let message): message.encode(into: &buffer, version: version)
         case .fetch(let message): message.encode(into: &buffer, version: version)
         case .findCoordinator(let message): message.encode(into: &buffer, version: version)

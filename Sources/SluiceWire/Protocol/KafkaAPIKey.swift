@@ -25,6 +25,7 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
     case offsetForLeaderEpoch = 23
     case describeConfigs = 32
     case alterConfigs = 33
+    case describeLogDirs = 35
     case saslAuthenticate = 36
     case createPartitions = 37
     case deleteGroups = 42
@@ -59,6 +60,7 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .offsetForLeaderEpoch: 4
         case .describeConfigs: 4
         case .alterConfigs: 2
+        case .describeLogDirs: 2
         case .saslAuthenticate: 2
         case .createPartitions: 2
         case .deleteGroups: 2
@@ -96,6 +98,7 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .offsetForLeaderEpoch: "OffsetForLeaderEpoch"
         case .describeConfigs: "DescribeConfigs"
         case .alterConfigs: "AlterConfigs"
+        case .describeLogDirs: "DescribeLogDirs"
         case .saslAuthenticate: "SaslAuthenticate"
         case .createPartitions: "CreatePartitions"
         case .deleteGroups: "DeleteGroups"

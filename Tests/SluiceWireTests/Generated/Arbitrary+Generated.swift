@@ -487,6 +487,62 @@ extension DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceR
     }
 }
 
+extension DescribeLogDirsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topics = rng.chance(4) ? nil : (0..<rng.count()).map { _ in DescribableLogDirTopic.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsRequest.DescribableLogDirTopic {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topic = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in PartitionIndex(rng.integer(Int32.self)) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.results = (0..<rng.count()).map { _ in DescribeLogDirsResult.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse.DescribeLogDirsResult {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.logDir = rng.string()
+        value.topics = (0..<rng.count()).map { _ in DescribeLogDirsTopic.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in DescribeLogDirsPartition.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        value.partitionSize = rng.integer(Int64.self)
+        value.offsetLag = rng.integer(Int64.self)
+        value.isFutureKey = rng.bool()
+        return value
+    }
+}
+
 extension DescribeGroupsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
@@ -1547,6 +1603,26 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym().encode(into: &buffer, version: version)
         return (buffer.readableBytes, DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym.wireBytesMin(version: version))
     }),
+    ("DescribeLogDirsRequest.DescribableLogDirTopic", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsRequest.DescribableLogDirTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsRequest.DescribableLogDirTopic.wireBytesMin(version: version))
+    }),
+    ("DescribeLogDirsResponse.DescribeLogDirsResult", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsResponse.DescribeLogDirsResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsResponse.DescribeLogDirsResult.wireBytesMin(version: version))
+    }),
+    ("DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.wireBytesMin(version: version))
+    }),
+    ("DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition.wireBytesMin(version: version))
+    }),
     ("DescribeGroupsResponse.DescribedGroup", 0...4, { version in
         var buffer = ByteBuffer()
         DescribeGroupsResponse.DescribedGroup().encode(into: &buffer, version: version)
@@ -1807,6 +1883,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     DeleteTopicsResponse.self,
     DescribeConfigsRequest.self,
     DescribeConfigsResponse.self,
+    DescribeLogDirsRequest.self,
+    DescribeLogDirsResponse.self,
     DescribeGroupsRequest.self,
     DescribeGroupsResponse.self,
     FetchRequest.self,
@@ -1880,6 +1958,8 @@ extension DeleteTopicsRequest: ArbitraryWireMessage {}
 extension DeleteTopicsResponse: ArbitraryWireMessage {}
 extension DescribeConfigsRequest: ArbitraryWireMessage {}
 extension DescribeConfigsResponse: ArbitraryWireMessage {}
+extension DescribeLogDirsRequest: ArbitraryWireMessage {}
+extension DescribeLogDirsResponse: ArbitraryWireMessage {}
 extension DescribeGroupsRequest: ArbitraryWireMessage {}
 extension DescribeGroupsResponse: ArbitraryWireMessage {}
 extension FetchRequest: ArbitraryWireMessage {}

@@ -206,6 +206,32 @@ let definitionSchemas: [MessageSchema] = [
             ])
         ]),
     MessageSchema(
+        name: "DescribeLogDirsRequest", kind: "request", apiKey: 35, versions: 1...1,
+        fields: [
+            FieldSchema(name: "Topics", type: "[]DescribableLogDirTopic", versions: 1...1, nullable: 1...1, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: [])
+            ])
+        ]),
+    MessageSchema(
+        name: "DescribeLogDirsResponse", kind: "response", apiKey: 35, versions: 1...1,
+        fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Results", type: "[]DescribeLogDirsResult", versions: 1...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "LogDir", type: "string", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Topics", type: "[]DescribeLogDirsTopic", versions: 1...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Name", type: "string", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Partitions", type: "[]DescribeLogDirsPartition", versions: 1...1, nullable: nil, defaultValue: nil, fields: [
+                        FieldSchema(name: "PartitionIndex", type: "int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "PartitionSize", type: "int64", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "OffsetLag", type: "int64", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "IsFutureKey", type: "bool", versions: 1...1, nullable: nil, defaultValue: nil, fields: [])
+                    ])
+                ])
+            ])
+        ]),
+    MessageSchema(
         name: "DescribeGroupsRequest", kind: "request", apiKey: 15, versions: 0...4,
         fields: [
             FieldSchema(name: "Groups", type: "[]string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
