@@ -342,3 +342,26 @@ def test_describe_log_dirs_reports_each_replicas_size_on_every_node(cluster3):
     finally:
         a.close()
     assert set(got) == c.broker_ids and all(size > 50 * 100 for size in got.values()), got
+
+
+def test_cli_alters_configs_deletes_records_and_groups(cluster3):
+    from test_cli import sluice, sluice_json
+    c = cluster3
+    topic = harness.unique("cli-admin")
+    leader = create_rf3(c, topic)[0].leader
+    harness.produce_confluent(c.bootstrap, topic, [(b"k%d" % i, b"v") for i in range(30)])
+
+    out = sluice("topic", "alter-config", topic, "--set", "retention.ms=86400000", bootstrap=c.bootstrap).stdout
+    assert "retention.ms=86400000" in out, out
+    assert topic_configs(c, topic)["retention.ms"] == "86400000"
+    bad = sluice("topic", "alter-config", topic, "--set", "no.such=1", bootstrap=c.bootstrap, ok=False)
+    assert bad.returncode != 0 and "INVALID_CONFIG" in bad.stderr, bad.stderr
+
+    doc = sluice_json("topic", "delete-records", topic, "--before", "10", bootstrap=c.bootstrap)
+    assert doc == {"partitions": [{"partition": 0, "log_start_offset": 10}]}, doc
+    assert earliest(c, leader, topic) == (0, 10)
+
+    group = harness.unique("cli-group")
+    commit_offsets(c, group, topic, {0: 12})
+    assert sluice("group", "delete", group, bootstrap=c.bootstrap).stdout.strip() == f"deleted group {group}"
+    assert committed(c, group, topic, [0]) == {0: -1001}
