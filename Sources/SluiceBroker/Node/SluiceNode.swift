@@ -101,6 +101,7 @@ public struct SluiceNode: Sendable {
         var options = ControllerOptions()
         options.defaultPartitions = config.topics.defaultPartitions
         options.defaultReplicationFactor = config.topics.defaultReplicationFactor
+        options.topicConfigDefaults = config.topicConfigDefaults
         let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
                                            logger: logger, nowMs: Self.monotonicMs)
         isrChanges.connect(AlterPartitionSender(nodeID: id, incarnation: incarnation, controller: controller,

@@ -18,6 +18,7 @@ struct DescribeConfigsHandler: KafkaAPIHandler {
 
     func handle(_ request: DescribeConfigsRequest, _ context: RequestContext) async -> DescribeConfigsResponse? {
         let image = services.metadata.current.image
+        let defaults = services.topicDefaults
         let results = request.resources.map { resource -> DescribeConfigsResponse.DescribeConfigsResult in
             var result = DescribeConfigsResponse.DescribeConfigsResult(
                 errorCode: 0, resourceType: resource.resourceType, resourceName: resource.resourceName)
@@ -30,7 +31,7 @@ struct DescribeConfigsHandler: KafkaAPIHandler {
                 }
                 for key in TopicConfigKey.allCases {
                     let override = topic.configs[key.rawValue]
-                    entries.append((key.rawValue, override ?? image.effectiveConfig(key, topic: name), override == nil))
+                    entries.append((key.rawValue, override ?? image.effectiveConfig(key, topic: name, defaults: defaults), override == nil))
                 }
             case Self.brokerResource:
                 guard Int32(resource.resourceName) == services.nodeID.rawValue || resource.resourceName.isEmpty else {
