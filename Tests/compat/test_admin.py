@@ -225,8 +225,7 @@ def test_delete_records_moves_the_low_watermark_on_every_replica(own_cluster):
     # Two leader changes: each new leader starts its log where the first one did.
     seen = {leader}
     for _ in range(2):
-        victim = leader
-        time.sleep(1)  # the followers' next fetch brings the leader's log start
+        victim = leader  # no pause: DeleteRecords answered once every in-sync replica had moved
         c.kill(victim)
         ps = harness.wait_until(f"a new leader for {topic}[0]",
                                 lambda: (lambda t: t if t and t[0].leader not in (-1, victim) else None)(
