@@ -122,8 +122,8 @@ public struct FollowerState: Sendable {
     /// The leader's answer to a fetch at our log end.
     public enum FetchAnswer: Hashable, Sendable {
         /// Records (possibly none) were appended locally up to `newLogEndOffset`; the
-        /// leader's HW came with them.
-        case appended(newLogEndOffset: Offset, leaderHighWatermark: Offset)
+        /// leader's HW and log start came with them (`.unknown` when the leader did not say).
+        case appended(newLogEndOffset: Offset, leaderHighWatermark: Offset, leaderLogStartOffset: Offset = .unknown)
         /// Our offset is outside the leader's log.
         case offsetOutOfRange(leaderLogStartOffset: Offset)
         case fencedLeaderEpoch
@@ -137,13 +137,21 @@ public struct FollowerState: Sendable {
                                        logStartOffset: Offset) -> [FollowerAction] {
         guard phase == .fetching else { return [] }
         switch answer {
-        case .appended(let end, let leaderHW):
+        case .appended(let end, let leaderHW, let leaderStart):
             precondition(end >= logEndOffset, "a fetch moved the log end back from \(logEndOffset) to \(end)")
             logEndOffset = end
+            var actions: [FollowerAction] = []
             let hw = min(leaderHW, end)
-            guard hw > highWatermark else { return [] }
-            highWatermark = hw
-            return [.setHighWatermark(hw)]
+            if hw > highWatermark {
+                highWatermark = hw
+                actions.append(.setHighWatermark(hw))
+            }
+            // DeleteRecords (or retention) moved the leader's log start: follow it, as Kafka's
+            // follower does, so a consumer that reads from here after a leader change starts
+            // where the leader's did. Never past our HW: what lies beyond it is not ours yet.
+            let start = min(leaderStart, highWatermark)
+            if start > logStartOffset { actions.append(.advanceLogStart(to: start)) }
+            return actions
         case .offsetOutOfRange(let leaderStart):
             if logEndOffset < leaderStart {
                 // The leader deleted what we would fetch next: start over at its log start.
@@ -178,6 +186,8 @@ public enum FollowerAction: Hashable, Sendable {
     case stopFetching
     /// Record the follower's high watermark.
     case setHighWatermark(Offset)
+    /// Move the log start forward to the leader's (never past the follower's HW).
+    case advanceLogStart(to: Offset)
     /// Wait before the next request for this partition (the fetcher's error backoff).
     case backOff
 }

@@ -32,6 +32,9 @@ public struct LeaderState: Sendable {
         public var logEndOffset: Offset = .unknown
         /// When the follower was last caught up to the leader's log end (ms, the shell's clock).
         public var lastCaughtUpMs: Int64
+        /// The follower's log start as its last fetch reported it (Fetch v5+); `.unknown` until
+        /// one does. DeleteRecords waits for the ISR's (`lowWatermark`).
+        public var logStartOffset: Offset = .unknown
         /// The incarnation that sent the last fetch, when the shell names it: an expansion
         /// carries it, so the controller can refuse one a restart has made stale (KIP-903).
         public var incarnation: BrokerIncarnation?
@@ -93,6 +96,18 @@ public struct LeaderState: Sendable {
         self.followers = followers
     }
 
+    /// The partition's low watermark as DeleteRecords answers it (Kafka's
+    /// `lowWatermarkIfLeader`): the lowest log start of this leader and its in-sync followers;
+    /// nil while an in-sync follower has not reported one.
+    public func lowWatermark(localLogStartOffset: Offset) -> Offset? {
+        var lowest = localLogStartOffset
+        for id in isr where id != localID {
+            guard let start = followers[id]?.logStartOffset, start != .unknown else { return nil }
+            lowest = min(lowest, start)
+        }
+        return lowest
+    }
+
     /// Committed ISR plus members an in-flight change adds: what the HW must wait for.
     public var maximalISR: [NodeID] {
         guard let pendingISR else { return isr }
@@ -124,9 +139,10 @@ public struct LeaderState: Sendable {
     /// shell serves records from `fetchOffset` up to the log end, with the HW after `actions`.
     /// - Parameter incarnation: the fetching broker's registration, if the shell knows it; a
     ///   new one means the follower restarted, and its earlier fetches no longer count.
+    /// - Parameter logStartOffset: the follower's own log start, as its fetch reports it.
     public mutating func followerFetched(
         _ follower: NodeID, fetchOffset: Offset, currentLeaderEpoch: LeaderEpoch, nowMs: Int64,
-        incarnation: BrokerIncarnation? = nil
+        incarnation: BrokerIncarnation? = nil, logStartOffset: Offset = .unknown
     ) -> Result<[LeaderAction], FetchRefusal> {
         guard follower != localID, var progress = followers[follower] else { return .failure(.notAReplica) }
         // A fetcher that sends no epoch (-1) is an old client; replicas always send one.
@@ -145,6 +161,7 @@ public struct LeaderState: Sendable {
         progress.previousFetchLeaderEnd = logEndOffset
         progress.previousFetchMs = nowMs
         progress.logEndOffset = fetchOffset
+        if logStartOffset != .unknown { progress.logStartOffset = logStartOffset }
         followers[follower] = progress
         var actions = advanceHighWatermark()
         actions += maybeExpand(follower)

@@ -146,6 +146,7 @@ extension GroupSimulation {
                 case .sync(let o): .sync(o)
                 case .leave(let o): .leave(o)
                 case .commit(let o): .commit(o)
+                case .deleteGroups, .offsetDelete: preconditionFailure("the simulated consumers send no admin requests")
                 }
             queue.push(.deliver(consumer: request.consumer, body), at: now + networkDelay())
         }

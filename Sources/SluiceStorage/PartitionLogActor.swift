@@ -130,6 +130,11 @@ public actor PartitionLogActor {
         try log.beginLeaderEpoch(epoch)
     }
 
+    /// DeleteRecords, or a follower following its leader's log start.
+    public func advanceLogStart(to offset: Offset) throws(LogError) {
+        try log.advanceLogStart(to: offset)
+    }
+
     public func updateHighWatermark(_ offset: Offset) throws(LogError) {
         try log.updateHighWatermark(offset)
     }

@@ -1,6 +1,7 @@
 import Foundation
 @testable import SluiceBroker
 import SluiceCore
+import SluiceMetadata
 import Testing
 
 @Suite struct NodeConfigTests {
@@ -12,6 +13,20 @@ import Testing
 
     @Test func theDocumentedDefaultsAreTheDefaults() throws {
         #expect(try NodeConfig(toml: Self.configFile("sluice.toml")) == NodeConfig())
+    }
+
+    @Test func topicDefaultsComeFromTheTopicsAndLogSections() {
+        var config = NodeConfig()
+        config.topics.minInsyncReplicas = 2
+        config.log.retentionMilliseconds = nil
+        config.log.segmentBytes = 4096
+        config.log.flush = .always
+        let defaults = config.topicConfigDefaults
+        #expect(defaults[.minInsyncReplicas] == "2")
+        #expect(defaults[.retentionMs] == "-1")
+        #expect(defaults[.segmentBytes] == "4096")
+        #expect(defaults[.flushPolicy] == "always")
+        #expect(defaults[.uncleanLeaderElectionEnable] == "false")
     }
 
     @Test func theProductionSampleLoads() throws {

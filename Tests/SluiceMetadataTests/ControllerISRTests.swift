@@ -269,6 +269,17 @@ struct ControllerISRTests {
         #expect(Self.state(controller).leader == NodeID.none)
     }
 
+    @Test func incrementalAlterConfigsTurningUncleanElectionOnElectsALiveReplicaAtOnce() {
+        var controller = Self.cluster(configs: ["unclean.leader.election.enable": "false"])
+        Self.shrink(&controller, to: [1])
+        _ = Self.advance(&controller, to: 9_000, alive: [2, 3])
+        #expect(Self.state(controller).leader == NodeID.none)
+        let output = controller.incrementalAlterTopicConfigs(
+            "t", [(key: "unclean.leader.election.enable", operation: .set("true"))], validateOnly: false)
+        #expect(output.result == .success && output.notices.count == 1)
+        #expect(Self.state(controller).leader == 2 && Self.state(controller).isr == [2])
+    }
+
     @Test func uncleanElectionConfigTakesOnlyBooleans() {
         var controller = Self.cluster()
         let output = controller.alterTopicConfigs("t", ["unclean.leader.election.enable": "yes"], validateOnly: false)

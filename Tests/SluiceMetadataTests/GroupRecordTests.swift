@@ -42,6 +42,7 @@ struct GroupRecordTests {
                 groupID: "g1", topic: Fixture.topic("orders"), partition: 0, offset: 0, leaderEpoch: .unknown,
                 metadata: nil, commitWallMs: 0)),
         .removeGroup(RemoveGroupRecord(groupID: "g1")),
+        .removeOffset(RemoveOffsetRecord(groupID: "g1", topic: Fixture.topic("orders"), partition: 5)),
     ]
 
     @Test("every group record decodes to what was encoded", arguments: samples)

@@ -119,7 +119,7 @@ struct RecordCodecTests {
     }
 
     @Test func unassignedKindsAreUnknown() {
-        for tag: UInt8 in [0, 13, 255] {
+        for tag: UInt8 in [0, 14, 255] {
             #expect(throws: MetadataCodecError.unknownKind(tag)) {
                 try MetadataRecord.decode(exactly: ByteBuffer(bytes: [tag, 0]))
             }

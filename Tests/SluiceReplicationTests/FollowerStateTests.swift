@@ -77,6 +77,23 @@ import Testing
                 .isEmpty)
     }
 
+    @Test func theLogStartFollowsTheLeadersButNeverPassesTheFollowersHW() {
+        var (s, _) = FollowerState.start(leader: 2, leaderEpoch: 5, latestLocalEpoch: nil, logStartOffset: 0,
+                                         logEndOffset: 0, highWatermark: 0)
+        // DeleteRecords moved the leader's start to 15; this follower has only reached 10.
+        #expect(s.fetchAnswered(.appended(newLogEndOffset: 10, leaderHighWatermark: 20, leaderLogStartOffset: 15),
+                                latestLocalEpoch: 5, logStartOffset: 0)
+                == [.setHighWatermark(10), .advanceLogStart(to: 10)])
+        #expect(s.fetchAnswered(.appended(newLogEndOffset: 20, leaderHighWatermark: 20, leaderLogStartOffset: 15),
+                                latestLocalEpoch: 5, logStartOffset: 10)
+                == [.setHighWatermark(20), .advanceLogStart(to: 15)])
+        // Already there, or a leader that did not say (-1): nothing to do.
+        #expect(s.fetchAnswered(.appended(newLogEndOffset: 20, leaderHighWatermark: 20, leaderLogStartOffset: 15),
+                                latestLocalEpoch: 5, logStartOffset: 15).isEmpty)
+        #expect(s.fetchAnswered(.appended(newLogEndOffset: 20, leaderHighWatermark: 20), latestLocalEpoch: 5, logStartOffset: 15)
+                .isEmpty)
+    }
+
     @Test func outOfRangeBelowTheLeadersStartRestartsTheLogThere() {
         var (s, _) = FollowerState.start(leader: 2, leaderEpoch: 5, latestLocalEpoch: nil, logStartOffset: 0,
                                          logEndOffset: 0, highWatermark: 0)

@@ -31,6 +31,19 @@ import Testing
         #expect(s.highWatermark == 20)
     }
 
+    @Test func lowWatermarkIsTheLowestLogStartOverTheISRAndUnknownUntilEachReports() {
+        var s = leader(isr: [1, 2])
+        #expect(s.lowWatermark(localLogStartOffset: 6) == nil, "follower 2 has not reported its log start")
+        _ = s.followerFetched(2, fetchOffset: 10, currentLeaderEpoch: 3, nowMs: 1, logStartOffset: 4)
+        #expect(s.lowWatermark(localLogStartOffset: 6) == 4)
+        // A fetch without a log start (-1) keeps the last one reported.
+        _ = s.followerFetched(2, fetchOffset: 10, currentLeaderEpoch: 3, nowMs: 2)
+        #expect(s.lowWatermark(localLogStartOffset: 6) == 4)
+        _ = s.followerFetched(2, fetchOffset: 10, currentLeaderEpoch: 3, nowMs: 3, logStartOffset: 6)
+        // Node 3 is out of the ISR: whatever it has does not hold DeleteRecords up.
+        #expect(s.lowWatermark(localLogStartOffset: 6) == 6)
+    }
+
     @Test func aMemberTheControllerRemovedIsNotReaddedOnItsOldPosition() {
         var s = leader()
         _ = fetch(&s, 2, at: 10, now: 1)

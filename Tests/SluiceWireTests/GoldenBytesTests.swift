@@ -238,4 +238,101 @@ struct GoldenBytesTests {
         #expect(decoded.message.rackID == "r")
         #expect(decoded.message.generationID == GenerationID(4))
     }
+
+    // MARK: admin APIs
+
+    @Test("IncrementalAlterConfigs request v0: resources (type, name, configs with operation), validate_only")
+    func incrementalAlterConfigsRequestV0() throws {
+        let request = IncrementalAlterConfigsRequest(
+            resources: [.init(resourceType: 2, resourceName: "t", configs: [
+                .init(name: "a", configOperation: 0, value: "1"), .init(name: "b", configOperation: 1, value: nil),
+            ])],
+            validateOnly: true)
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x01,  // resources count 1
+            0x02,  // resource_type TOPIC
+            0x00, 0x01, 0x74,  // resource_name "t"
+            0x00, 0x00, 0x00, 0x02,  // configs count 2
+            0x00, 0x01, 0x61, 0x00, 0x00, 0x01, 0x31,  // "a", SET, "1"
+            0x00, 0x01, 0x62, 0x01, 0xFF, 0xFF,  // "b", DELETE, null
+            0x01,  // validate_only
+        ]
+        #expect(bytes(request.encoded(version: 0)) == expected)
+        #expect(try IncrementalAlterConfigsRequest.decode(exactly: ByteBuffer(bytes: expected), version: 0) == request)
+    }
+
+    @Test("AlterConfigs response v0 and v1: throttle, then per resource error, message, type, name", arguments: [Int16(0), 1])
+    func alterConfigsResponse(version: Int16) throws {
+        let response = AlterConfigsResponse(
+            throttleTimeMs: 0, responses: [.init(errorCode: 40, errorMessage: "x", resourceType: 2, resourceName: "t")])
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x00,  // throttle_time_ms
+            0x00, 0x00, 0x00, 0x01,  // one resource
+            0x00, 0x28,  // INVALID_CONFIG
+            0x00, 0x01, 0x78,  // error_message "x"
+            0x02, 0x00, 0x01, 0x74,  // TOPIC "t"
+        ]
+        #expect(bytes(response.encoded(version: version)) == expected)
+    }
+
+    @Test("DeleteRecords request v1 and response v1: offsets in, low watermarks out")
+    func deleteRecordsV1() throws {
+        let request = DeleteRecordsRequest(topics: [.init(name: "t", partitions: [.init(partitionIndex: 1, offset: -1)])], timeoutMs: 500)
+        let requestBytes: [UInt8] = [
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x74,  // one topic "t"
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,  // one partition: 1
+            0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,  // offset -1 (the high watermark)
+            0x00, 0x00, 0x01, 0xF4,  // timeout_ms 500
+        ]
+        #expect(bytes(request.encoded(version: 1)) == requestBytes)
+        let response = DeleteRecordsResponse(
+            throttleTimeMs: 0, topics: [.init(name: "t", partitions: [.init(partitionIndex: 1, lowWatermark: 60, errorCode: 0)])])
+        let responseBytes: [UInt8] = [
+            0x00, 0x00, 0x00, 0x00,  // throttle_time_ms
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x74,  // one topic "t"
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,  // one partition: 1
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x3C,  // low_watermark 60
+            0x00, 0x00,  // error_code
+        ]
+        #expect(bytes(response.encoded(version: 1)) == responseBytes)
+        #expect(try DeleteRecordsResponse.decode(exactly: ByteBuffer(bytes: responseBytes), version: 1) == response)
+    }
+
+    @Test("DeleteGroups response v1 and OffsetDelete response v0")
+    func groupDeletionResponses() throws {
+        let deleted = DeleteGroupsResponse(throttleTimeMs: 0, results: [.init(groupID: "g", errorCode: 68)])
+        #expect(bytes(deleted.encoded(version: 1)) == [
+            0x00, 0x00, 0x00, 0x00,  // throttle_time_ms
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x67, 0x00, 0x44,  // "g": NON_EMPTY_GROUP
+        ])
+        let offsets = OffsetDeleteResponse(
+            errorCode: 0, throttleTimeMs: 0, topics: [.init(name: "t", partitions: [.init(partitionIndex: 0, errorCode: 86)])])
+        #expect(bytes(offsets.encoded(version: 0)) == [
+            0x00, 0x00,  // error_code (top level, before the throttle time)
+            0x00, 0x00, 0x00, 0x00,  // throttle_time_ms
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x74,  // one topic "t"
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x56,  // partition 0: GROUP_SUBSCRIBED_TO_TOPIC
+        ])
+    }
+
+    @Test("DescribeLogDirs request v1 with null topics (all), and a response with one partition")
+    func describeLogDirsV1() throws {
+        #expect(bytes(DescribeLogDirsRequest(topics: nil).encoded(version: 1)) == [0xFF, 0xFF, 0xFF, 0xFF])
+        let response = DescribeLogDirsResponse(throttleTimeMs: 0, results: [
+            .init(errorCode: 0, logDir: "/d", topics: [
+                .init(name: "t", partitions: [.init(partitionIndex: 0, partitionSize: 256, offsetLag: 0, isFutureKey: false)]),
+            ]),
+        ])
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x00,  // throttle_time_ms
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x2F, 0x64,  // one dir: error 0, "/d"
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x01, 0x74,  // one topic "t"
+            0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,  // one partition: 0
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00,  // partition_size 256
+            0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // offset_lag 0
+            0x00,  // is_future_key
+        ]
+        #expect(bytes(response.encoded(version: 1)) == expected)
+        #expect(try DescribeLogDirsResponse.decode(exactly: ByteBuffer(bytes: expected), version: 1) == response)
+    }
 }

@@ -12,7 +12,7 @@ struct SupportedAPIsTests {
             #expect(decodable == versions, "\(key)")
             #expect(!key.isFlexible(versions.upperBound), "\(key) advertises a flexible version")
         }
-        #expect(SupportedAPIs.advertised.count == 20)
+        #expect(SupportedAPIs.advertised.count == 26)
         #expect(SupportedAPIs.advertised.map(\.key.rawValue) == SupportedAPIs.advertised.map(\.key.rawValue).sorted())
     }
 
@@ -42,7 +42,7 @@ struct SupportedAPIsTests {
         let response = SupportedAPIs.apiVersionsResponse()
         let decoded = try ApiVersionsResponse.decode(exactly: response.encoded(version: 2), version: 2)
         #expect(decoded.errorCode == 0)
-        #expect(decoded.apiKeys.count == 20)
+        #expect(decoded.apiKeys.count == SupportedAPIs.advertised.count)
         #expect(decoded.apiKeys.contains(.init(apiKey: 10, minVersion: 0, maxVersion: 2)))
     }
 

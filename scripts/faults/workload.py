@@ -219,7 +219,7 @@ class AssignedReader(Worker):
                         h.write("read_error", reader=self.name, error=str(m.error()))
                         continue
                     h.write("read", reader=self.name, partition=m.partition(), offset=m.offset(),
-                            value=m.value().decode())
+                            value=m.value().decode(errors="replace"))
         finally:
             c.close()
 
@@ -268,7 +268,7 @@ class GroupConsumer(Worker):
                     continue
                 for tp, records in batches.items():
                     for r in records:
-                        h.write("group_read", member=name, partition=tp.partition, offset=r.offset, value=r.value.decode())
+                        h.write("group_read", member=name, partition=tp.partition, offset=r.offset, value=r.value.decode(errors="replace"))
                         position[tp.partition] = r.offset + 1
                 if position and time.monotonic() - last_commit > 1:
                     self._commit(consumer, position, generation(), TopicPartition, OffsetAndMetadata)
@@ -318,7 +318,7 @@ def final_read(bootstrap: str, topic: str, partitions: int, conf: dict, timeout:
                     continue
                 p = m.partition()
                 if m.offset() < highs[p]:
-                    out[p].append((m.offset(), m.value().decode()))
+                    out[p].append((m.offset(), m.value().decode(errors="replace")))
                 if m.offset() + 1 >= highs[p]:
                     done.add(p)
         return out

@@ -63,6 +63,12 @@ enum ControllerRPC {
         case CreatePartitionsRequest.apiKey:
             let request = try CreatePartitionsRequest.decode(exactly: body, version: forward.apiVersion)
             await controller.createPartitions(request).encode(into: &out, version: forward.apiVersion)
+        case AlterConfigsRequest.apiKey:
+            let request = try AlterConfigsRequest.decode(exactly: body, version: forward.apiVersion)
+            await controller.alterConfigs(request).encode(into: &out, version: forward.apiVersion)
+        case IncrementalAlterConfigsRequest.apiKey:
+            let request = try IncrementalAlterConfigsRequest.decode(exactly: body, version: forward.apiVersion)
+            await controller.incrementalAlterConfigs(request).encode(into: &out, version: forward.apiVersion)
         default:
             return ControllerForwardResponse(errorCode: KafkaErrorCode.invalidRequest.rawValue)
         }

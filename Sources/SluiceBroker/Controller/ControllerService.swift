@@ -69,7 +69,7 @@ public actor ControllerService: ClusterControl {
 
     /// Runs one decision and proposes its records; nil if this node is not the controller or
     /// the proposal failed (then the controller is discarded until it is activated again).
-    private func decide<Result: Sendable>(_ body: (inout Controller) -> ControllerOutput<Result>) async -> Result? {
+    func decide<Result: Sendable>(_ body: (inout Controller) -> ControllerOutput<Result>) async -> Result? {
         await decisionLock.withLock { await decideLocked(body) }
     }
 

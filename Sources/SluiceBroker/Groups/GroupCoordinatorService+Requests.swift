@@ -33,6 +33,22 @@ extension GroupCoordinatorService {
         }
     }
 
+    /// DeleteGroups: answered once the groups' removal has committed.
+    func deleteGroups(_ groupIDs: [String]) async -> Result<[DeleteGroupOutcome], Refusal> {
+        await submit { core, token, _, _ in core.deleteGroups(groupIDs, token: token) }.map { body in
+            guard case .deleteGroups(let outcomes) = body else { preconditionFailure("DeleteGroups answered with \(body)") }
+            return outcomes
+        }
+    }
+
+    /// OffsetDelete: answered once the offsets' removal has committed.
+    func deleteOffsets(_ groupID: String, _ partitions: [OffsetDeletePartition]) async -> Result<OffsetDeleteOutcome, Refusal> {
+        await submit { core, token, _, _ in core.deleteOffsets(groupID, partitions, token: token) }.map { body in
+            guard case .offsetDelete(let outcome) = body else { preconditionFailure("OffsetDelete answered with \(body)") }
+            return outcome
+        }
+    }
+
     /// Answered at once: heartbeats stay in memory (DESIGN §2.4).
     func heartbeat(_ input: HeartbeatInput) -> Result<KafkaErrorCode, Refusal> {
         inspect { core, now in core.heartbeat(input, nowMs: now) }

@@ -8,6 +8,10 @@ public protocol ClusterControl: Sendable {
     func createTopics(_ request: CreateTopicsRequest) async -> CreateTopicsResponse
     func deleteTopics(_ request: DeleteTopicsRequest) async -> DeleteTopicsResponse
     func createPartitions(_ request: CreatePartitionsRequest) async -> CreatePartitionsResponse
+    /// AlterConfigs: topic overrides replaced through the metadata log; broker configs refused.
+    func alterConfigs(_ request: AlterConfigsRequest) async -> AlterConfigsResponse
+    /// IncrementalAlterConfigs: topic overrides changed key by key through the metadata log.
+    func incrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest) async -> IncrementalAlterConfigsResponse
     /// Creates `topics` with the broker's defaults, for Metadata auto-creation; best effort.
     func autoCreate(_ topics: [TopicName]) async
     /// A producer id for InitProducerId.

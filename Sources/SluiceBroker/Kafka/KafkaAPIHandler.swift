@@ -1,5 +1,6 @@
 import Logging
 import SluiceCore
+import SluiceMetadata
 import SluiceWire
 
 /// One Kafka API. The versions it serves are declared on the type and are exactly what
@@ -32,6 +33,19 @@ struct BrokerServices: Sendable {
     var partitions: PartitionManager
     var cluster: any ClusterControl
     var groups: GroupCoordinatorService
+    /// `config.topicConfigDefaults`, worked out once (Produce reads it per partition).
+    var topicDefaults: TopicConfigDefaults
+
+    init(nodeID: NodeID, config: NodeConfig, metadata: MetadataView, partitions: PartitionManager,
+         cluster: any ClusterControl, groups: GroupCoordinatorService) {
+        self.nodeID = nodeID
+        self.config = config
+        self.metadata = metadata
+        self.partitions = partitions
+        self.cluster = cluster
+        self.groups = groups
+        self.topicDefaults = config.topicConfigDefaults
+    }
 }
 
 /// A requested partition, as far as this node is concerned.

@@ -25,6 +25,8 @@ struct RequestDispatcher: Sendable {
     let createPartitions: CreatePartitionsHandler
     let initProducerID: InitProducerIdHandler
     let describeConfigs: DescribeConfigsHandler
+    let alterConfigs: AlterConfigsHandler
+    let incrementalAlterConfigs: IncrementalAlterConfigsHandler
     let findCoordinator: FindCoordinatorHandler
     let joinGroup: JoinGroupHandler
     let syncGroup: SyncGroupHandler
@@ -34,6 +36,10 @@ struct RequestDispatcher: Sendable {
     let offsetFetch: OffsetFetchHandler
     let describeGroups: DescribeGroupsHandler
     let listGroups: ListGroupsHandler
+    let deleteGroups: DeleteGroupsHandler
+    let offsetDelete: OffsetDeleteHandler
+    let deleteRecords: DeleteRecordsHandler
+    let describeLogDirs: DescribeLogDirsHandler
 
     init(services: BrokerServices) {
         metadata = MetadataHandler(services: services)
@@ -46,6 +52,8 @@ struct RequestDispatcher: Sendable {
         createPartitions = CreatePartitionsHandler(services: services)
         initProducerID = InitProducerIdHandler(services: services)
         describeConfigs = DescribeConfigsHandler(services: services)
+        alterConfigs = AlterConfigsHandler(services: services)
+        incrementalAlterConfigs = IncrementalAlterConfigsHandler(services: services)
         findCoordinator = FindCoordinatorHandler(services: services)
         joinGroup = JoinGroupHandler(groups: services.groups)
         syncGroup = SyncGroupHandler(groups: services.groups)
@@ -55,6 +63,10 @@ struct RequestDispatcher: Sendable {
         offsetFetch = OffsetFetchHandler(groups: services.groups)
         describeGroups = DescribeGroupsHandler(groups: services.groups)
         listGroups = ListGroupsHandler(groups: services.groups)
+        deleteGroups = DeleteGroupsHandler(groups: services.groups)
+        offsetDelete = OffsetDeleteHandler(groups: services.groups)
+        deleteRecords = DeleteRecordsHandler(services: services)
+        describeLogDirs = DescribeLogDirsHandler(services: services)
         apiVersions = ApiVersionsHandler(advertised: Self.advertised)
     }
 
@@ -76,10 +88,16 @@ struct RequestDispatcher: Sendable {
         (.apiVersions, ApiVersionsHandler.versions),
         (.createTopics, CreateTopicsHandler.versions),
         (.deleteTopics, DeleteTopicsHandler.versions),
+        (.deleteRecords, DeleteRecordsHandler.versions),
         (.initProducerID, InitProducerIdHandler.versions),
         (.offsetForLeaderEpoch, OffsetForLeaderEpochHandler.versions),
         (.describeConfigs, DescribeConfigsHandler.versions),
+        (.alterConfigs, AlterConfigsHandler.versions),
+        (.describeLogDirs, DescribeLogDirsHandler.versions),
         (.createPartitions, CreatePartitionsHandler.versions),
+        (.deleteGroups, DeleteGroupsHandler.versions),
+        (.incrementalAlterConfigs, IncrementalAlterConfigsHandler.versions),
+        (.offsetDelete, OffsetDeleteHandler.versions),
     ]
 
     /// - Parameter clientHost: the peer's address for group membership ("/127.0.0.1").
@@ -106,6 +124,12 @@ struct RequestDispatcher: Sendable {
         case .createPartitions(let r): return await run(createPartitions, r, context)
         case .initProducerID(let r): return await run(initProducerID, r, context)
         case .describeConfigs(let r): return await run(describeConfigs, r, context)
+        case .alterConfigs(let r): return await run(alterConfigs, r, context)
+        case .incrementalAlterConfigs(let r): return await run(incrementalAlterConfigs, r, context)
+        case .deleteRecords(let r): return await run(deleteRecords, r, context)
+        case .describeLogDirs(let r): return await run(describeLogDirs, r, context)
+        case .deleteGroups(let r): return await run(deleteGroups, r, context)
+        case .offsetDelete(let r): return await run(offsetDelete, r, context)
         case .findCoordinator(let r): return await run(findCoordinator, r, context)
         case .joinGroup(let r): return await run(joinGroup, r, context)
         case .syncGroup(let r): return await run(syncGroup, r, context)

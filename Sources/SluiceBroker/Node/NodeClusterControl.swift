@@ -58,6 +58,8 @@ final class NodeClusterControl: ClusterControl {
         CreateTopicsRequest.apiKey: CreateTopicsHandler.versions.upperBound,
         DeleteTopicsRequest.apiKey: DeleteTopicsHandler.versions.upperBound,
         CreatePartitionsRequest.apiKey: CreatePartitionsHandler.versions.upperBound,
+        AlterConfigsRequest.apiKey: AlterConfigsHandler.versions.upperBound,
+        IncrementalAlterConfigsRequest.apiKey: IncrementalAlterConfigsHandler.versions.upperBound,
     ]
 
     func createTopics(_ request: CreateTopicsRequest) async -> CreateTopicsResponse {
@@ -113,6 +115,38 @@ final class NodeClusterControl: ClusterControl {
             await settle(answer.results.filter { $0.errorCode == 0 }.compactMap { TopicName(rawValue: $0.name) })
         }
         return answer
+    }
+
+    func alterConfigs(_ request: AlterConfigsRequest) async -> AlterConfigsResponse {
+        let answer: AlterConfigsResponse
+        if await local.isActive {
+            answer = await local.alterConfigs(request)
+        } else if let forwarded = await forward(request, version: Self.forwardVersion[AlterConfigsRequest.apiKey]!) {
+            answer = forwarded
+        } else {
+            return await local.alterConfigs(request)
+        }
+        if !request.validateOnly { await settle(Self.changedTopics(answer.responses.map { ($0.resourceType, $0.resourceName, $0.errorCode) })) }
+        return answer
+    }
+
+    func incrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest) async -> IncrementalAlterConfigsResponse {
+        let answer: IncrementalAlterConfigsResponse
+        if await local.isActive {
+            answer = await local.incrementalAlterConfigs(request)
+        } else if let forwarded = await forward(request, version: Self.forwardVersion[IncrementalAlterConfigsRequest.apiKey]!) {
+            answer = forwarded
+        } else {
+            return await local.incrementalAlterConfigs(request)
+        }
+        if !request.validateOnly { await settle(Self.changedTopics(answer.responses.map { ($0.resourceType, $0.resourceName, $0.errorCode) })) }
+        return answer
+    }
+
+    /// Topics whose configs an answer says changed, so `settle` lets this node's logs take
+    /// the new settings before the client hears of them.
+    private static func changedTopics(_ results: [(type: Int8, name: String, errorCode: Int16)]) -> [TopicName] {
+        results.filter { $0.type == ConfigResourceType.topic.rawValue && $0.errorCode == 0 }.compactMap { TopicName(rawValue: $0.name) }
     }
 
     func autoCreate(_ topics: [TopicName]) async {

@@ -110,6 +110,7 @@ public struct SluiceNode: Sendable {
         options.defaultPartitions = config.topics.defaultPartitions
         options.defaultReplicationFactor = config.topics.defaultReplicationFactor
         options.brokerSessionTimeoutMs = config.cluster.brokerSessionTimeoutMs
+        options.topicConfigDefaults = config.topicConfigDefaults
         let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
                                            logger: logger, nowMs: Self.monotonicMs)
         isrChanges.connect(AlterPartitionSender(nodeID: id, incarnation: incarnation, controller: controller,

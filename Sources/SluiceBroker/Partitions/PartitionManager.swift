@@ -36,6 +36,9 @@ public actor PartitionManager: Service {
     private var replicas: [TopicPartition: PartitionReplica] = [:]
     private var topicIDs: [TopicName: KafkaUUID] = [:]
     private let defaultLogConfig: LogConfig
+    /// The log settings each topic with local replicas runs with, so a config change in the
+    /// image (AlterConfigs) reaches the open logs at once, without a restart.
+    private var logConfigs: [TopicName: LogConfig] = [:]
     private var fetchers: [NodeID: (fetcher: ReplicaFetcher, task: Task<Void, Never>)] = [:]
     /// Which leader's fetcher holds each followed partition.
     private var following: [TopicPartition: NodeID] = [:]
@@ -67,6 +70,9 @@ public actor PartitionManager: Service {
     }
 
     func replica(_ partition: TopicPartition) -> PartitionReplica? { replicas[partition] }
+
+    /// Every local replica, by partition (DescribeLogDirs).
+    var allReplicas: [TopicPartition: PartitionReplica] { replicas }
 
     /// Hands a newly applied image over without waiting for the partitions to follow it.
     public nonisolated func submit(_ image: MetadataImage) {
@@ -156,6 +162,7 @@ public actor PartitionManager: Service {
             }
             topicIDs.removeValue(forKey: name)
         }
+        await applyLogConfigs(image)
         // Replicas moved to other nodes: close and delete (the new replicas copy the leader's).
         for partition in replicas.keys where wanted[partition] == nil {
             await remove(partition, reason: "this node is no longer one of its replicas")
@@ -189,10 +196,28 @@ public actor PartitionManager: Service {
         for (_, waiter) in ready { waiter.resume() }
     }
 
+    /// Hands each local topic's changed log settings (retention, segment size and age, flush)
+    /// to its open logs; they apply from the next append or retention pass.
+    private func applyLogConfigs(_ image: MetadataImage) async {
+        for (name, current) in logConfigs {
+            guard let topic = image.topic(named: name) else {
+                logConfigs[name] = nil
+                continue
+            }
+            let wanted = Self.logConfig(topic: topic, defaults: defaultLogConfig)
+            guard wanted != current else { continue }
+            logConfigs[name] = wanted
+            await logs.setConfig(wanted, for: name)
+            logger.info("topic \(name): log settings changed to \(wanted)")
+        }
+    }
+
     private func open(_ partition: TopicPartition, state: PartitionState, image: MetadataImage) async -> PartitionReplica? {
         guard let topic = image.topic(named: partition.topic) else { return nil }
         do throws(LogError) {
-            await logs.setConfig(Self.logConfig(topic: topic, defaults: defaultLogConfig), for: partition.topic)
+            let config = Self.logConfig(topic: topic, defaults: defaultLogConfig)
+            await logs.setConfig(config, for: partition.topic)
+            logConfigs[partition.topic] = config
             let log = try await logs.open(partition, topicID: topic.topicID)
             let context = ReplicaContext(nodeID: nodeID, options: settings.replication, signal: signal, isrChanges: isrChanges,
                                          nowMs: nowMs, logger: logger,

@@ -20,6 +20,9 @@ struct FetchDirective: Sendable, Equatable {
     var next: Next
     /// Wait the fetcher's backoff before the next request for this partition.
     var backOff = false
+    /// The replica's log start after this step, when known: the next fetch reports it to the
+    /// leader (Fetch v5+ `log_start_offset`), which DeleteRecords waits on.
+    var logStartOffset: Offset? = nil
 }
 
 /// The follower side: the epoch handshake, truncation and appending what the leader sent.
@@ -62,7 +65,8 @@ extension PartitionReplica {
                 if let records = data.records, records.readableBytes > 0 {
                     _ = try await log.appendAsFollower(records)
                 }
-                answer = .appended(newLogEndOffset: await log.logEndOffset, leaderHighWatermark: data.highWatermark)
+                answer = .appended(newLogEndOffset: await log.logEndOffset, leaderHighWatermark: data.highWatermark,
+                                   leaderLogStartOffset: data.logStartOffset)
             } catch {
                 logger.error("\(partition): appending fetched batches failed: \(error)")
                 answer = .retriable
@@ -84,7 +88,9 @@ extension PartitionReplica {
         }
         let actions = current.fetchAnswered(answer, latestLocalEpoch: latest, logStartOffset: start)
         follower = current
-        return await performFollower(actions, epoch: leaderEpoch)
+        var directive = await performFollower(actions, epoch: leaderEpoch)
+        if directive.logStartOffset == nil { directive.logStartOffset = start }
+        return directive
     }
 
     /// Where the follower stands now, as the fetcher's next step for it under `epoch`.
@@ -115,6 +121,7 @@ extension PartitionReplica {
             case .restartLog(let offset):
                 do throws(LogError) {
                     try await log.truncateFullyAndStart(at: offset)
+                    directive.logStartOffset = offset
                     logger.info("\(partition) emptied and restarted at the leader's log start \(offset)")
                 } catch {
                     logger.error("\(partition): restarting the log at \(offset) failed: \(error)")
@@ -127,6 +134,14 @@ extension PartitionReplica {
             case .setHighWatermark(let hw):
                 do throws(LogError) { try await log.updateHighWatermark(hw) } catch {
                     logger.error("\(partition): recording HW \(hw) failed: \(error)")
+                }
+            case .advanceLogStart(let offset):
+                do throws(LogError) {
+                    try await log.advanceLogStart(to: offset)
+                    directive.logStartOffset = offset
+                    logger.info("\(partition) log start moved to \(offset), following leader \(state.leader)")
+                } catch {
+                    logger.error("\(partition): moving the log start to \(offset) failed: \(error)")
                 }
             case .backOff:
                 directive.backOff = true

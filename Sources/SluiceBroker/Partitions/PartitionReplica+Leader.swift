@@ -210,7 +210,8 @@ extension PartitionReplica {
 
     /// A follower's fetch: records its position (which may move the HW and the ISR), then
     /// serves batches from `offset` up to the log end, with the HW after this fetch.
-    func serveReplicaFetch(from follower: NodeID, offset: Offset, currentLeaderEpoch: LeaderEpoch, maxBytes: Int) async -> FetchOutcome {
+    func serveReplicaFetch(from follower: NodeID, offset: Offset, currentLeaderEpoch: LeaderEpoch, maxBytes: Int,
+                           followerLogStart: Offset = .unknown) async -> FetchOutcome {
         if let refused = epochCheck(currentLeaderEpoch) { return FetchOutcome(errorCode: refused) }
         guard leader != nil else { return FetchOutcome(errorCode: .notLeaderOrFollower) }
         let start = await log.logStartOffset
@@ -220,7 +221,8 @@ extension PartitionReplica {
         if offset < start {
             return FetchOutcome(errorCode: .offsetOutOfRange, highWatermark: current.highWatermark, logStartOffset: start)
         }
-        switch current.followerFetched(follower, fetchOffset: offset, currentLeaderEpoch: current.leaderEpoch, nowMs: context.nowMs()) {
+        switch current.followerFetched(follower, fetchOffset: offset, currentLeaderEpoch: current.leaderEpoch, nowMs: context.nowMs(),
+                                       logStartOffset: followerLogStart) {
         case .failure(let refusal):
             let code: KafkaErrorCode = switch refusal {
             case .notAReplica: .notLeaderOrFollower

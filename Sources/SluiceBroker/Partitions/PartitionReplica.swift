@@ -196,3 +196,45 @@ actor PartitionReplica {
         }
     }
 }
+
+extension PartitionReplica {
+    /// DeleteRecords as leader: moves the log start to `offset` (`-1`: the high watermark),
+    /// then waits (until `deadline`) until every in-sync follower reports a log start at least
+    /// that far, and answers the low watermark: the lowest log start of the leader and its ISR,
+    /// as Kafka's DelayedDeleteRecords does. Followers move theirs when a fetch brings the
+    /// leader's (`FollowerAction.advanceLogStart`) and report it in their next fetch. Offsets
+    /// past the HW are OFFSET_OUT_OF_RANGE; one below the log start changes nothing.
+    func deleteRecords(before offset: Offset, deadline: ContinuousClock.Instant) async -> (KafkaErrorCode, lowWatermark: Offset) {
+        guard let epoch = leader?.leaderEpoch else { return (.notLeaderOrFollower, .unknown) }
+        let hw = await log.highWatermark
+        let target = offset == Self.deleteToHighWatermark ? hw : offset
+        guard target >= 0, target <= hw else { return (.offsetOutOfRange, .unknown) }
+        do throws(LogError) {
+            let before = await log.logStartOffset
+            try await log.advanceLogStart(to: target)
+            let after = await log.logStartOffset
+            if after != before { logger.info("\(partition) log start moved from \(before) to \(after) (DeleteRecords)") }
+        } catch {
+            return (Self.errorCode(for: error), .unknown)
+        }
+        return await awaitLowWatermark(target, epoch: epoch, deadline: deadline)
+    }
+
+    /// Polls the leader state until the ISR's low watermark reaches `target`: the followers'
+    /// reports arrive with their fetches, within a fetch wait or two.
+    private func awaitLowWatermark(_ target: Offset, epoch: LeaderEpoch, deadline: ContinuousClock.Instant) async
+        -> (KafkaErrorCode, lowWatermark: Offset)
+    {
+        while true {
+            let local = await log.logStartOffset
+            guard let current = leader, current.leaderEpoch == epoch else { return (.notLeaderOrFollower, .unknown) }
+            if let low = current.lowWatermark(localLogStartOffset: local), low >= target { return (.none, low) }
+            guard ContinuousClock.now < deadline else { return (.requestTimedOut, .unknown) }
+            try? await Task.sleep(for: Self.lowWatermarkPollInterval)
+        }
+    }
+
+    /// DeleteRecords' offset meaning "up to the high watermark".
+    static let deleteToHighWatermark = Offset(-1)
+    static let lowWatermarkPollInterval: Duration = .milliseconds(20)
+}

@@ -91,7 +91,8 @@ enum ReplicaFetchRPC {
                     }
                     let limit = min(Int(max(0, p.partitionMaxBytes)), remaining)
                     let outcome = await replica.serveReplicaFetch(from: request.replicaID, offset: p.fetchOffset,
-                                                                  currentLeaderEpoch: p.currentLeaderEpoch, maxBytes: max(limit, 1))
+                                                                  currentLeaderEpoch: p.currentLeaderEpoch, maxBytes: max(limit, 1),
+                                                                  followerLogStart: p.logStartOffset)
                     data.errorCode = outcome.errorCode.rawValue
                     data.highWatermark = outcome.highWatermark
                     data.lastStableOffset = outcome.highWatermark

@@ -46,6 +46,8 @@ actor ReplicaFetcher {
         var delayedUntil: ContinuousClock.Instant?
         /// A request for this partition is out; its answer decides what comes next.
         var inFlight = false
+        /// The replica's log start as last reported by it, sent with each fetch.
+        var logStartOffset: Offset = .unknown
     }
 
     let leader: NodeID
@@ -234,7 +236,7 @@ actor ReplicaFetcher {
             guard case .fetch(let offset) = entry.phase else { continue }
             byTopic[partition.topic, default: []].append(.init(
                 partition: partition.partition, currentLeaderEpoch: entry.leaderEpoch, fetchOffset: offset,
-                logStartOffset: .unknown, partitionMaxBytes: Int32(clamping: settings.fetchPartitionBytesMax)))
+                logStartOffset: entry.logStartOffset, partitionMaxBytes: Int32(clamping: settings.fetchPartitionBytesMax)))
         }
         let waitMs = Int32(clamping: settings.fetchWaitMax.wholeMilliseconds)
         let request = FetchRequest(
@@ -277,6 +279,7 @@ actor ReplicaFetcher {
         case .unchanged: break
         }
         entry.delayedUntil = directive.backOff ? clock.now + settings.fetchBackoff : nil
+        if let start = directive.logStartOffset { entry.logStartOffset = start }
         entries[partition] = entry
         // The loop that answered carries on by itself; the other one learns of a partition
         // that moved to its phase.

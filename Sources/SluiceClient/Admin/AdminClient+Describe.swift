@@ -4,8 +4,8 @@ import SluiceWire
 extension AdminClient {
     /// `topic`'s partitions with their leader, replicas and in-sync replicas, and each
     /// partition's log start and end offsets from its leader (ListOffsets), from which
-    /// ``PartitionDescription/recordCount`` follows. Partition sizes in bytes are not included:
-    /// the nodes serve no API that reports them (Kafka's DescribeLogDirs is not implemented).
+    /// ``PartitionDescription/recordCount`` follows. Partition sizes in bytes are not included
+    /// (the nodes report them in DescribeLogDirs, which this client does not ask yet).
     /// A partition whose leader is down has nil offsets.
     public func describeTopic(_ topic: TopicName) async throws(SluiceClientError) -> TopicDescription {
         let metadata = try await cluster.metadata(topics: [topic], refresh: true)

@@ -38,4 +38,11 @@ public struct ControllerOutput<Result: Sendable>: Sendable {
         if !current.isEmpty { batches.append(MetadataRecordBatch(current)) }
         self.batches = batches
     }
+
+    /// Batches already formed (an answer translated by `map`).
+    init(batches: [MetadataRecordBatch], result: Result, notices: [String]) {
+        self.batches = batches
+        self.result = result
+        self.notices = notices
+    }
 }

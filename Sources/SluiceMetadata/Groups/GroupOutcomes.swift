@@ -40,6 +40,8 @@ public enum GroupReplyBody: Sendable, Hashable {
     case sync(SyncGroupOutcome)
     case leave(LeaveGroupOutcome)
     case commit(OffsetCommitOutcome)
+    case deleteGroups([DeleteGroupOutcome])
+    case offsetDelete(OffsetDeleteOutcome)
 }
 
 /// A member as the leader's JoinGroup response lists it.

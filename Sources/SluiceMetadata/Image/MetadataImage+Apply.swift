@@ -119,6 +119,9 @@ extension MetadataImage {
         case .removeGroup(let r):
             guard groups[r.groupID] != nil else { throw .unknownGroup(r.groupID) }
             groups[r.groupID] = nil
+        case .removeOffset(let r):
+            guard groups[r.groupID] != nil else { throw .unknownGroup(r.groupID) }
+            groups[r.groupID]!.offsets[TopicPartition(r.topic, r.partition)] = nil
         }
     }
 

@@ -100,9 +100,22 @@ public struct OffsetCommitRecord: Hashable, Sendable {
     }
 }
 
-/// Drops a group and all its committed offsets (offsets retention of an empty group; a future
+/// Drops a group and all its committed offsets (offsets retention of an empty group, and
 /// DeleteGroups).
 public struct RemoveGroupRecord: Hashable, Sendable {
     public var groupID: String
     public init(groupID: String) { self.groupID = groupID }
+}
+
+/// Drops one committed offset of a group (OffsetDelete). Applying it where nothing is
+/// committed changes nothing; the group must exist.
+public struct RemoveOffsetRecord: Hashable, Sendable {
+    public var groupID: String
+    public var topic: TopicName
+    public var partition: PartitionIndex
+    public init(groupID: String, topic: TopicName, partition: PartitionIndex) {
+        self.groupID = groupID
+        self.topic = topic
+        self.partition = partition
+    }
 }

@@ -38,6 +38,7 @@ import SluiceWire
 /// kind 11 OffsetCommit   groupID string | topic string (a valid topic name) | partition Int32
 ///                        | offset Int64 | leaderEpoch Int32 | opt(metadata string) | commitWallMs Int64
 /// kind 12 RemoveGroup    groupID string
+/// kind 13 RemoveOffset   groupID string | topic string (a valid topic name) | partition Int32
 /// ```
 /// A new field is added by bumping the record's version (each kind has its own); a reader
 /// refuses versions newer than it knows, because skipping unknown fields of a state change
@@ -111,6 +112,10 @@ extension MetadataRecord {
         case .groupState(let r): r.encode(into: &buffer)
         case .offsetCommit(let r): r.encode(into: &buffer)
         case .removeGroup(let r): buffer.writeMetadataString(r.groupID)
+        case .removeOffset(let r):
+            buffer.writeMetadataString(r.groupID)
+            buffer.writeMetadataString(r.topic.rawValue)
+            buffer.writeInteger(r.partition.rawValue, endianness: .big)
         }
     }
 
@@ -198,6 +203,11 @@ extension MetadataRecord {
             return .offsetCommit(try OffsetCommitRecord.decode(from: &r))
         case .removeGroup:
             return .removeGroup(RemoveGroupRecord(groupID: try r.string("groupID")))
+        case .removeOffset:
+            return .removeOffset(
+                RemoveOffsetRecord(
+                    groupID: try r.string("groupID"), topic: try r.topicName("topic"),
+                    partition: PartitionIndex(try r.integer(Int32.self, "partition"))))
         }
     }
 }

@@ -20,6 +20,7 @@ public enum MetadataRecord: Hashable, Sendable {
     case groupState(GroupStateRecord)
     case offsetCommit(OffsetCommitRecord)
     case removeGroup(RemoveGroupRecord)
+    case removeOffset(RemoveOffsetRecord)
 
     /// The type tag, the first byte of every encoded record. Tags are never reused; a new
     /// record type takes the next free one.
@@ -36,6 +37,7 @@ public enum MetadataRecord: Hashable, Sendable {
         case groupState = 10
         case offsetCommit = 11
         case removeGroup = 12
+        case removeOffset = 13
     }
 
     public var kind: Kind {
@@ -52,6 +54,7 @@ public enum MetadataRecord: Hashable, Sendable {
         case .groupState: .groupState
         case .offsetCommit: .offsetCommit
         case .removeGroup: .removeGroup
+        case .removeOffset: .removeOffset
         }
     }
 }

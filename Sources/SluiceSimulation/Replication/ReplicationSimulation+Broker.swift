@@ -335,6 +335,7 @@ extension ReplicationSimulation {
             case .setHighWatermark(let hw): setHighWatermark(hw, b, p)
             case .backOff: brokers[b].replicas[p].backOffUntilMs = now + Self.backOffMs
             case .askEpochEndOffset, .fetch, .stopFetching: break  // `pumpFollower` sends by phase
+            case .advanceLogStart: break  // the simulated leader never reports a log start
             }
             if violation != nil { return }
         }

@@ -5,15 +5,20 @@ import NIOCore
 
 /// Every request defined in kafka.wire, as one value a handler can switch over.
 public enum KafkaRequest: Hashable, Sendable {
+    case alterConfigs(AlterConfigsRequest)
     case apiVersions(ApiVersionsRequest)
     case createPartitions(CreatePartitionsRequest)
     case createTopics(CreateTopicsRequest)
+    case deleteGroups(DeleteGroupsRequest)
+    case deleteRecords(DeleteRecordsRequest)
     case deleteTopics(DeleteTopicsRequest)
     case describeConfigs(DescribeConfigsRequest)
+    case describeLogDirs(DescribeLogDirsRequest)
     case describeGroups(DescribeGroupsRequest)
     case fetch(FetchRequest)
     case findCoordinator(FindCoordinatorRequest)
     case heartbeat(HeartbeatRequest)
+    case incrementalAlterConfigs(IncrementalAlterConfigsRequest)
     case initProducerID(InitProducerIdRequest)
     case joinGroup(JoinGroupRequest)
     case leaveGroup(LeaveGroupRequest)
@@ -21,6 +26,7 @@ public enum KafkaRequest: Hashable, Sendable {
     case listOffsets(ListOffsetsRequest)
     case metadata(MetadataRequest)
     case offsetCommit(OffsetCommitRequest)
+    case offsetDelete(OffsetDeleteRequest)
     case offsetFetch(OffsetFetchRequest)
     case offsetForLeaderEpoch(OffsetForLeaderEpochRequest)
     case produce(ProduceRequest)
@@ -29,15 +35,20 @@ public enum KafkaRequest: Hashable, Sendable {
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
         switch self {
+        case .alterConfigs: 33
         case .apiVersions: 18
         case .createPartitions: 37
         case .createTopics: 19
+        case .deleteGroups: 42
+        case .deleteRecords: 21
         case .deleteTopics: 20
         case .describeConfigs: 32
+        case .describeLogDirs: 35
         case .describeGroups: 15
         case .fetch: 1
         case .findCoordinator: 10
         case .heartbeat: 12
+        case .incrementalAlterConfigs: 44
         case .initProducerID: 22
         case .joinGroup: 11
         case .leaveGroup: 13
@@ -45,6 +56,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case .listOffsets: 2
         case .metadata: 3
         case .offsetCommit: 8
+        case .offsetDelete: 47
         case .offsetFetch: 9
         case .offsetForLeaderEpoch: 23
         case .produce: 0
@@ -55,15 +67,20 @@ public enum KafkaRequest: Hashable, Sendable {
     /// The versions this module can decode and encode for `apiKey`; nil if unknown.
     public static func versions(apiKey: Int16) -> ClosedRange<Int16>? {
         switch apiKey {
+        case 33: AlterConfigsRequest.versions
         case 18: ApiVersionsRequest.versions
         case 37: CreatePartitionsRequest.versions
         case 19: CreateTopicsRequest.versions
+        case 42: DeleteGroupsRequest.versions
+        case 21: DeleteRecordsRequest.versions
         case 20: DeleteTopicsRequest.versions
         case 32: DescribeConfigsRequest.versions
+        case 35: DescribeLogDirsRequest.versions
         case 15: DescribeGroupsRequest.versions
         case 1: FetchRequest.versions
         case 10: FindCoordinatorRequest.versions
         case 12: HeartbeatRequest.versions
+        case 44: IncrementalAlterConfigsRequest.versions
         case 22: InitProducerIdRequest.versions
         case 11: JoinGroupRequest.versions
         case 13: LeaveGroupRequest.versions
@@ -71,6 +88,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case 2: ListOffsetsRequest.versions
         case 3: MetadataRequest.versions
         case 8: OffsetCommitRequest.versions
+        case 47: OffsetDeleteRequest.versions
         case 9: OffsetFetchRequest.versions
         case 23: OffsetForLeaderEpochRequest.versions
         case 0: ProduceRequest.versions
@@ -84,15 +102,20 @@ public enum KafkaRequest: Hashable, Sendable {
         throws(WireError) -> KafkaRequest?
     {
         switch apiKey {
+        case 33: .alterConfigs(try AlterConfigsRequest(from: &buffer, version: version))
         case 18: .apiVersions(try ApiVersionsRequest(from: &buffer, version: version))
         case 37: .createPartitions(try CreatePartitionsRequest(from: &buffer, version: version))
         case 19: .createTopics(try CreateTopicsRequest(from: &buffer, version: version))
+        case 42: .deleteGroups(try DeleteGroupsRequest(from: &buffer, version: version))
+        case 21: .deleteRecords(try DeleteRecordsRequest(from: &buffer, version: version))
         case 20: .deleteTopics(try DeleteTopicsRequest(from: &buffer, version: version))
         case 32: .describeConfigs(try DescribeConfigsRequest(from: &buffer, version: version))
+        case 35: .describeLogDirs(try DescribeLogDirsRequest(from: &buffer, version: version))
         case 15: .describeGroups(try DescribeGroupsRequest(from: &buffer, version: version))
         case 1: .fetch(try FetchRequest(from: &buffer, version: version))
         case 10: .findCoordinator(try FindCoordinatorRequest(from: &buffer, version: version))
         case 12: .heartbeat(try HeartbeatRequest(from: &buffer, version: version))
+        case 44: .incrementalAlterConfigs(try IncrementalAlterConfigsRequest(from: &buffer, version: version))
         case 22: .initProducerID(try InitProducerIdRequest(from: &buffer, version: version))
         case 11: .joinGroup(try JoinGroupRequest(from: &buffer, version: version))
         case 13: .leaveGroup(try LeaveGroupRequest(from: &buffer, version: version))
@@ -100,6 +123,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case 2: .listOffsets(try ListOffsetsRequest(from: &buffer, version: version))
         case 3: .metadata(try MetadataRequest(from: &buffer, version: version))
         case 8: .offsetCommit(try OffsetCommitRequest(from: &buffer, version: version))
+        case 47: .offsetDelete(try OffsetDeleteRequest(from: &buffer, version: version))
         case 9: .offsetFetch(try OffsetFetchRequest(from: &buffer, version: version))
         case 23: .offsetForLeaderEpoch(try OffsetForLeaderEpochRequest(from: &buffer, version: version))
         case 0: .produce(try ProduceRequest(from: &buffer, version: version))
@@ -110,15 +134,20 @@ public enum KafkaRequest: Hashable, Sendable {
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
         switch self {
+        case .alterConfigs(let message): message.encode(into: &buffer, version: version)
         case .apiVersions(let message): message.encode(into: &buffer, version: version)
         case .createPartitions(let message): message.encode(into: &buffer, version: version)
         case .createTopics(let message): message.encode(into: &buffer, version: version)
+        case .deleteGroups(let message): message.encode(into: &buffer, version: version)
+        case .deleteRecords(let message): message.encode(into: &buffer, version: version)
         case .deleteTopics(let message): message.encode(into: &buffer, version: version)
         case .describeConfigs(let message): message.encode(into: &buffer, version: version)
+        case .describeLogDirs(let message): message.encode(into: &buffer, version: version)
         case .describeGroups(let message): message.encode(into: &buffer, version: version)
         case .fetch(let message): message.encode(into: &buffer, version: version)
         case .findCoordinator(let message): message.encode(into: &buffer, version: version)
         case .heartbeat(let message): message.encode(into: &buffer, version: version)
+        case .incrementalAlterConfigs(let message): message.encode(into: &buffer, version: version)
         case .initProducerID(let message): message.encode(into: &buffer, version: version)
         case .joinGroup(let message): message.encode(into: &buffer, version: version)
         case .leaveGroup(let message): message.encode(into: &buffer, version: version)
@@ -126,6 +155,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case .listOffsets(let message): message.encode(into: &buffer, version: version)
         case .metadata(let message): message.encode(into: &buffer, version: version)
         case .offsetCommit(let message): message.encode(into: &buffer, version: version)
+        case .offsetDelete(let message): message.encode(into: &buffer, version: version)
         case .offsetFetch(let message): message.encode(into: &buffer, version: version)
         case .offsetForLeaderEpoch(let message): message.encode(into: &buffer, version: version)
         case .produce(let message): message.encode(into: &buffer, version: version)

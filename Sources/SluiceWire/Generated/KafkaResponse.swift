@@ -5,15 +5,20 @@ import NIOCore
 
 /// Every response defined in kafka.wire, as one value a handler can switch over.
 public enum KafkaResponse: Hashable, Sendable {
+    case alterConfigs(AlterConfigsResponse)
     case apiVersions(ApiVersionsResponse)
     case createPartitions(CreatePartitionsResponse)
     case createTopics(CreateTopicsResponse)
+    case deleteGroups(DeleteGroupsResponse)
+    case deleteRecords(DeleteRecordsResponse)
     case deleteTopics(DeleteTopicsResponse)
     case describeConfigs(DescribeConfigsResponse)
+    case describeLogDirs(DescribeLogDirsResponse)
     case describeGroups(DescribeGroupsResponse)
     case fetch(FetchResponse)
     case findCoordinator(FindCoordinatorResponse)
     case heartbeat(HeartbeatResponse)
+    case incrementalAlterConfigs(IncrementalAlterConfigsResponse)
     case initProducerID(InitProducerIdResponse)
     case joinGroup(JoinGroupResponse)
     case leaveGroup(LeaveGroupResponse)
@@ -21,6 +26,7 @@ public enum KafkaResponse: Hashable, Sendable {
     case listOffsets(ListOffsetsResponse)
     case metadata(MetadataResponse)
     case offsetCommit(OffsetCommitResponse)
+    case offsetDelete(OffsetDeleteResponse)
     case offsetFetch(OffsetFetchResponse)
     case offsetForLeaderEpoch(OffsetForLeaderEpochResponse)
     case produce(ProduceResponse)
@@ -29,15 +35,20 @@ public enum KafkaResponse: Hashable, Sendable {
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
         switch self {
+        case .alterConfigs: 33
         case .apiVersions: 18
         case .createPartitions: 37
         case .createTopics: 19
+        case .deleteGroups: 42
+        case .deleteRecords: 21
         case .deleteTopics: 20
         case .describeConfigs: 32
+        case .describeLogDirs: 35
         case .describeGroups: 15
         case .fetch: 1
         case .findCoordinator: 10
         case .heartbeat: 12
+        case .incrementalAlterConfigs: 44
         case .initProducerID: 22
         case .joinGroup: 11
         case .leaveGroup: 13
@@ -45,6 +56,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case .listOffsets: 2
         case .metadata: 3
         case .offsetCommit: 8
+        case .offsetDelete: 47
         case .offsetFetch: 9
         case .offsetForLeaderEpoch: 23
         case .produce: 0
@@ -55,15 +67,20 @@ public enum KafkaResponse: Hashable, Sendable {
     /// The versions this module can decode and encode for `apiKey`; nil if unknown.
     public static func versions(apiKey: Int16) -> ClosedRange<Int16>? {
         switch apiKey {
+        case 33: AlterConfigsResponse.versions
         case 18: ApiVersionsResponse.versions
         case 37: CreatePartitionsResponse.versions
         case 19: CreateTopicsResponse.versions
+        case 42: DeleteGroupsResponse.versions
+        case 21: DeleteRecordsResponse.versions
         case 20: DeleteTopicsResponse.versions
         case 32: DescribeConfigsResponse.versions
+        case 35: DescribeLogDirsResponse.versions
         case 15: DescribeGroupsResponse.versions
         case 1: FetchResponse.versions
         case 10: FindCoordinatorResponse.versions
         case 12: HeartbeatResponse.versions
+        case 44: IncrementalAlterConfigsResponse.versions
         case 22: InitProducerIdResponse.versions
         case 11: JoinGroupResponse.versions
         case 13: LeaveGroupResponse.versions
@@ -71,6 +88,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case 2: ListOffsetsResponse.versions
         case 3: MetadataResponse.versions
         case 8: OffsetCommitResponse.versions
+        case 47: OffsetDeleteResponse.versions
         case 9: OffsetFetchResponse.versions
         case 23: OffsetForLeaderEpochResponse.versions
         case 0: ProduceResponse.versions
@@ -84,15 +102,20 @@ public enum KafkaResponse: Hashable, Sendable {
         throws(WireError) -> KafkaResponse?
     {
         switch apiKey {
+        case 33: .alterConfigs(try AlterConfigsResponse(from: &buffer, version: version))
         case 18: .apiVersions(try ApiVersionsResponse(from: &buffer, version: version))
         case 37: .createPartitions(try CreatePartitionsResponse(from: &buffer, version: version))
         case 19: .createTopics(try CreateTopicsResponse(from: &buffer, version: version))
+        case 42: .deleteGroups(try DeleteGroupsResponse(from: &buffer, version: version))
+        case 21: .deleteRecords(try DeleteRecordsResponse(from: &buffer, version: version))
         case 20: .deleteTopics(try DeleteTopicsResponse(from: &buffer, version: version))
         case 32: .describeConfigs(try DescribeConfigsResponse(from: &buffer, version: version))
+        case 35: .describeLogDirs(try DescribeLogDirsResponse(from: &buffer, version: version))
         case 15: .describeGroups(try DescribeGroupsResponse(from: &buffer, version: version))
         case 1: .fetch(try FetchResponse(from: &buffer, version: version))
         case 10: .findCoordinator(try FindCoordinatorResponse(from: &buffer, version: version))
         case 12: .heartbeat(try HeartbeatResponse(from: &buffer, version: version))
+        case 44: .incrementalAlterConfigs(try IncrementalAlterConfigsResponse(from: &buffer, version: version))
         case 22: .initProducerID(try InitProducerIdResponse(from: &buffer, version: version))
         case 11: .joinGroup(try JoinGroupResponse(from: &buffer, version: version))
         case 13: .leaveGroup(try LeaveGroupResponse(from: &buffer, version: version))
@@ -100,6 +123,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case 2: .listOffsets(try ListOffsetsResponse(from: &buffer, version: version))
         case 3: .metadata(try MetadataResponse(from: &buffer, version: version))
         case 8: .offsetCommit(try OffsetCommitResponse(from: &buffer, version: version))
+        case 47: .offsetDelete(try OffsetDeleteResponse(from: &buffer, version: version))
         case 9: .offsetFetch(try OffsetFetchResponse(from: &buffer, version: version))
         case 23: .offsetForLeaderEpoch(try OffsetForLeaderEpochResponse(from: &buffer, version: version))
         case 0: .produce(try ProduceResponse(from: &buffer, version: version))
@@ -110,15 +134,20 @@ public enum KafkaResponse: Hashable, Sendable {
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
         switch self {
+        case .alterConfigs(let message): message.encode(into: &buffer, version: version)
         case .apiVersions(let message): message.encode(into: &buffer, version: version)
         case .createPartitions(let message): message.encode(into: &buffer, version: version)
         case .createTopics(let message): message.encode(into: &buffer, version: version)
+        case .deleteGroups(let message): message.encode(into: &buffer, version: version)
+        case .deleteRecords(let message): message.encode(into: &buffer, version: version)
         case .deleteTopics(let message): message.encode(into: &buffer, version: version)
         case .describeConfigs(let message): message.encode(into: &buffer, version: version)
+        case .describeLogDirs(let message): message.encode(into: &buffer, version: version)
         case .describeGroups(let message): message.encode(into: &buffer, version: version)
         case .fetch(let message): message.encode(into: &buffer, version: version)
         case .findCoordinator(let message): message.encode(into: &buffer, version: version)
         case .heartbeat(let message): message.encode(into: &buffer, version: version)
+        case .incrementalAlterConfigs(let message): message.encode(into: &buffer, version: version)
         case .initProducerID(let message): message.encode(into: &buffer, version: version)
         case .joinGroup(let message): message.encode(into: &buffer, version: version)
         case .leaveGroup(let message): message.encode(into: &buffer, version: version)
@@ -126,6 +155,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case .listOffsets(let message): message.encode(into: &buffer, version: version)
         case .metadata(let message): message.encode(into: &buffer, version: version)
         case .offsetCommit(let message): message.encode(into: &buffer, version: version)
+        case .offsetDelete(let message): message.encode(into: &buffer, version: version)
         case .offsetFetch(let message): message.encode(into: &buffer, version: version)
         case .offsetForLeaderEpoch(let message): message.encode(into: &buffer, version: version)
         case .produce(let message): message.encode(into: &buffer, version: version)

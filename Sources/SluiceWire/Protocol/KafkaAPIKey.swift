@@ -20,11 +20,17 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
     case apiVersions = 18
     case createTopics = 19
     case deleteTopics = 20
+    case deleteRecords = 21
     case initProducerID = 22
     case offsetForLeaderEpoch = 23
     case describeConfigs = 32
+    case alterConfigs = 33
+    case describeLogDirs = 35
     case saslAuthenticate = 36
     case createPartitions = 37
+    case deleteGroups = 42
+    case incrementalAlterConfigs = 44
+    case offsetDelete = 47
 
     /// The first version whose request uses the flexible encoding (request header v2, compact
     /// strings, tagged fields), from Kafka's specs; `nil` if no version is flexible. Sluice
@@ -49,11 +55,17 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .apiVersions: 3
         case .createTopics: 5
         case .deleteTopics: 4
+        case .deleteRecords: 2
         case .initProducerID: 2
         case .offsetForLeaderEpoch: 4
         case .describeConfigs: 4
+        case .alterConfigs: 2
+        case .describeLogDirs: 2
         case .saslAuthenticate: 2
         case .createPartitions: 2
+        case .deleteGroups: 2
+        case .incrementalAlterConfigs: 1
+        case .offsetDelete: nil
         }
     }
 
@@ -81,11 +93,17 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .apiVersions: "ApiVersions"
         case .createTopics: "CreateTopics"
         case .deleteTopics: "DeleteTopics"
+        case .deleteRecords: "DeleteRecords"
         case .initProducerID: "InitProducerId"
         case .offsetForLeaderEpoch: "OffsetForLeaderEpoch"
         case .describeConfigs: "DescribeConfigs"
+        case .alterConfigs: "AlterConfigs"
+        case .describeLogDirs: "DescribeLogDirs"
         case .saslAuthenticate: "SaslAuthenticate"
         case .createPartitions: "CreatePartitions"
+        case .deleteGroups: "DeleteGroups"
+        case .incrementalAlterConfigs: "IncrementalAlterConfigs"
+        case .offsetDelete: "OffsetDelete"
         }
     }
 }

@@ -71,6 +71,7 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
     case preferredLeaderNotAvailable = 80
     case groupMaxSizeReached = 81
     case fencedInstanceID = 82
+    case groupSubscribedToTopic = 86
     case invalidRecord = 87
     case throttlingQuotaExceeded = 89
     case producerFenced = 90
@@ -171,6 +172,7 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
         .preferredLeaderNotAvailable: ("PREFERRED_LEADER_NOT_AVAILABLE", "the preferred leader is not available"),
         .groupMaxSizeReached: ("GROUP_MAX_SIZE_REACHED", "the group is full"),
         .fencedInstanceID: ("FENCED_INSTANCE_ID", "another member with this group.instance.id replaced this one"),
+        .groupSubscribedToTopic: ("GROUP_SUBSCRIBED_TO_TOPIC", "the group's members are subscribed to this topic; its offsets cannot be deleted"),
         .invalidRecord: ("INVALID_RECORD", "a record failed validation"),
         .throttlingQuotaExceeded: ("THROTTLING_QUOTA_EXCEEDED", "a quota was exceeded"),
         .producerFenced: ("PRODUCER_FENCED", "a newer producer with the same transactional id exists"),

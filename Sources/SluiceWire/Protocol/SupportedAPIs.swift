@@ -3,7 +3,8 @@ import NIOCore
 /// The API versions Sluice advertises in ApiVersions, and Kafka's answer to an ApiVersions
 /// request newer than Sluice implements.
 ///
-/// Every range starts at the spec's minimum, 0, and ends at the highest non-flexible version
+/// Every range starts at the spec's minimum (0; DescribeLogDirs 1, as Kafka 4 dropped its v0)
+/// and ends at the highest non-flexible version
 /// (DESIGN §4). The old minimums are not decoration: librdkafka before 2.11.1 (kcat 1.7.1 on
 /// Debian 12 runs 2.0.2) enables a feature only if the broker's range overlaps one exact old
 /// version (`rdkafka_feature.c`): compression (KLZ4) and group consumers need FindCoordinator
@@ -34,10 +35,16 @@ public enum SupportedAPIs {
         (.apiVersions, 0...2),
         (.createTopics, 0...4),
         (.deleteTopics, 0...3),
+        (.deleteRecords, 0...1),
         (.initProducerID, 0...1),
         (.offsetForLeaderEpoch, 0...3),
         (.describeConfigs, 0...3),
+        (.alterConfigs, 0...1),
+        (.describeLogDirs, 1...1),
         (.createPartitions, 0...1),
+        (.deleteGroups, 0...1),
+        (.incrementalAlterConfigs, 0...0),
+        (.offsetDelete, 0...0),
     ]
 
     /// The advertised range of `apiKey`, or nil if Sluice does not advertise it.

@@ -7,7 +7,8 @@ import NIOCore
 /// ```
 /// Newer versions only append fields, so a version above the highest known one is read with
 /// the highest known layout and its extra bytes are ignored, as Kafka's `ConsumerProtocol` does.
-/// The broker never looks inside; the client library's assignors do.
+/// The client library's assignors read them; the broker reads a subscription only to answer
+/// OffsetDelete (GROUP_SUBSCRIBED_TO_TOPIC).
 extension WireMessage {
     /// Decodes version-prefixed bytes (JoinGroup protocol metadata, SyncGroup assignment).
     public static func decodeVersionPrefixed(_ bytes: [UInt8]) throws(WireError) -> (version: Int16, message: Self) {

@@ -2,12 +2,37 @@ import ArgumentParser
 import SluiceClient
 import SluiceCore
 
-/// `sluice group list|describe`: consumer groups, their members, and their lag.
+/// `sluice group list|describe|delete`: consumer groups, their members, and their lag.
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group",
-        abstract: "List consumer groups, or describe one's members, assignment, committed offsets and lag.",
-        subcommands: [List.self, Describe.self])
+        abstract: "List consumer groups, describe one's members, assignment, committed offsets and lag, or delete one.",
+        subcommands: [List.self, Describe.self, Delete.self])
+
+    /// `sluice group delete GROUP…`.
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Delete empty consumer groups and their committed offsets (a group with members is refused).")
+
+        @OptionGroup var cluster: ClusterOptions
+        @OptionGroup var output: OutputOptions
+        @Argument(help: "The groups to delete.") var groups: [String]
+
+        func validate() throws {
+            if groups.isEmpty { throw ValidationError("Name at least one group to delete.") }
+        }
+
+        func run() async throws {
+            try await cluster.withClient { client in
+                for group in groups { try await client.admin.deleteGroup(group) }
+            }
+            if output.isJSON {
+                try output.printJSON(["deleted": groups])
+            } else {
+                for group in groups { print("deleted group \(group)") }
+            }
+        }
+    }
 
     /// `sluice group list`.
     struct List: AsyncParsableCommand {

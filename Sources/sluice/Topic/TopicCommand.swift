@@ -2,12 +2,14 @@ import ArgumentParser
 import SluiceClient
 import SluiceCore
 
-/// `sluice topic …`: create, list, describe, delete and grow topics.
+/// `sluice topic …`: create, list, describe, delete and grow topics, change their configs and
+/// delete their oldest records.
 struct TopicCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topic",
-        abstract: "Create, list, describe, delete topics and add partitions.",
-        subcommands: [Create.self, List.self, TopicDescribe.self, Delete.self, TopicAddPartitions.self])
+        abstract: "Create, list, describe, delete topics, add partitions, alter configs and delete records.",
+        subcommands: [Create.self, List.self, TopicDescribe.self, Delete.self, TopicAddPartitions.self,
+                      TopicAlterConfig.self, TopicDeleteRecords.self])
 
     /// `sluice topic create NAME`.
     struct Create: AsyncParsableCommand {

@@ -92,6 +92,54 @@ extension AlterPartitionResponse {
     }
 }
 
+extension AlterConfigsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.resources = (0..<rng.count()).map { _ in AlterConfigsResource.arbitrary(version: version, using: &rng) }
+        value.validateOnly = rng.bool()
+        return value
+    }
+}
+
+extension AlterConfigsRequest.AlterConfigsResource {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.resourceType = rng.integer(Int8.self)
+        value.resourceName = rng.string()
+        value.configs = (0..<rng.count()).map { _ in AlterableConfig.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension AlterConfigsRequest.AlterConfigsResource.AlterableConfig {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.value = rng.chance(4) ? nil : rng.string()
+        return value
+    }
+}
+
+extension AlterConfigsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.responses = (0..<rng.count()).map { _ in AlterConfigsResourceResponse.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension AlterConfigsResponse.AlterConfigsResourceResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.errorMessage = rng.chance(4) ? nil : rng.string()
+        value.resourceType = rng.integer(Int8.self)
+        value.resourceName = rng.string()
+        return value
+    }
+}
+
 extension ApiVersionsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         let value = Self()
@@ -264,6 +312,87 @@ extension CreateTopicsResponse.CreatableTopicResult {
     }
 }
 
+extension DeleteGroupsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.groupsNames = (0..<rng.count()).map { _ in rng.string() }
+        return value
+    }
+}
+
+extension DeleteGroupsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.results = (0..<rng.count()).map { _ in DeletableGroupResult.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DeleteGroupsResponse.DeletableGroupResult {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.groupID = rng.string()
+        value.errorCode = rng.integer(Int16.self)
+        return value
+    }
+}
+
+extension DeleteRecordsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topics = (0..<rng.count()).map { _ in DeleteRecordsTopic.arbitrary(version: version, using: &rng) }
+        value.timeoutMs = rng.integer(Int32.self)
+        return value
+    }
+}
+
+extension DeleteRecordsRequest.DeleteRecordsTopic {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in DeleteRecordsPartition.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DeleteRecordsRequest.DeleteRecordsTopic.DeleteRecordsPartition {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        value.offset = Offset(rng.integer(Int64.self))
+        return value
+    }
+}
+
+extension DeleteRecordsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.topics = (0..<rng.count()).map { _ in DeleteRecordsTopicResult.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DeleteRecordsResponse.DeleteRecordsTopicResult {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in DeleteRecordsPartitionResult.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DeleteRecordsResponse.DeleteRecordsTopicResult.DeleteRecordsPartitionResult {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        value.lowWatermark = Offset(rng.integer(Int64.self))
+        value.errorCode = rng.integer(Int16.self)
+        return value
+    }
+}
+
 extension DeleteTopicsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
@@ -354,6 +483,62 @@ extension DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceR
         if version >= 1 { value.name = rng.string() }
         if version >= 1 { value.value = rng.chance(4) ? nil : rng.string() }
         if version >= 1 { value.source = rng.integer(Int8.self) }
+        return value
+    }
+}
+
+extension DescribeLogDirsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topics = rng.chance(4) ? nil : (0..<rng.count()).map { _ in DescribableLogDirTopic.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsRequest.DescribableLogDirTopic {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topic = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in PartitionIndex(rng.integer(Int32.self)) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.results = (0..<rng.count()).map { _ in DescribeLogDirsResult.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse.DescribeLogDirsResult {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.logDir = rng.string()
+        value.topics = (0..<rng.count()).map { _ in DescribeLogDirsTopic.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in DescribeLogDirsPartition.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        value.partitionSize = rng.integer(Int64.self)
+        value.offsetLag = rng.integer(Int64.self)
+        value.isFutureKey = rng.bool()
         return value
     }
 }
@@ -532,6 +717,55 @@ extension HeartbeatResponse {
         var value = Self()
         if version >= 1 { value.throttleTimeMs = rng.integer(Int32.self) }
         value.errorCode = rng.integer(Int16.self)
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.resources = (0..<rng.count()).map { _ in AlterConfigsResource.arbitrary(version: version, using: &rng) }
+        value.validateOnly = rng.bool()
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsRequest.AlterConfigsResource {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.resourceType = rng.integer(Int8.self)
+        value.resourceName = rng.string()
+        value.configs = (0..<rng.count()).map { _ in AlterableConfig.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsRequest.AlterConfigsResource.AlterableConfig {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.configOperation = rng.integer(Int8.self)
+        value.value = rng.chance(4) ? nil : rng.string()
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.responses = (0..<rng.count()).map { _ in AlterConfigsResourceResponse.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension IncrementalAlterConfigsResponse.AlterConfigsResourceResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.errorMessage = rng.chance(4) ? nil : rng.string()
+        value.resourceType = rng.integer(Int8.self)
+        value.resourceName = rng.string()
         return value
     }
 }
@@ -851,6 +1085,60 @@ extension OffsetCommitResponse.OffsetCommitResponseTopic {
 }
 
 extension OffsetCommitResponse.OffsetCommitResponseTopic.OffsetCommitResponsePartition {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        value.errorCode = rng.integer(Int16.self)
+        return value
+    }
+}
+
+extension OffsetDeleteRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.groupID = rng.string()
+        value.topics = (0..<rng.count()).map { _ in OffsetDeleteRequestTopic.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension OffsetDeleteRequest.OffsetDeleteRequestTopic {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in OffsetDeleteRequestPartition.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension OffsetDeleteRequest.OffsetDeleteRequestTopic.OffsetDeleteRequestPartition {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        return value
+    }
+}
+
+extension OffsetDeleteResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.topics = (0..<rng.count()).map { _ in OffsetDeleteResponseTopic.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension OffsetDeleteResponse.OffsetDeleteResponseTopic {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.name = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in OffsetDeleteResponsePartition.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension OffsetDeleteResponse.OffsetDeleteResponseTopic.OffsetDeleteResponsePartition {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
         value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
@@ -1200,6 +1488,21 @@ extension RaftTimeoutNowRequest {
 /// Every nested struct: its encoded size with default (smallest) values, and the
 /// `wireBytesMin` that bounds decoded counts. They must be equal at every version.
 let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sendable (Int16) -> (encoded: Int, minimum: Int))] = [
+    ("AlterConfigsRequest.AlterConfigsResource", 0...1, { version in
+        var buffer = ByteBuffer()
+        AlterConfigsRequest.AlterConfigsResource().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, AlterConfigsRequest.AlterConfigsResource.wireBytesMin(version: version))
+    }),
+    ("AlterConfigsRequest.AlterConfigsResource.AlterableConfig", 0...1, { version in
+        var buffer = ByteBuffer()
+        AlterConfigsRequest.AlterConfigsResource.AlterableConfig().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, AlterConfigsRequest.AlterConfigsResource.AlterableConfig.wireBytesMin(version: version))
+    }),
+    ("AlterConfigsResponse.AlterConfigsResourceResponse", 0...1, { version in
+        var buffer = ByteBuffer()
+        AlterConfigsResponse.AlterConfigsResourceResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, AlterConfigsResponse.AlterConfigsResourceResponse.wireBytesMin(version: version))
+    }),
     ("ApiVersionsResponse.ApiVersion", 0...2, { version in
         var buffer = ByteBuffer()
         ApiVersionsResponse.ApiVersion().encode(into: &buffer, version: version)
@@ -1250,6 +1553,31 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         CreateTopicsResponse.CreatableTopicResult().encode(into: &buffer, version: version)
         return (buffer.readableBytes, CreateTopicsResponse.CreatableTopicResult.wireBytesMin(version: version))
     }),
+    ("DeleteGroupsResponse.DeletableGroupResult", 0...1, { version in
+        var buffer = ByteBuffer()
+        DeleteGroupsResponse.DeletableGroupResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DeleteGroupsResponse.DeletableGroupResult.wireBytesMin(version: version))
+    }),
+    ("DeleteRecordsRequest.DeleteRecordsTopic", 0...1, { version in
+        var buffer = ByteBuffer()
+        DeleteRecordsRequest.DeleteRecordsTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DeleteRecordsRequest.DeleteRecordsTopic.wireBytesMin(version: version))
+    }),
+    ("DeleteRecordsRequest.DeleteRecordsTopic.DeleteRecordsPartition", 0...1, { version in
+        var buffer = ByteBuffer()
+        DeleteRecordsRequest.DeleteRecordsTopic.DeleteRecordsPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DeleteRecordsRequest.DeleteRecordsTopic.DeleteRecordsPartition.wireBytesMin(version: version))
+    }),
+    ("DeleteRecordsResponse.DeleteRecordsTopicResult", 0...1, { version in
+        var buffer = ByteBuffer()
+        DeleteRecordsResponse.DeleteRecordsTopicResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DeleteRecordsResponse.DeleteRecordsTopicResult.wireBytesMin(version: version))
+    }),
+    ("DeleteRecordsResponse.DeleteRecordsTopicResult.DeleteRecordsPartitionResult", 0...1, { version in
+        var buffer = ByteBuffer()
+        DeleteRecordsResponse.DeleteRecordsTopicResult.DeleteRecordsPartitionResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DeleteRecordsResponse.DeleteRecordsTopicResult.DeleteRecordsPartitionResult.wireBytesMin(version: version))
+    }),
     ("DeleteTopicsResponse.DeletableTopicResult", 0...3, { version in
         var buffer = ByteBuffer()
         DeleteTopicsResponse.DeletableTopicResult().encode(into: &buffer, version: version)
@@ -1274,6 +1602,26 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         var buffer = ByteBuffer()
         DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym().encode(into: &buffer, version: version)
         return (buffer.readableBytes, DescribeConfigsResponse.DescribeConfigsResult.DescribeConfigsResourceResult.DescribeConfigsSynonym.wireBytesMin(version: version))
+    }),
+    ("DescribeLogDirsRequest.DescribableLogDirTopic", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsRequest.DescribableLogDirTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsRequest.DescribableLogDirTopic.wireBytesMin(version: version))
+    }),
+    ("DescribeLogDirsResponse.DescribeLogDirsResult", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsResponse.DescribeLogDirsResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsResponse.DescribeLogDirsResult.wireBytesMin(version: version))
+    }),
+    ("DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.wireBytesMin(version: version))
+    }),
+    ("DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition", 1...1, { version in
+        var buffer = ByteBuffer()
+        DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeLogDirsResponse.DescribeLogDirsResult.DescribeLogDirsTopic.DescribeLogDirsPartition.wireBytesMin(version: version))
     }),
     ("DescribeGroupsResponse.DescribedGroup", 0...4, { version in
         var buffer = ByteBuffer()
@@ -1314,6 +1662,21 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         var buffer = ByteBuffer()
         FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction().encode(into: &buffer, version: version)
         return (buffer.readableBytes, FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction.wireBytesMin(version: version))
+    }),
+    ("IncrementalAlterConfigsRequest.AlterConfigsResource", 0...0, { version in
+        var buffer = ByteBuffer()
+        IncrementalAlterConfigsRequest.AlterConfigsResource().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, IncrementalAlterConfigsRequest.AlterConfigsResource.wireBytesMin(version: version))
+    }),
+    ("IncrementalAlterConfigsRequest.AlterConfigsResource.AlterableConfig", 0...0, { version in
+        var buffer = ByteBuffer()
+        IncrementalAlterConfigsRequest.AlterConfigsResource.AlterableConfig().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, IncrementalAlterConfigsRequest.AlterConfigsResource.AlterableConfig.wireBytesMin(version: version))
+    }),
+    ("IncrementalAlterConfigsResponse.AlterConfigsResourceResponse", 0...0, { version in
+        var buffer = ByteBuffer()
+        IncrementalAlterConfigsResponse.AlterConfigsResourceResponse().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.wireBytesMin(version: version))
     }),
     ("JoinGroupRequest.JoinGroupRequestProtocol", 0...5, { version in
         var buffer = ByteBuffer()
@@ -1400,6 +1763,26 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         OffsetCommitResponse.OffsetCommitResponseTopic.OffsetCommitResponsePartition().encode(into: &buffer, version: version)
         return (buffer.readableBytes, OffsetCommitResponse.OffsetCommitResponseTopic.OffsetCommitResponsePartition.wireBytesMin(version: version))
     }),
+    ("OffsetDeleteRequest.OffsetDeleteRequestTopic", 0...0, { version in
+        var buffer = ByteBuffer()
+        OffsetDeleteRequest.OffsetDeleteRequestTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetDeleteRequest.OffsetDeleteRequestTopic.wireBytesMin(version: version))
+    }),
+    ("OffsetDeleteRequest.OffsetDeleteRequestTopic.OffsetDeleteRequestPartition", 0...0, { version in
+        var buffer = ByteBuffer()
+        OffsetDeleteRequest.OffsetDeleteRequestTopic.OffsetDeleteRequestPartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetDeleteRequest.OffsetDeleteRequestTopic.OffsetDeleteRequestPartition.wireBytesMin(version: version))
+    }),
+    ("OffsetDeleteResponse.OffsetDeleteResponseTopic", 0...0, { version in
+        var buffer = ByteBuffer()
+        OffsetDeleteResponse.OffsetDeleteResponseTopic().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetDeleteResponse.OffsetDeleteResponseTopic.wireBytesMin(version: version))
+    }),
+    ("OffsetDeleteResponse.OffsetDeleteResponseTopic.OffsetDeleteResponsePartition", 0...0, { version in
+        var buffer = ByteBuffer()
+        OffsetDeleteResponse.OffsetDeleteResponseTopic.OffsetDeleteResponsePartition().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, OffsetDeleteResponse.OffsetDeleteResponseTopic.OffsetDeleteResponsePartition.wireBytesMin(version: version))
+    }),
     ("OffsetFetchRequest.OffsetFetchRequestTopic", 0...5, { version in
         var buffer = ByteBuffer()
         OffsetFetchRequest.OffsetFetchRequestTopic().encode(into: &buffer, version: version)
@@ -1482,6 +1865,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     AllocateProducerIdsResponse.self,
     AlterPartitionRequest.self,
     AlterPartitionResponse.self,
+    AlterConfigsRequest.self,
+    AlterConfigsResponse.self,
     ApiVersionsRequest.self,
     ApiVersionsResponse.self,
     ConsumerProtocolAssignment.self,
@@ -1490,10 +1875,16 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     CreatePartitionsResponse.self,
     CreateTopicsRequest.self,
     CreateTopicsResponse.self,
+    DeleteGroupsRequest.self,
+    DeleteGroupsResponse.self,
+    DeleteRecordsRequest.self,
+    DeleteRecordsResponse.self,
     DeleteTopicsRequest.self,
     DeleteTopicsResponse.self,
     DescribeConfigsRequest.self,
     DescribeConfigsResponse.self,
+    DescribeLogDirsRequest.self,
+    DescribeLogDirsResponse.self,
     DescribeGroupsRequest.self,
     DescribeGroupsResponse.self,
     FetchRequest.self,
@@ -1502,6 +1893,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     FindCoordinatorResponse.self,
     HeartbeatRequest.self,
     HeartbeatResponse.self,
+    IncrementalAlterConfigsRequest.self,
+    IncrementalAlterConfigsResponse.self,
     InitProducerIdRequest.self,
     InitProducerIdResponse.self,
     JoinGroupRequest.self,
@@ -1516,6 +1909,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     MetadataResponse.self,
     OffsetCommitRequest.self,
     OffsetCommitResponse.self,
+    OffsetDeleteRequest.self,
+    OffsetDeleteResponse.self,
     OffsetFetchRequest.self,
     OffsetFetchResponse.self,
     OffsetForLeaderEpochRequest.self,
@@ -1545,6 +1940,8 @@ extension AllocateProducerIdsRequest: ArbitraryWireMessage {}
 extension AllocateProducerIdsResponse: ArbitraryWireMessage {}
 extension AlterPartitionRequest: ArbitraryWireMessage {}
 extension AlterPartitionResponse: ArbitraryWireMessage {}
+extension AlterConfigsRequest: ArbitraryWireMessage {}
+extension AlterConfigsResponse: ArbitraryWireMessage {}
 extension ApiVersionsRequest: ArbitraryWireMessage {}
 extension ApiVersionsResponse: ArbitraryWireMessage {}
 extension ConsumerProtocolAssignment: ArbitraryWireMessage {}
@@ -1553,10 +1950,16 @@ extension CreatePartitionsRequest: ArbitraryWireMessage {}
 extension CreatePartitionsResponse: ArbitraryWireMessage {}
 extension CreateTopicsRequest: ArbitraryWireMessage {}
 extension CreateTopicsResponse: ArbitraryWireMessage {}
+extension DeleteGroupsRequest: ArbitraryWireMessage {}
+extension DeleteGroupsResponse: ArbitraryWireMessage {}
+extension DeleteRecordsRequest: ArbitraryWireMessage {}
+extension DeleteRecordsResponse: ArbitraryWireMessage {}
 extension DeleteTopicsRequest: ArbitraryWireMessage {}
 extension DeleteTopicsResponse: ArbitraryWireMessage {}
 extension DescribeConfigsRequest: ArbitraryWireMessage {}
 extension DescribeConfigsResponse: ArbitraryWireMessage {}
+extension DescribeLogDirsRequest: ArbitraryWireMessage {}
+extension DescribeLogDirsResponse: ArbitraryWireMessage {}
 extension DescribeGroupsRequest: ArbitraryWireMessage {}
 extension DescribeGroupsResponse: ArbitraryWireMessage {}
 extension FetchRequest: ArbitraryWireMessage {}
@@ -1565,6 +1968,8 @@ extension FindCoordinatorRequest: ArbitraryWireMessage {}
 extension FindCoordinatorResponse: ArbitraryWireMessage {}
 extension HeartbeatRequest: ArbitraryWireMessage {}
 extension HeartbeatResponse: ArbitraryWireMessage {}
+extension IncrementalAlterConfigsRequest: ArbitraryWireMessage {}
+extension IncrementalAlterConfigsResponse: ArbitraryWireMessage {}
 extension InitProducerIdRequest: ArbitraryWireMessage {}
 extension InitProducerIdResponse: ArbitraryWireMessage {}
 extension JoinGroupRequest: ArbitraryWireMessage {}
@@ -1579,6 +1984,8 @@ extension MetadataRequest: ArbitraryWireMessage {}
 extension MetadataResponse: ArbitraryWireMessage {}
 extension OffsetCommitRequest: ArbitraryWireMessage {}
 extension OffsetCommitResponse: ArbitraryWireMessage {}
+extension OffsetDeleteRequest: ArbitraryWireMessage {}
+extension OffsetDeleteResponse: ArbitraryWireMessage {}
 extension OffsetFetchRequest: ArbitraryWireMessage {}
 extension OffsetFetchResponse: ArbitraryWireMessage {}
 extension OffsetForLeaderEpochRequest: ArbitraryWireMessage {}

@@ -4,6 +4,30 @@
 /// The definitions as data, for the cross-check against Kafka's JSON specs.
 let definitionSchemas: [MessageSchema] = [
     MessageSchema(
+        name: "AlterConfigsRequest", kind: "request", apiKey: 33, versions: 0...1,
+        fields: [
+            FieldSchema(name: "Resources", type: "[]AlterConfigsResource", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ResourceType", type: "int8", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceName", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Configs", type: "[]AlterableConfig", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Value", type: "string", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: [])
+                ])
+            ]),
+            FieldSchema(name: "ValidateOnly", type: "bool", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+        ]),
+    MessageSchema(
+        name: "AlterConfigsResponse", kind: "response", apiKey: 33, versions: 0...1,
+        fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Responses", type: "[]AlterConfigsResourceResponse", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorMessage", type: "string", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceType", type: "int8", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceName", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+            ])
+        ]),
+    MessageSchema(
         name: "ApiVersionsRequest", kind: "request", apiKey: 18, versions: 0...2,
         fields: []),
     MessageSchema(
@@ -91,6 +115,45 @@ let definitionSchemas: [MessageSchema] = [
             ])
         ]),
     MessageSchema(
+        name: "DeleteGroupsRequest", kind: "request", apiKey: 42, versions: 0...1,
+        fields: [
+            FieldSchema(name: "GroupsNames", type: "[]string", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+        ]),
+    MessageSchema(
+        name: "DeleteGroupsResponse", kind: "response", apiKey: 42, versions: 0...1,
+        fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Results", type: "[]DeletableGroupResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "GroupId", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+            ])
+        ]),
+    MessageSchema(
+        name: "DeleteRecordsRequest", kind: "request", apiKey: 21, versions: 0...1,
+        fields: [
+            FieldSchema(name: "Topics", type: "[]DeleteRecordsTopic", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]DeleteRecordsPartition", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Offset", type: "int64", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+                ])
+            ]),
+            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+        ]),
+    MessageSchema(
+        name: "DeleteRecordsResponse", kind: "response", apiKey: 21, versions: 0...1,
+        fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]DeleteRecordsTopicResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]DeleteRecordsPartitionResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LowWatermark", type: "int64", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+                ])
+            ])
+        ]),
+    MessageSchema(
         name: "DeleteTopicsRequest", kind: "request", apiKey: 20, versions: 0...3,
         fields: [
             FieldSchema(name: "TopicNames", type: "[]string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -139,6 +202,32 @@ let definitionSchemas: [MessageSchema] = [
                     ]),
                     FieldSchema(name: "ConfigType", type: "int8", versions: 3...3, nullable: nil, defaultValue: "0", fields: []),
                     FieldSchema(name: "Documentation", type: "string", versions: 3...3, nullable: 3...3, defaultValue: nil, fields: [])
+                ])
+            ])
+        ]),
+    MessageSchema(
+        name: "DescribeLogDirsRequest", kind: "request", apiKey: 35, versions: 1...1,
+        fields: [
+            FieldSchema(name: "Topics", type: "[]DescribableLogDirTopic", versions: 1...1, nullable: 1...1, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: [])
+            ])
+        ]),
+    MessageSchema(
+        name: "DescribeLogDirsResponse", kind: "response", apiKey: 35, versions: 1...1,
+        fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Results", type: "[]DescribeLogDirsResult", versions: 1...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "LogDir", type: "string", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Topics", type: "[]DescribeLogDirsTopic", versions: 1...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Name", type: "string", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Partitions", type: "[]DescribeLogDirsPartition", versions: 1...1, nullable: nil, defaultValue: nil, fields: [
+                        FieldSchema(name: "PartitionIndex", type: "int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "PartitionSize", type: "int64", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "OffsetLag", type: "int64", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "IsFutureKey", type: "bool", versions: 1...1, nullable: nil, defaultValue: nil, fields: [])
+                    ])
                 ])
             ])
         ]),
@@ -247,6 +336,31 @@ let definitionSchemas: [MessageSchema] = [
         fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
+        ]),
+    MessageSchema(
+        name: "IncrementalAlterConfigsRequest", kind: "request", apiKey: 44, versions: 0...0,
+        fields: [
+            FieldSchema(name: "Resources", type: "[]AlterConfigsResource", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ResourceType", type: "int8", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceName", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Configs", type: "[]AlterableConfig", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "Name", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ConfigOperation", type: "int8", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "Value", type: "string", versions: 0...0, nullable: 0...0, defaultValue: nil, fields: [])
+                ])
+            ]),
+            FieldSchema(name: "ValidateOnly", type: "bool", versions: 0...0, nullable: nil, defaultValue: nil, fields: [])
+        ]),
+    MessageSchema(
+        name: "IncrementalAlterConfigsResponse", kind: "response", apiKey: 44, versions: 0...0,
+        fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Responses", type: "[]AlterConfigsResourceResponse", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ErrorCode", type: "int16", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ErrorMessage", type: "string", versions: 0...0, nullable: 0...0, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceType", type: "int8", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "ResourceName", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: [])
+            ])
         ]),
     MessageSchema(
         name: "InitProducerIdRequest", kind: "request", apiKey: 22, versions: 0...1,
@@ -423,6 +537,30 @@ let definitionSchemas: [MessageSchema] = [
                 FieldSchema(name: "Partitions", type: "[]OffsetCommitResponsePartition", versions: 0...7, nullable: nil, defaultValue: nil, fields: [
                     FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
                     FieldSchema(name: "ErrorCode", type: "int16", versions: 0...7, nullable: nil, defaultValue: nil, fields: [])
+                ])
+            ])
+        ]),
+    MessageSchema(
+        name: "OffsetDeleteRequest", kind: "request", apiKey: 47, versions: 0...0,
+        fields: [
+            FieldSchema(name: "GroupId", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetDeleteRequestTopic", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]OffsetDeleteRequestPartition", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...0, nullable: nil, defaultValue: nil, fields: [])
+                ])
+            ])
+        ]),
+    MessageSchema(
+        name: "OffsetDeleteResponse", kind: "response", apiKey: 47, versions: 0...0,
+        fields: [
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]OffsetDeleteResponseTopic", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Name", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]OffsetDeleteResponsePartition", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...0, nullable: nil, defaultValue: nil, fields: [])
                 ])
             ])
         ]),

@@ -29,3 +29,24 @@ struct CreatePartitionsHandler: KafkaAPIHandler {
         await services.cluster.createPartitions(request)
     }
 }
+
+/// AlterConfigs (key 33), answered by the controller. v0-1 (v2 is flexible).
+struct AlterConfigsHandler: KafkaAPIHandler {
+    typealias Request = AlterConfigsRequest
+    static let versions: ClosedRange<Int16> = 0...1
+    let services: BrokerServices
+    func handle(_ request: AlterConfigsRequest, _ context: RequestContext) async -> AlterConfigsResponse? {
+        await services.cluster.alterConfigs(request)
+    }
+}
+
+/// IncrementalAlterConfigs (key 44), answered by the controller. v0 only (v1 is flexible);
+/// librdkafka and kafka-python both send v0 to a broker that advertises no more.
+struct IncrementalAlterConfigsHandler: KafkaAPIHandler {
+    typealias Request = IncrementalAlterConfigsRequest
+    static let versions: ClosedRange<Int16> = 0...0
+    let services: BrokerServices
+    func handle(_ request: IncrementalAlterConfigsRequest, _ context: RequestContext) async -> IncrementalAlterConfigsResponse? {
+        await services.cluster.incrementalAlterConfigs(request)
+    }
+}

@@ -13,10 +13,12 @@ struct DescribeConfigsHandler: KafkaAPIHandler {
     static let brokerResource: Int8 = 4
     /// Kafka's ConfigSource values.
     static let sourceTopicOverride: Int8 = 1
+    static let sourceStaticBroker: Int8 = 4
     static let sourceDefault: Int8 = 5
 
     func handle(_ request: DescribeConfigsRequest, _ context: RequestContext) async -> DescribeConfigsResponse? {
         let image = services.metadata.current.image
+        let defaults = services.topicDefaults
         let results = request.resources.map { resource -> DescribeConfigsResponse.DescribeConfigsResult in
             var result = DescribeConfigsResponse.DescribeConfigsResult(
                 errorCode: 0, resourceType: resource.resourceType, resourceName: resource.resourceName)
@@ -29,7 +31,7 @@ struct DescribeConfigsHandler: KafkaAPIHandler {
                 }
                 for key in TopicConfigKey.allCases {
                     let override = topic.configs[key.rawValue]
-                    entries.append((key.rawValue, override ?? image.effectiveConfig(key, topic: name), override == nil))
+                    entries.append((key.rawValue, override ?? image.effectiveConfig(key, topic: name, defaults: defaults), override == nil))
                 }
             case Self.brokerResource:
                 guard Int32(resource.resourceName) == services.nodeID.rawValue || resource.resourceName.isEmpty else {
@@ -49,9 +51,13 @@ struct DescribeConfigsHandler: KafkaAPIHandler {
                 return result
             }
             let wanted = resource.configurationKeys.map(Set.init)
+            // Broker settings come from sluice.toml and AlterConfigs refuses them: read-only,
+            // from the static config, as Kafka shows a broker's non-dynamic settings.
+            let isBroker = resource.resourceType == Self.brokerResource
             result.configs = entries.filter { wanted?.contains($0.0) ?? true }.map { name, value, isDefault in
-                .init(name: name, value: value, readOnly: false, isDefault: isDefault,
-                      configSource: isDefault ? Self.sourceDefault : Self.sourceTopicOverride, isSensitive: false)
+                .init(name: name, value: value, readOnly: isBroker, isDefault: isDefault,
+                      configSource: isBroker ? Self.sourceStaticBroker : isDefault ? Self.sourceDefault : Self.sourceTopicOverride,
+                      isSensitive: false)
             }
             return result
         }

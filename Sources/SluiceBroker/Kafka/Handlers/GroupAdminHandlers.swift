@@ -50,3 +50,43 @@ struct ListGroupsHandler: KafkaAPIHandler {
         }
     }
 }
+
+/// DeleteGroups (key 42): empty groups and their offsets go through the metadata log;
+/// NON_EMPTY_GROUP for a group with members, GROUP_ID_NOT_FOUND for an unknown one. v0-1
+/// (v2 is flexible).
+struct DeleteGroupsHandler: KafkaAPIHandler {
+    typealias Request = DeleteGroupsRequest
+    static let versions: ClosedRange<Int16> = 0...1
+    let groups: GroupCoordinatorService
+
+    func handle(_ request: DeleteGroupsRequest, _ context: RequestContext) async -> DeleteGroupsResponse? {
+        switch await groups.deleteGroups(request.groupsNames) {
+        case .failure(let refusal):
+            return DeleteGroupsResponse(results: request.groupsNames.map { .init(groupID: $0, errorCode: refusal.errorCode.rawValue) })
+        case .success(let outcomes):
+            return DeleteGroupsResponse(results: outcomes.map { .init(groupID: $0.groupID, errorCode: $0.errorCode.rawValue) })
+        }
+    }
+}
+
+/// OffsetDelete (key 47, v0 only): a group's committed offsets of the named partitions go,
+/// except those of topics its members subscribe to (GROUP_SUBSCRIBED_TO_TOPIC).
+struct OffsetDeleteHandler: KafkaAPIHandler {
+    typealias Request = OffsetDeleteRequest
+    static let versions: ClosedRange<Int16> = 0...0
+    let groups: GroupCoordinatorService
+
+    func handle(_ request: OffsetDeleteRequest, _ context: RequestContext) async -> OffsetDeleteResponse? {
+        let partitions = request.topics.flatMap { t in t.partitions.map { OffsetDeletePartition(topic: t.name, partition: $0.partitionIndex) } }
+        let outcome: OffsetDeleteOutcome
+        switch await groups.deleteOffsets(request.groupID, partitions) {
+        case .failure(let refusal): outcome = OffsetDeleteOutcome(errorCode: refusal.errorCode, partitionErrors: [])
+        case .success(let answer): outcome = answer
+        }
+        guard outcome.errorCode == .none else { return OffsetDeleteResponse(errorCode: outcome.errorCode.rawValue) }
+        var codes = outcome.partitionErrors.makeIterator()
+        return OffsetDeleteResponse(errorCode: 0, topics: request.topics.map { t in
+            .init(name: t.name, partitions: t.partitions.map { .init(partitionIndex: $0.partitionIndex, errorCode: codes.next()!.rawValue) })
+        })
+    }
+}

@@ -53,7 +53,8 @@ struct ProduceHandler: KafkaAPIHandler {
         case .refused(let code): return failure(code)
         }
         guard let records = data.records, records.readableBytes > 0 else { return failure(.corruptMessage, "no records") }
-        let minInsync = image.effectiveConfig(.minInsyncReplicas, topic: name).flatMap(Int.init) ?? Int(services.config.topics.minInsyncReplicas)
+        let minInsync = image.effectiveConfig(.minInsyncReplicas, topic: name, defaults: services.topicDefaults)
+            .flatMap(Int.init) ?? Int(services.config.topics.minInsyncReplicas)
         let outcome = await replica.append(records, requiredAcks: acks, minInsyncReplicas: minInsync,
                                            timeout: .milliseconds(Int64(max(0, timeoutMs))))
         if outcome.errorCode != .none {
