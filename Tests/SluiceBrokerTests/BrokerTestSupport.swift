@@ -35,6 +35,9 @@ struct NoISRChanges: ISRChangeSubmitting {
         Issue.record("a single-node test broker proposed an ISR change: \(proposal)")
         return .rejected
     }
+
+    /// A sole replica has nobody to hand leadership to; the controller would refuse.
+    func handOffLeadership(_ handOff: LeadershipHandOff, for partition: TopicPartition) async -> Bool { false }
 }
 
 /// One broker's Kafka layer on a real socket and real files, with instant metadata.

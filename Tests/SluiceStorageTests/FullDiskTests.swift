@@ -34,10 +34,13 @@ import Testing
     func aFullDiskFailsTheAppendLeavesTheLogWholeAndRecoversWhenSpaceIsFreed() throws {
         let mount = try TmpfsMount(bytes: 1 << 20)
         let fs = RealFileSystem()
-        // Space to give back later.
-        let filler = try fs.open(joinPath(mount.path, "filler"), create: true)
-        try filler.write([UInt8](repeating: 1, count: 128 * 1024), at: 0)
-        filler.close()
+        // Space to give back later. In a scope of its own: a `RealFile` closes its descriptor
+        // when released, and an open descriptor would keep the space after the unlink.
+        do {
+            let filler = try fs.open(joinPath(mount.path, "filler"), create: true)
+            try filler.write([UInt8](repeating: 1, count: 128 * 1024), at: 0)
+            filler.close()
+        }
         let directory = joinPath(mount.path, "t-0")
         let log = try PartitionLog(fileSystem: fs, directory: directory, config: config(), nowMs: 0)
         var stored: [String] = []

@@ -2,8 +2,9 @@ import SluiceCore
 import SluiceMetadata
 import SluiceWire
 
-// The one place the AlterPartition RPC (`broker.wire`, key 10103) meets the controller's
-// types: the sender encodes with these, the controller's handler decodes with them.
+// The one place the AlterPartition and HandOffLeadership RPCs (`broker.wire`, keys 10103 and
+// 10104) meet the controller's types: the sender encodes with these, the controller's handler
+// decodes with them.
 
 extension SluiceWire.AlterPartitionRequest {
     init(_ request: SluiceMetadata.AlterPartitionRequest) {
@@ -19,6 +20,32 @@ extension SluiceWire.AlterPartitionRequest {
         return SluiceMetadata.AlterPartitionRequest(
             topic: name, partition: partition, leaderID: leaderID, leaderIncarnation: leaderIncarnation,
             leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, newISR: newIsr)
+    }
+}
+
+extension HandOffLeadershipRequest {
+    init(_ request: LeadershipHandOffRequest) {
+        self.init(
+            topic: request.topic.rawValue, partition: request.partition, leaderID: request.leaderID,
+            leaderIncarnation: request.leaderIncarnation, leaderEpoch: request.leaderEpoch,
+            partitionEpoch: request.partitionEpoch, reason: request.reason)
+    }
+
+    /// The controller's request, or `nil` when the topic name is not a valid one.
+    var decision: LeadershipHandOffRequest? {
+        guard let name = TopicName(rawValue: topic) else { return nil }
+        return LeadershipHandOffRequest(
+            topic: name, partition: partition, leaderID: leaderID, leaderIncarnation: leaderIncarnation,
+            leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, reason: reason)
+    }
+}
+
+extension HandOffLeadershipResponse {
+    /// The answer to send; a `nil` result means this node is not the controller.
+    init(_ result: AlterPartitionResult?, nodeID: NodeID) {
+        let alter = AlterPartitionResponse(result, nodeID: nodeID)
+        self.init(errorCode: alter.errorCode, errorMessage: alter.errorMessage, leaderID: alter.leaderID,
+                  leaderEpoch: alter.leaderEpoch, partitionEpoch: alter.partitionEpoch, isr: alter.isr)
     }
 }
 

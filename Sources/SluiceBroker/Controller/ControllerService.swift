@@ -168,6 +168,16 @@ public actor ControllerService: ClusterControl {
         await decide { $0.alterPartition(request) }
     }
 
+    /// A partition leader with a damaged log gives leadership to another in-sync replica;
+    /// nil if this node is not the controller.
+    public func handOffLeadership(_ request: LeadershipHandOffRequest) async -> AlterPartitionResult? {
+        let result = await decide { $0.handOffLeadership(request) }
+        if case .accepted(let state)? = result {
+            logger.warning("\(request.topic)-\(request.partition) leader \(request.leaderID) -> \(state.leader) (epoch \(state.leaderEpoch)), ISR \(state.isr): broker \(request.leaderID) gave leadership up: \(request.reason)")
+        }
+        return result
+    }
+
     /// Fences brokers whose lease expired and moves their partitions' leadership.
     public func tick() async {
         if let fenced = await decide({ $0.tick(nowMs: nowMs()) }), !fenced.isEmpty {

@@ -26,6 +26,7 @@ struct FetchDirective: Sendable, Equatable {
 extension PartitionReplica {
     func becomeFollower() async -> FetchDirective {
         producers = nil
+        await cutBackToDamage()
         let cache = await log.epochCache
         let (state, actions) = FollowerState.start(
             leader: self.state.leader, leaderEpoch: self.state.leaderEpoch, latestLocalEpoch: cache.latestEpoch,

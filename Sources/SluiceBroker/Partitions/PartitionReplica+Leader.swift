@@ -170,6 +170,7 @@ extension PartitionReplica {
                                        lastSequence: h.lastSequence, firstOffset: h.baseOffset, isControl: h.attributes.isControl)
                 }
             } catch {
+                noteReadFailure(error)
                 return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
             }
             guard leader?.leaderEpoch == epoch else { return .answered(ProduceOutcome(errorCode: .notLeaderOrFollower)) }
@@ -237,6 +238,7 @@ extension PartitionReplica {
             let bytes = try await log.read(from: offset, maxBytes: maxBytes, maxOffset: end, minOneBatch: true)
             return FetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, records: bytes)
         } catch {
+            noteReadFailure(error)
             return FetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start)
         }
     }

@@ -47,6 +47,14 @@ actor PartitionReplica {
     /// append under the lock rebuilds it, so a restart does not forget which batches are in.
     var producers: ProducerStateTable?
     let appendLock = AsyncFIFOLock()
+    /// The lowest damaged batch a read of this log found (bit rot: it failed its CRC or offset
+    /// checks), until this replica, as a follower, cuts its log back to it and fetches it
+    /// again. The log never serves it; while leading, the replica hands leadership off.
+    var damage: LogCorruption?
+    /// While a hand-off of this leader epoch is with the controller: no second one is sent.
+    var handOffEpoch: LeaderEpoch?
+    /// Whether the operator was told that no other replica can replace the damaged batch.
+    var reportedSoleCopy = false
     var signal: AppendSignal { context.signal }
     var logger: Logger { context.logger }
 
@@ -150,6 +158,7 @@ actor PartitionReplica {
             let bytes = offset >= hw ? nil : try await log.read(from: offset, maxBytes: maxBytes, maxOffset: hw, minOneBatch: minOneBatch)
             return FetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, records: bytes)
         } catch {
+            noteReadFailure(error)
             return FetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start)
         }
     }
@@ -168,6 +177,7 @@ actor PartitionReplica {
                 let hw = await log.highWatermark
                 return found.offset < hw ? (.none, found.offset, found.timestamp) : (.none, .unknown, -1)
             } catch {
+                noteReadFailure(error)
                 return (Self.errorCode(for: error), .unknown, -1)
             }
         }

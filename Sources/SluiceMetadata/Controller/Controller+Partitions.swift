@@ -27,6 +27,34 @@ public struct AlterPartitionRequest: Hashable, Sendable {
     }
 }
 
+/// A partition leader's request to give up leadership because its log is damaged
+/// (`Controller.handOffLeadership`).
+public struct LeadershipHandOffRequest: Hashable, Sendable {
+    public var topic: TopicName
+    public var partition: PartitionIndex
+    public var leaderID: NodeID
+    public var leaderIncarnation: KafkaUUID
+    public var leaderEpoch: LeaderEpoch
+    public var partitionEpoch: PartitionEpoch
+    /// What is damaged, for the controller's log line.
+    public var reason: String
+    public init(topic: TopicName, partition: PartitionIndex, leaderID: NodeID, leaderIncarnation: KafkaUUID,
+                leaderEpoch: LeaderEpoch, partitionEpoch: PartitionEpoch, reason: String) {
+        self.topic = topic
+        self.partition = partition
+        self.leaderID = leaderID
+        self.leaderIncarnation = leaderIncarnation
+        self.leaderEpoch = leaderEpoch
+        self.partitionEpoch = partitionEpoch
+        self.reason = reason
+    }
+
+    var leader: Controller.LeaderClaim {
+        Controller.LeaderClaim(topic: topic, partition: partition, leaderID: leaderID, leaderIncarnation: leaderIncarnation,
+                               leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch)
+    }
+}
+
 /// The answer: the partition's state after the change, or why it was refused.
 public enum AlterPartitionResult: Hashable, Sendable {
     case accepted(PartitionState)
@@ -40,10 +68,7 @@ public enum ProducerIDBlockResult: Hashable, Sendable {
 }
 
 extension Controller {
-    /// Checks, in order: the sender speaks for the leader's current registration (else
-    /// STALE_BROKER_EPOCH, as Kafka checks the broker epoch first); the partition exists; the
-    /// sender is its leader at its leader epoch;
-    /// the request is based on the current partition epoch; the new ISR is non-empty, has no
+    /// Checks the sender's claim to lead (`check`), then: the new ISR is non-empty, has no
     /// duplicates, lists only replicas and contains the leader; every broker it adds is
     /// registered and unfenced (members already in the ISR may stay even if fenced: removing
     /// them is the leader's decision).
@@ -51,26 +76,14 @@ extension Controller {
         func reject(_ code: KafkaErrorCode, _ why: String) -> ControllerOutput<AlterPartitionResult> {
             ControllerOutput(units: [], result: .rejected(code, "\(request.topic)-\(request.partition): \(why)"))
         }
-        guard let registration = image.brokers[request.leaderID], registration.incarnation == request.leaderIncarnation else {
-            let registered = image.brokers[request.leaderID].map { "\($0.incarnation)" } ?? "none"
-            return reject(
-                .staleBrokerEpoch,
-                "broker \(request.leaderID) incarnation \(request.leaderIncarnation) is not its registered one (\(registered))")
-        }
-        guard let topic = image.topic(named: request.topic), let state = topic.partition(request.partition) else {
-            return reject(.unknownTopicOrPartition, "no such partition")
-        }
-        if request.leaderEpoch < state.leaderEpoch {
-            return reject(.fencedLeaderEpoch, "leader epoch \(request.leaderEpoch) is older than \(state.leaderEpoch)")
-        }
-        if request.leaderID != state.leader {
-            return reject(.notLeaderOrFollower, "broker \(request.leaderID) is not the leader (\(state.leader) is)")
-        }
-        if request.leaderEpoch > state.leaderEpoch {
-            return reject(.unknownLeaderEpoch, "leader epoch \(request.leaderEpoch) is newer than \(state.leaderEpoch)")
-        }
-        if request.partitionEpoch != state.partitionEpoch {
-            return reject(.invalidUpdateVersion, "partition epoch \(request.partitionEpoch) is not the current \(state.partitionEpoch)")
+        let leader = LeaderClaim(topic: request.topic, partition: request.partition, leaderID: request.leaderID,
+                                 leaderIncarnation: request.leaderIncarnation, leaderEpoch: request.leaderEpoch,
+                                 partitionEpoch: request.partitionEpoch)
+        let topic: TopicImage
+        let state: PartitionState
+        switch check(leader) {
+        case .failure(let refusal): return reject(refusal.code, refusal.why)
+        case .success(let found): (topic, state) = found
         }
         let isr = request.newISR
         if isr.isEmpty { return reject(.invalidRequest, "the ISR cannot be empty") }
@@ -87,6 +100,82 @@ extension Controller {
                 topicID: topic.topicID, partition: request.partition, partitionEpoch: state.partitionEpoch.next, isr: isr))
         adopt([change])
         let updated = image.topicsByID[topic.topicID]!.partitions[Int(request.partition.rawValue)]
+        return ControllerOutput(units: [[change]], result: .accepted(updated))
+    }
+
+    /// A request made by a partition's leader, as AlterPartition and a leadership hand-off
+    /// both are.
+    struct LeaderClaim {
+        var topic: TopicName
+        var partition: PartitionIndex
+        var leaderID: NodeID
+        var leaderIncarnation: KafkaUUID
+        var leaderEpoch: LeaderEpoch
+        var partitionEpoch: PartitionEpoch
+    }
+
+    struct Refusal: Error {
+        var code: KafkaErrorCode
+        var why: String
+    }
+
+    /// Checks, in order: the sender speaks for the leader's current registration (else
+    /// STALE_BROKER_EPOCH, as Kafka checks the broker epoch first); the partition exists; the
+    /// sender is its leader at its leader epoch; the request is based on the current partition
+    /// epoch.
+    func check(_ claim: LeaderClaim) -> Result<(TopicImage, PartitionState), Refusal> {
+        guard let registration = image.brokers[claim.leaderID], registration.incarnation == claim.leaderIncarnation else {
+            let registered = image.brokers[claim.leaderID].map { "\($0.incarnation)" } ?? "none"
+            return .failure(Refusal(
+                code: .staleBrokerEpoch,
+                why: "broker \(claim.leaderID) incarnation \(claim.leaderIncarnation) is not its registered one (\(registered))"))
+        }
+        guard let topic = image.topic(named: claim.topic), let state = topic.partition(claim.partition) else {
+            return .failure(Refusal(code: .unknownTopicOrPartition, why: "no such partition"))
+        }
+        if claim.leaderEpoch < state.leaderEpoch {
+            return .failure(Refusal(code: .fencedLeaderEpoch, why: "leader epoch \(claim.leaderEpoch) is older than \(state.leaderEpoch)"))
+        }
+        if claim.leaderID != state.leader {
+            return .failure(Refusal(code: .notLeaderOrFollower, why: "broker \(claim.leaderID) is not the leader (\(state.leader) is)"))
+        }
+        if claim.leaderEpoch > state.leaderEpoch {
+            return .failure(Refusal(code: .unknownLeaderEpoch, why: "leader epoch \(claim.leaderEpoch) is newer than \(state.leaderEpoch)"))
+        }
+        if claim.partitionEpoch != state.partitionEpoch {
+            return .failure(Refusal(code: .invalidUpdateVersion,
+                                    why: "partition epoch \(claim.partitionEpoch) is not the current \(state.partitionEpoch)"))
+        }
+        return .success((topic, state))
+    }
+
+    /// A leader whose log holds a damaged batch gives up leadership: the first replica (in
+    /// replica order) that is in the ISR and unfenced leads, and the old leader leaves the ISR,
+    /// since it no longer holds every record below the high watermark. It follows the new
+    /// leader, cuts its log back to the damage and is added again once it has caught up. This
+    /// is what Kafka's controller does for a replica in an offline log directory (KIP-858),
+    /// for one partition. With no other live ISR member (RF 1, or the others are out of sync)
+    /// nothing changes (ELIGIBLE_LEADERS_NOT_AVAILABLE): the damaged leader is still the best
+    /// copy there is.
+    public mutating func handOffLeadership(_ request: LeadershipHandOffRequest) -> ControllerOutput<AlterPartitionResult> {
+        func reject(_ code: KafkaErrorCode, _ why: String) -> ControllerOutput<AlterPartitionResult> {
+            ControllerOutput(units: [], result: .rejected(code, "\(request.leader.topic)-\(request.leader.partition): \(why)"))
+        }
+        let topic: TopicImage
+        let state: PartitionState
+        switch check(request.leader) {
+        case .failure(let refusal): return reject(refusal.code, refusal.why)
+        case .success(let found): (topic, state) = found
+        }
+        let rest = state.isr.filter { $0 != request.leader.leaderID }
+        guard let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) else {
+            return reject(.eligibleLeadersNotAvailable, "no other in-sync replica of \(state.isr) is alive to lead")
+        }
+        let change = MetadataRecord.partitionChange(
+            PartitionChangeRecord(topicID: topic.topicID, partition: request.leader.partition,
+                                  partitionEpoch: state.partitionEpoch.next, leader: next, isr: rest))
+        adopt([change])
+        let updated = image.topicsByID[topic.topicID]!.partitions[Int(request.leader.partition.rawValue)]
         return ControllerOutput(units: [[change]], result: .accepted(updated))
     }
 

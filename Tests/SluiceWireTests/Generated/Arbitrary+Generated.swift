@@ -92,6 +92,33 @@ extension AlterPartitionResponse {
     }
 }
 
+extension HandOffLeadershipRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topic = rng.string()
+        value.partition = PartitionIndex(rng.integer(Int32.self))
+        value.leaderID = NodeID(rng.integer(Int32.self))
+        value.leaderIncarnation = rng.uuid()
+        value.leaderEpoch = LeaderEpoch(rng.integer(Int32.self))
+        value.partitionEpoch = PartitionEpoch(rng.integer(Int32.self))
+        value.reason = rng.string()
+        return value
+    }
+}
+
+extension HandOffLeadershipResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.errorMessage = rng.chance(4) ? nil : rng.string()
+        value.leaderID = NodeID(rng.integer(Int32.self))
+        value.leaderEpoch = LeaderEpoch(rng.integer(Int32.self))
+        value.partitionEpoch = PartitionEpoch(rng.integer(Int32.self))
+        value.isr = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
+        return value
+    }
+}
+
 extension ApiVersionsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         let value = Self()
@@ -1482,6 +1509,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     AllocateProducerIdsResponse.self,
     AlterPartitionRequest.self,
     AlterPartitionResponse.self,
+    HandOffLeadershipRequest.self,
+    HandOffLeadershipResponse.self,
     ApiVersionsRequest.self,
     ApiVersionsResponse.self,
     ConsumerProtocolAssignment.self,
@@ -1545,6 +1574,8 @@ extension AllocateProducerIdsRequest: ArbitraryWireMessage {}
 extension AllocateProducerIdsResponse: ArbitraryWireMessage {}
 extension AlterPartitionRequest: ArbitraryWireMessage {}
 extension AlterPartitionResponse: ArbitraryWireMessage {}
+extension HandOffLeadershipRequest: ArbitraryWireMessage {}
+extension HandOffLeadershipResponse: ArbitraryWireMessage {}
 extension ApiVersionsRequest: ArbitraryWireMessage {}
 extension ApiVersionsResponse: ArbitraryWireMessage {}
 extension ConsumerProtocolAssignment: ArbitraryWireMessage {}
