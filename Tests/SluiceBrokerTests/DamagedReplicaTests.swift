@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import NIOCore
+@testable import SluiceBroker
+import SluiceCore
+import SluiceMetadata
+import SluiceRecords
+import SluiceReplication
+import SluiceStorage
+import SluiceWire
+import Synchronization
+import Testing
+
+/// Bit rot in a closed segment of a partition leader, with the two replicas' actors on real
+/// files and the follower's fetches carried by hand (as `ReplicaFetcher` carries them): the
+/// damaged batch is never served to a consumer or a follower, the leader asks to hand
+/// leadership off, and after the controller's change it heals from the new leader.
+@Suite struct DamagedReplicaTests {
+    static let partition = TopicPartition(TopicName(rawValue: "t")!, 0)
+
+    /// Records hand-offs and accepts them, as the controller would with a live ISR member.
+    final class HandOffRecorder: ISRChangeSubmitting {
+        let handOffs = Mutex<[LeadershipHandOff]>([])
+        func submit(_ proposal: ISRProposal, for partition: TopicPartition) async -> LeaderState.ISRChangeAnswer { .rejected }
+        func handOffLeadership(_ handOff: LeadershipHandOff, for partition: TopicPartition) async -> Bool {
+            handOffs.withLock { $0.append(handOff) }
+            return true
+        }
+    }
+
+    struct Node {
+        let id: NodeID
+        let replica: PartitionReplica
+        let log: PartitionLogActor
+        let segmentDirectory: String
+        let executors: [IOThreadExecutor]
+    }
+
+    static func makeNode(_ id: NodeID, in root: String, recorder: HandOffRecorder) throws -> Node {
+        var config = LogConfig()
+        config.segmentBytes = 2048
+        config.indexIntervalBytes = 256
+        config.retentionMilliseconds = nil
+        let directory = root + "/node\(id)/t-0"
+        let executors = [IOThreadExecutor(name: "test-io-\(id)"), IOThreadExecutor(name: "test-sync-\(id)")]
+        let log = try PartitionLogActor(fileSystem: RealFileSystem(), directory: directory, config: config,
+                                        executor: executors[0], syncExecutor: executors[1], now: { 0 })
+        var logger = Logger(label: "node\(id)")
+        logger.logLevel = .critical
+        let context = ReplicaContext(nodeID: id, options: ReplicationOptions(), signal: AppendSignal(), isrChanges: recorder,
+                                     nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger)
+        let unopened = PartitionState(replicas: [1, 2], isr: [1, 2], leader: .none, leaderEpoch: .unknown, partitionEpoch: 0)
+        return Node(id: id, replica: PartitionReplica(partition: partition, log: log, state: unopened, context: context),
+                    log: log, segmentDirectory: directory, executors: executors)
+    }
+
+    /// Carries the follower's requests to the leader and the answers back until the follower
+    /// has the leader's whole log. Returns every records buffer the leader served.
+    static func replicate(from leader: Node, to follower: Node, epoch: LeaderEpoch, _ first: FetchDirective) async throws -> [ByteBuffer] {
+        var next = first.next
+        var served: [ByteBuffer] = []
+        for _ in 0..<1_000 {
+            let directive: FetchDirective
+            switch next {
+            case .askEpochEndOffset(let asked):
+                let (code, found, end) = await leader.replica.endOffset(forEpoch: asked, currentLeaderEpoch: epoch)
+                try #require(code == .none)
+                directive = await follower.replica.epochAnswered(.endOffset(epoch: found, endOffset: end), leaderEpoch: epoch)
+            case .fetch(let offset):
+                let outcome = await leader.replica.serveReplicaFetch(from: follower.id, offset: offset, currentLeaderEpoch: epoch,
+                                                                     maxBytes: 1 << 20)
+                if let records = outcome.records { served.append(records) }
+                let data = FetchResponse.FetchableTopicResponse.PartitionData(
+                    partitionIndex: 0, errorCode: outcome.errorCode.rawValue, highWatermark: outcome.highWatermark,
+                    logStartOffset: outcome.logStartOffset, records: outcome.records)
+                directive = await follower.replica.fetchAnswered(data, leaderEpoch: epoch)
+                // Fetched at the leader's log end: the leader knows the follower has everything.
+                if offset == (await leader.log.logEndOffset) { return served }
+            case .stop, .unchanged:
+                Issue.record("the follower stopped fetching")
+                return served
+            }
+            if directive.next != .unchanged { next = directive.next }
+        }
+        Issue.record("the follower did not catch up")
+        return served
+    }
+
+    /// Every batch in `buffer` passes the checks a consumer makes (CRC included).
+    static func expectIntact(_ buffer: ByteBuffer, _ what: String) {
+        var splitter = RecordBatchSplitter(buffer, trailingBytes: .rejectPartialTrailingBatch)
+        do {
+            while try splitter.next() != nil {}
+        } catch {
+            Issue.record("\(what) served a damaged batch: \(error)")
+        }
+    }
+
+    static func values(_ log: PartitionLogActor) async throws -> [String] {
+        var values: [String] = []
+        var offset = Offset.zero
+        while offset < (await log.logEndOffset) {
+            var splitter = RecordBatchSplitter(try await log.read(from: offset, maxBytes: 1 << 20), trailingBytes: .rejectPartialTrailingBatch)
+            while let batch = try splitter.next() {
+                for record in try batch.decodeRecords() { values.append(String(buffer: record.value!)) }
+                offset = batch.nextOffset
+            }
+        }
+        return values
+    }
+
+    @Test func aDamagedLeaderServesNoDamageHandsOffAndHealsAsAFollower() async throws {
+        let root = NSTemporaryDirectory() + "sluice-damage-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let recorder = HandOffRecorder()
+        let one = try Self.makeNode(1, in: root, recorder: recorder)
+        let two = try Self.makeNode(2, in: root, recorder: recorder)
+        defer { for executor in one.executors + two.executors { executor.shutdown() } }
+        let first = PartitionState(replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 1, partitionEpoch: 1)
+        #expect(await one.replica.update(first) == .stopFollowing)
+        guard case .follow(_, _, let directive) = await two.replica.update(first) else { Issue.record("2 does not follow"); return }
+        var written: [String] = []
+        for i in 0..<30 {
+            var builder = RecordBatchBuilder()
+            builder.append(key: Array("k".utf8), value: Array("v\(i)-".utf8) + [UInt8](repeating: 7, count: 100), timestamp: RecordTimestamp(Int64(i)))
+            let outcome = await one.replica.append(try builder.build().bytes, requiredAcks: 1, minInsyncReplicas: 1, timeout: .seconds(5))
+            #expect(outcome.errorCode == .none)
+            written.append("v\(i)-" + String(repeating: "\u{7}", count: 100))
+        }
+        for buffer in try await Self.replicate(from: one, to: two, epoch: 1, directive) { Self.expectIntact(buffer, "the healthy leader") }
+
+        // Bit rot inside the records of the fifth batch, in the first (closed) segment of the leader.
+        let batchBytes = Int64((try await one.log.read(from: 0, maxBytes: 1, minOneBatch: true)).readableBytes)
+        let file = try RealFileSystem().open(one.segmentDirectory + "/00000000000000000000.log", create: false)
+        let byte = try file.read(count: 1, at: 4 * batchBytes + 80)
+        try file.write([byte[0] ^ 0x01], at: 4 * batchBytes + 80)
+        file.close()
+
+        // A consumer reading across the damage gets what precedes it, then KAFKA_STORAGE_ERROR.
+        let before = await one.replica.read(from: 0, maxBytes: 1 << 20, minOneBatch: true)
+        #expect(before.errorCode == .none)
+        Self.expectIntact(try #require(before.records), "a consumer read before the damage")
+        let damaged = await one.replica.read(from: 4, maxBytes: 1 << 20, minOneBatch: true)
+        #expect(damaged.errorCode == .kafkaStorageError && damaged.records == nil)
+        // A follower fetching it gets the same answer, never the bytes.
+        let fetched = await one.replica.serveReplicaFetch(from: 2, offset: 4, currentLeaderEpoch: 1, maxBytes: 1 << 20)
+        #expect(fetched.errorCode == .kafkaStorageError && fetched.records == nil)
+        // The leader asked, once, to hand leadership off.
+        for _ in 0..<100 where recorder.handOffs.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+        let handOffs = recorder.handOffs.withLock { $0 }
+        #expect(handOffs.count == 1 && handOffs.first?.leaderEpoch == 1 && handOffs.first?.reason.contains("offset 4") == true)
+
+        // The controller moves leadership to 2 and takes 1 out of the ISR.
+        let second = PartitionState(replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 2, partitionEpoch: 2)
+        #expect(await two.replica.update(second) == .stopFollowing)
+        guard case .follow(_, _, let healing) = await one.replica.update(second) else { Issue.record("1 does not follow"); return }
+        #expect(await one.log.logEndOffset == 4, "the old leader cut its log back to the damaged batch")
+        for buffer in try await Self.replicate(from: two, to: one, epoch: 2, healing) { Self.expectIntact(buffer, "the new leader") }
+        #expect(try await Self.values(one.log) == written, "the old leader healed from the new one")
+        #expect(try await Self.values(two.log) == written)
+    }
+}
