@@ -59,7 +59,8 @@ final class TmpfsMount {
     }
 
     deinit {
-        umount(path)
+        // MNT_DETACH (2): a descriptor a test still holds must not leave the mount behind.
+        umount2(path, 2)
         rmdir(path)
     }
 

@@ -196,10 +196,23 @@ extension PartitionReplica {
                 await perform(actions, epoch: epoch)
             }
             signal.bump()
+            if appendFailure != nil {
+                appendFailure = nil
+                logger.notice("\(partition): appends succeed again")
+            }
             return .appended(result)
         } catch {
+            noteAppendFailure(error)
             return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
         }
+    }
+
+    /// A failed write (a full disk: the log undid it, nothing was stored) is logged when it
+    /// first happens or changes, not for every produce that meets the same full disk.
+    private func noteAppendFailure(_ error: LogError) {
+        guard case .storage = error, appendFailure != error.description else { return }
+        appendFailure = error.description
+        logger.error("\(partition): appending failed, producers get KAFKA_STORAGE_ERROR until it succeeds again: \(error)")
     }
 
     // MARK: follower fetches
