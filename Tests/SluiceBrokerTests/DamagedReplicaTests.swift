@@ -109,54 +109,91 @@ import Testing
         return values
     }
 
-    @Test func aDamagedLeaderServesNoDamageHandsOffAndHealsAsAFollower() async throws {
+    /// A value of the records `append` writes: record i's value.
+    static func value(_ i: Int) -> String { "v\(i)-" + String(repeating: "\u{7}", count: 100) }
+
+    static func append(_ range: Range<Int>, to leader: Node) async throws {
+        for i in range {
+            var builder = RecordBatchBuilder()
+            builder.append(key: Array("k".utf8), value: Array(value(i).utf8), timestamp: RecordTimestamp(Int64(i)))
+            let outcome = await leader.replica.append(try builder.build().bytes, requiredAcks: 1, minInsyncReplicas: 1, timeout: .seconds(5))
+            #expect(outcome.errorCode == .none)
+        }
+    }
+
+    /// Flips a bit inside the records of the fifth batch, in the first (closed) segment of `node`.
+    static func damageFifthBatch(of node: Node) async throws {
+        let batchBytes = Int64((try await node.log.read(from: 0, maxBytes: 1, minOneBatch: true)).readableBytes)
+        let file = try RealFileSystem().open(node.segmentDirectory + "/00000000000000000000.log", create: false)
+        defer { file.close() }
+        let byte = try file.read(count: 1, at: 4 * batchBytes + 80)
+        try file.write([byte[0] ^ 0x01], at: 4 * batchBytes + 80)
+    }
+
+    /// Node 1 leads epoch 1 with ISR [1, 2] and 30 records that node 2 has replicated.
+    static func withReplicatedPair(_ body: (Node, Node, HandOffRecorder) async throws -> Void) async throws {
         let root = NSTemporaryDirectory() + "sluice-damage-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
         let recorder = HandOffRecorder()
-        let one = try Self.makeNode(1, in: root, recorder: recorder)
-        let two = try Self.makeNode(2, in: root, recorder: recorder)
+        let one = try makeNode(1, in: root, recorder: recorder)
+        let two = try makeNode(2, in: root, recorder: recorder)
         defer { for executor in one.executors + two.executors { executor.shutdown() } }
         let first = PartitionState(replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 1, partitionEpoch: 1)
         #expect(await one.replica.update(first) == .stopFollowing)
         guard case .follow(_, _, let directive) = await two.replica.update(first) else { Issue.record("2 does not follow"); return }
-        var written: [String] = []
-        for i in 0..<30 {
-            var builder = RecordBatchBuilder()
-            builder.append(key: Array("k".utf8), value: Array("v\(i)-".utf8) + [UInt8](repeating: 7, count: 100), timestamp: RecordTimestamp(Int64(i)))
-            let outcome = await one.replica.append(try builder.build().bytes, requiredAcks: 1, minInsyncReplicas: 1, timeout: .seconds(5))
-            #expect(outcome.errorCode == .none)
-            written.append("v\(i)-" + String(repeating: "\u{7}", count: 100))
+        try await append(0..<30, to: one)
+        for buffer in try await replicate(from: one, to: two, epoch: 1, directive) { expectIntact(buffer, "the healthy leader") }
+        try await body(one, two, recorder)
+    }
+
+    @Test func aDamagedLeaderServesNoDamageHandsOffAndHealsAsAFollower() async throws {
+        try await Self.withReplicatedPair { one, two, recorder in
+            try await Self.damageFifthBatch(of: one)
+
+            // A consumer reading across the damage gets what precedes it, then KAFKA_STORAGE_ERROR.
+            let before = await one.replica.read(from: 0, maxBytes: 1 << 20, minOneBatch: true)
+            #expect(before.errorCode == .none)
+            Self.expectIntact(try #require(before.records), "a consumer read before the damage")
+            let damaged = await one.replica.read(from: 4, maxBytes: 1 << 20, minOneBatch: true)
+            #expect(damaged.errorCode == .kafkaStorageError && damaged.records == nil)
+            // A follower fetching it gets the same answer, never the bytes.
+            let fetched = await one.replica.serveReplicaFetch(from: 2, offset: 4, currentLeaderEpoch: 1, maxBytes: 1 << 20)
+            #expect(fetched.errorCode == .kafkaStorageError && fetched.records == nil)
+            // The leader asked, once, to hand leadership off.
+            for _ in 0..<100 where recorder.handOffs.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+            let handOffs = recorder.handOffs.withLock { $0 }
+            #expect(handOffs.count == 1 && handOffs.first?.leaderEpoch == 1 && handOffs.first?.reason.contains("offset 4") == true)
+
+            // The controller moves leadership to 2 and takes 1 out of the ISR.
+            let second = PartitionState(replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 2, partitionEpoch: 2)
+            #expect(await two.replica.update(second) == .stopFollowing)
+            guard case .follow(_, _, let healing) = await one.replica.update(second) else { Issue.record("1 does not follow"); return }
+            #expect(await one.log.logEndOffset == 4, "the old leader cut its log back to the damaged batch")
+            for buffer in try await Self.replicate(from: two, to: one, epoch: 2, healing) { Self.expectIntact(buffer, "the new leader") }
+            let written = (0..<30).map(Self.value)
+            #expect(try await Self.values(one.log) == written, "the old leader healed from the new one")
+            #expect(try await Self.values(two.log) == written)
         }
-        for buffer in try await Self.replicate(from: one, to: two, epoch: 1, directive) { Self.expectIntact(buffer, "the healthy leader") }
+    }
 
-        // Bit rot inside the records of the fifth batch, in the first (closed) segment of the leader.
-        let batchBytes = Int64((try await one.log.read(from: 0, maxBytes: 1, minOneBatch: true)).readableBytes)
-        let file = try RealFileSystem().open(one.segmentDirectory + "/00000000000000000000.log", create: false)
-        let byte = try file.read(count: 1, at: 4 * batchBytes + 80)
-        try file.write([byte[0] ^ 0x01], at: 4 * batchBytes + 80)
-        file.close()
+    /// Nobody reads a follower's closed segments; its scrub does, and it heals at its next fetch.
+    @Test func aFollowersScrubFindsDamageNobodyReadsAndTheFollowerHeals() async throws {
+        try await Self.withReplicatedPair { one, two, recorder in
+            try await Self.damageFifthBatch(of: two)
+            await two.replica.scrub(bytesMax: 1 << 20)
+            #expect(await two.replica.damage?.offset == 4)
+            #expect(await two.log.logEndOffset == 30, "nothing is cut before the follower hears from its leader")
 
-        // A consumer reading across the damage gets what precedes it, then KAFKA_STORAGE_ERROR.
-        let before = await one.replica.read(from: 0, maxBytes: 1 << 20, minOneBatch: true)
-        #expect(before.errorCode == .none)
-        Self.expectIntact(try #require(before.records), "a consumer read before the damage")
-        let damaged = await one.replica.read(from: 4, maxBytes: 1 << 20, minOneBatch: true)
-        #expect(damaged.errorCode == .kafkaStorageError && damaged.records == nil)
-        // A follower fetching it gets the same answer, never the bytes.
-        let fetched = await one.replica.serveReplicaFetch(from: 2, offset: 4, currentLeaderEpoch: 1, maxBytes: 1 << 20)
-        #expect(fetched.errorCode == .kafkaStorageError && fetched.records == nil)
-        // The leader asked, once, to hand leadership off.
-        for _ in 0..<100 where recorder.handOffs.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
-        let handOffs = recorder.handOffs.withLock { $0 }
-        #expect(handOffs.count == 1 && handOffs.first?.leaderEpoch == 1 && handOffs.first?.reason.contains("offset 4") == true)
-
-        // The controller moves leadership to 2 and takes 1 out of the ISR.
-        let second = PartitionState(replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 2, partitionEpoch: 2)
-        #expect(await two.replica.update(second) == .stopFollowing)
-        guard case .follow(_, _, let healing) = await one.replica.update(second) else { Issue.record("1 does not follow"); return }
-        #expect(await one.log.logEndOffset == 4, "the old leader cut its log back to the damaged batch")
-        for buffer in try await Self.replicate(from: two, to: one, epoch: 2, healing) { Self.expectIntact(buffer, "the new leader") }
-        #expect(try await Self.values(one.log) == written, "the old leader healed from the new one")
-        #expect(try await Self.values(two.log) == written)
+            try await Self.append(30..<35, to: one)
+            for buffer in try await Self.replicate(from: one, to: two, epoch: 1, FetchDirective(next: .fetch(from: 30))) {
+                Self.expectIntact(buffer, "the leader")
+            }
+            #expect(try await Self.values(two.log) == (0..<35).map(Self.value), "the follower healed from its leader")
+            #expect(await two.replica.damage == nil)
+            #expect(recorder.handOffs.withLock { $0.isEmpty }, "a follower has no leadership to hand off")
+            // The next pass reads the healed log through without finding anything.
+            await two.replica.scrub(bytesMax: 1 << 20)
+            #expect(await two.replica.damage == nil)
+        }
     }
 }

@@ -1,4 +1,6 @@
+import NIOCore
 import SluiceCore
+import SluiceRecords
 import SluiceReplication
 import SluiceStorage
 
@@ -8,7 +10,45 @@ import SluiceStorage
 /// back to the damaged batch and fetches it, and everything after it, from the new leader, and
 /// is added to the ISR again once caught up. A sole copy (RF 1, or no other live ISR member)
 /// keeps leading, and reads of the damaged batch keep failing until an operator restores it.
+///
+/// Clients' reads find damage on a leader; the scrub (`scrub(bytesMax:)`) reads the rest, so a
+/// follower finds damage in segments nobody reads and heals at its next fetch answer.
 extension PartitionReplica {
+    /// One read of a scrub pass; the manager gives each replica at least this much a pass.
+    static let scrubReadBytesMax = 256 * 1024
+
+    /// Reads (and so verifies) up to `bytesMax` bytes of the log from where the last pass
+    /// stopped, wrapping to the log start at the end. A damaged batch it meets is handled as any
+    /// read's (`noteReadFailure`); the cursor stays there until the damage is cut away.
+    func scrub(bytesMax: Int) async {
+        guard damage == nil else { return }
+        let start = await log.logStartOffset
+        let end = await log.logEndOffset
+        var cursor = scrubCursor < start || scrubCursor >= end ? start : scrubCursor
+        var scanned = 0
+        while scanned < bytesMax, cursor < end {
+            let bytes: ByteBuffer
+            do throws(LogError) {
+                bytes = try await log.read(from: cursor, maxBytes: min(Self.scrubReadBytesMax, bytesMax - scanned))
+            } catch {
+                noteReadFailure(error)
+                break
+            }
+            guard let next = Self.nextOffset(after: bytes) else { break }
+            cursor = next
+            scanned += bytes.readableBytes
+        }
+        scrubCursor = cursor
+    }
+
+    /// The offset after the last whole batch of `bytes` (which the log validated as it read).
+    static func nextOffset(after bytes: ByteBuffer) -> Offset? {
+        var splitter = RecordBatchSplitter(bytes, trailingBytes: .allowPartialTrailingBatch, verifyCRC: false)
+        var last: RecordBatch?
+        while let batch = try? splitter.next() { last = batch }
+        return last?.nextOffset
+    }
+
     /// Looks at every error a read of the log returned: the first sighting of a damaged batch
     /// (or of one below the damage already known) is logged, and a leader hands off.
     func noteReadFailure(_ error: LogError) {
@@ -50,8 +90,10 @@ extension PartitionReplica {
         if !moved && handOffEpoch == epoch { handOffEpoch = nil }
     }
 
-    /// A replica that found damage while it led cuts its log back to the damaged batch as soon
-    /// as it follows, so its fetches bring that batch and everything after it again.
+    /// A replica that found damage while it led (or its scrub found while it follows) cuts its
+    /// log back to the damaged batch as soon as it follows (`becomeFollower`, or the next fetch
+    /// answer, which restarts the epoch handshake from the new log end), so its fetches bring
+    /// that batch and everything after it again.
     func cutBackToDamage() async {
         guard let found = damage else { return }
         handOffEpoch = nil

@@ -55,6 +55,8 @@ actor PartitionReplica {
     var handOffEpoch: LeaderEpoch?
     /// Whether the operator was told that no other replica can replace the damaged batch.
     var reportedSoleCopy = false
+    /// Where the next scrub pass reads on (`scrub(bytesMax:)`).
+    var scrubCursor = Offset.zero
     /// The last append failure logged (a full disk), until an append succeeds again.
     var appendFailure: String?
     var signal: AppendSignal { context.signal }
