@@ -40,7 +40,7 @@ struct NoISRChanges: ISRChangeSubmitting {
     }
 
     /// A sole replica has nobody to hand leadership to; the controller would refuse.
-    func handOffLeadership(_ handOff: LeadershipHandOff, for partition: TopicPartition) async -> Bool { false }
+    func reportDamage(_ damage: DamageReport, for partition: TopicPartition) async -> Bool { false }
 }
 
 /// One broker's Kafka layer on a real socket and real files, with instant metadata.

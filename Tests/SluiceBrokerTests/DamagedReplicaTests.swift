@@ -13,18 +13,24 @@ import Testing
 
 /// Bit rot in a closed segment of a partition leader, with the two replicas' actors on real
 /// files and the follower's fetches carried by hand (as `ReplicaFetcher` carries them): the
-/// damaged batch is never served to a consumer or a follower, the leader asks to hand
-/// leadership off, and after the controller's change it heals from the new leader.
+/// damaged batch is never served to a consumer or a follower, the damaged replica reports itself
+/// to the controller, and after the controller's change it heals from its leader.
 @Suite struct DamagedReplicaTests {
     static let partition = TopicPartition(TopicName(rawValue: "t")!, 0)
 
-    /// Records hand-offs and accepts them, as the controller would with a live ISR member.
-    final class HandOffRecorder: ISRChangeSubmitting {
-        let handOffs = Mutex<[LeadershipHandOff]>([])
+    /// Records damage reports and accepts them, as the controller would with a live ISR member.
+    final class ReportRecorder: ISRChangeSubmitting {
+        let reports = Mutex<[DamageReport]>([])
         func submit(_ proposal: ISRProposal, for partition: TopicPartition) async -> LeaderState.ISRChangeAnswer { .rejected }
-        func handOffLeadership(_ handOff: LeadershipHandOff, for partition: TopicPartition) async -> Bool {
-            handOffs.withLock { $0.append(handOff) }
+        func reportDamage(_ damage: DamageReport, for partition: TopicPartition) async -> Bool {
+            reports.withLock { $0.append(damage) }
             return true
+        }
+
+        /// The reports so far, once at least one has arrived (they are sent from a task).
+        func awaitReports() async throws -> [DamageReport] {
+            for _ in 0..<100 where reports.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
+            return reports.withLock { $0 }
         }
     }
 
@@ -33,10 +39,9 @@ import Testing
         let replica: PartitionReplica
         let log: PartitionLogActor
         let segmentDirectory: String
-        let executors: [IOThreadExecutor]
     }
 
-    static func makeNode(_ id: NodeID, in root: String, recorder: HandOffRecorder) throws -> Node {
+    static func makeNode(_ id: NodeID, in root: String, recorder: ReportRecorder) throws -> Node {
         var config = LogConfig()
         config.segmentBytes = 2048
         config.indexIntervalBytes = 256
@@ -51,7 +56,7 @@ import Testing
                                      nowMs: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger)
         let unopened = PartitionState(replicas: [1, 2], isr: [1, 2], leader: .none, leaderEpoch: .unknown, partitionEpoch: 0)
         return Node(id: id, replica: PartitionReplica(partition: partition, log: log, state: unopened, context: context),
-                    log: log, segmentDirectory: directory, executors: executors)
+                    log: log, segmentDirectory: directory)
     }
 
     /// Carries the follower's requests to the leader and the answers back until the follower
@@ -131,13 +136,14 @@ import Testing
     }
 
     /// Node 1 leads epoch 1 with ISR [1, 2] and 30 records that node 2 has replicated.
-    static func withReplicatedPair(_ body: (Node, Node, HandOffRecorder) async throws -> Void) async throws {
+    static func withReplicatedPair(_ body: (Node, Node, ReportRecorder) async throws -> Void) async throws {
         let root = NSTemporaryDirectory() + "sluice-damage-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }
-        let recorder = HandOffRecorder()
+        let recorder = ReportRecorder()
         let one = try makeNode(1, in: root, recorder: recorder)
         let two = try makeNode(2, in: root, recorder: recorder)
-        defer { for executor in one.executors + two.executors { executor.shutdown() } }
+        // The I/O threads are left running: a task of the replicas (a hand-off answer) may
+        // still hop onto a log actor after the body returns, and a stopped executor traps.
         let first = PartitionState(replicas: [1, 2], isr: [1, 2], leader: 1, leaderEpoch: 1, partitionEpoch: 1)
         #expect(await one.replica.update(first) == .stopFollowing)
         guard case .follow(_, _, let directive) = await two.replica.update(first) else { Issue.record("2 does not follow"); return }
@@ -159,10 +165,10 @@ import Testing
             // A follower fetching it gets the same answer, never the bytes.
             let fetched = await one.replica.serveReplicaFetch(from: 2, offset: 4, currentLeaderEpoch: 1, maxBytes: 1 << 20)
             #expect(fetched.errorCode == .kafkaStorageError && fetched.records == nil)
-            // The leader asked, once, to hand leadership off.
-            for _ in 0..<100 where recorder.handOffs.withLock({ $0.isEmpty }) { try await Task.sleep(for: .milliseconds(10)) }
-            let handOffs = recorder.handOffs.withLock { $0 }
-            #expect(handOffs.count == 1 && handOffs.first?.leaderEpoch == 1 && handOffs.first?.reason.contains("offset 4") == true)
+            // The leader reported itself, once, to be taken out of the ISR and replaced.
+            let reports = try await recorder.awaitReports()
+            #expect(reports.count == 1 && reports.first?.leaderEpoch == 1 && reports.first?.partitionEpoch == 1)
+            #expect(reports.first?.reason.contains("offset 4") == true)
 
             // The controller moves leadership to 2 and takes 1 out of the ISR.
             let second = PartitionState(replicas: [1, 2], isr: [2], leader: 2, leaderEpoch: 2, partitionEpoch: 2)
@@ -176,21 +182,33 @@ import Testing
         }
     }
 
-    /// Nobody reads a follower's closed segments; its scrub does, and it heals at its next fetch.
+    /// Nobody reads a follower's closed segments; its scrub does. It leaves the ISR first, then
+    /// heals at its next fetch.
     @Test func aFollowersScrubFindsDamageNobodyReadsAndTheFollowerHeals() async throws {
         try await Self.withReplicatedPair { one, two, recorder in
             try await Self.damageFifthBatch(of: two)
             await two.replica.scrub(bytesMax: 1 << 20)
             #expect(await two.replica.damage?.offset == 4)
-            #expect(await two.log.logEndOffset == 30, "nothing is cut before the follower hears from its leader")
+            let reports = try await recorder.awaitReports()
+            #expect(reports.count == 1 && reports.first?.partitionEpoch == 1)
 
             try await Self.append(30..<35, to: one)
-            for buffer in try await Self.replicate(from: one, to: two, epoch: 1, FetchDirective(next: .fetch(from: 30))) {
+            let more = await one.replica.serveReplicaFetch(from: 2, offset: 30, currentLeaderEpoch: 1, maxBytes: 1 << 20)
+            _ = await two.replica.fetchAnswered(.init(partitionIndex: 0, highWatermark: more.highWatermark, logStartOffset: .zero,
+                                                      records: more.records), leaderEpoch: 1)
+            #expect(await two.log.logEndOffset > 30, "an ISR member does not cut its log before it is out of the ISR")
+
+            // The controller takes 2 out of the ISR; its next fetch answer cuts back and it fetches again.
+            let shrunk = PartitionState(replicas: [1, 2], isr: [1], leader: 1, leaderEpoch: 1, partitionEpoch: 2)
+            _ = await one.replica.update(shrunk)
+            #expect(await two.replica.update(shrunk) == .unchanged)
+            try await Self.append(35..<36, to: one)
+            let next = FetchDirective(next: .fetch(from: await two.log.logEndOffset))
+            for buffer in try await Self.replicate(from: one, to: two, epoch: 1, next) {
                 Self.expectIntact(buffer, "the leader")
             }
-            #expect(try await Self.values(two.log) == (0..<35).map(Self.value), "the follower healed from its leader")
+            #expect(try await Self.values(two.log) == (0..<36).map(Self.value), "the follower healed from its leader")
             #expect(await two.replica.damage == nil)
-            #expect(recorder.handOffs.withLock { $0.isEmpty }, "a follower has no leadership to hand off")
             // The next pass reads the healed log through without finding anything.
             await two.replica.scrub(bytesMax: 1 << 20)
             #expect(await two.replica.damage == nil)

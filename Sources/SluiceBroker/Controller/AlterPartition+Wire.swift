@@ -2,7 +2,7 @@ import SluiceCore
 import SluiceMetadata
 import SluiceWire
 
-// The one place the AlterPartition and HandOffLeadership RPCs (`broker.wire`, keys 10103 and
+// The one place the AlterPartition and ReplicaDamaged RPCs (`broker.wire`, keys 10103 and
 // 10104) meet the controller's types: the sender encodes with these, the controller's handler
 // decodes with them.
 
@@ -23,24 +23,24 @@ extension SluiceWire.AlterPartitionRequest {
     }
 }
 
-extension HandOffLeadershipRequest {
-    init(_ request: LeadershipHandOffRequest) {
+extension ReplicaDamagedRequest {
+    init(_ report: DamagedReplicaReport) {
         self.init(
-            topic: request.topic.rawValue, partition: request.partition, leaderID: request.leaderID,
-            leaderIncarnation: request.leaderIncarnation, leaderEpoch: request.leaderEpoch,
-            partitionEpoch: request.partitionEpoch, reason: request.reason)
+            topic: report.topic.rawValue, partition: report.partition, replicaID: report.replicaID,
+            replicaIncarnation: report.replicaIncarnation, leaderEpoch: report.leaderEpoch,
+            partitionEpoch: report.partitionEpoch, reason: report.reason)
     }
 
-    /// The controller's request, or `nil` when the topic name is not a valid one.
-    var decision: LeadershipHandOffRequest? {
+    /// The controller's report, or `nil` when the topic name is not a valid one.
+    var report: DamagedReplicaReport? {
         guard let name = TopicName(rawValue: topic) else { return nil }
-        return LeadershipHandOffRequest(
-            topic: name, partition: partition, leaderID: leaderID, leaderIncarnation: leaderIncarnation,
+        return DamagedReplicaReport(
+            topic: name, partition: partition, replicaID: replicaID, replicaIncarnation: replicaIncarnation,
             leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch, reason: reason)
     }
 }
 
-extension HandOffLeadershipResponse {
+extension ReplicaDamagedResponse {
     /// The answer to send; a `nil` result means this node is not the controller.
     init(_ result: AlterPartitionResult?, nodeID: NodeID) {
         let alter = AlterPartitionResponse(result, nodeID: nodeID)

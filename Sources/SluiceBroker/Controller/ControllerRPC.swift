@@ -4,8 +4,8 @@ import SluiceMetadata
 import SluiceWire
 
 /// The controller's side of the broker RPCs (`broker.wire`): heartbeats, forwarded admin
-/// requests, producer-id blocks, partition leaders' ISR changes (AlterPartition) and hand-offs of
-/// leadership by leaders with a damaged log. A node
+/// requests, producer-id blocks, partition leaders' ISR changes (AlterPartition) and reports of
+/// replicas with a damaged log (ReplicaDamaged). A node
 /// that is not the controller answers NOT_CONTROLLER, and the caller retries against the leader
 /// it learns from Raft.
 enum ControllerRPC {
@@ -32,14 +32,14 @@ enum ControllerRPC {
             }
             return ResponseEncoder.encode(response, answering: request.header)
         }
-        registry.register(apiKeys: [HandOffLeadershipRequest.apiKey]) { request in
-            let handOff = try HandOffLeadershipRequest.decode(exactly: request.body, version: 0)
-            let response: HandOffLeadershipResponse
-            if let decision = handOff.decision {
-                response = HandOffLeadershipResponse(await controller.handOffLeadership(decision), nodeID: controller.nodeID)
+        registry.register(apiKeys: [ReplicaDamagedRequest.apiKey]) { request in
+            let damaged = try ReplicaDamagedRequest.decode(exactly: request.body, version: 0)
+            let response: ReplicaDamagedResponse
+            if let report = damaged.report {
+                response = ReplicaDamagedResponse(await controller.replicaDamaged(report), nodeID: controller.nodeID)
             } else {
-                response = HandOffLeadershipResponse(errorCode: KafkaErrorCode.invalidTopicException.rawValue,
-                                                     errorMessage: "'\(handOff.topic)' is not a valid topic name")
+                response = ReplicaDamagedResponse(errorCode: KafkaErrorCode.invalidTopicException.rawValue,
+                                                  errorMessage: "'\(damaged.topic)' is not a valid topic name")
             }
             return ResponseEncoder.encode(response, answering: request.header)
         }

@@ -168,12 +168,12 @@ public actor ControllerService: ClusterControl {
         await decide { $0.alterPartition(request) }
     }
 
-    /// A partition leader with a damaged log gives leadership to another in-sync replica;
-    /// nil if this node is not the controller.
-    public func handOffLeadership(_ request: LeadershipHandOffRequest) async -> AlterPartitionResult? {
-        let result = await decide { $0.handOffLeadership(request) }
+    /// A replica with a damaged log leaves the ISR (and hands leadership off if it led); nil if
+    /// this node is not the controller.
+    public func replicaDamaged(_ report: DamagedReplicaReport) async -> AlterPartitionResult? {
+        let result = await decide { $0.replicaDamaged(report) }
         if case .accepted(let state)? = result {
-            logger.warning("\(request.topic)-\(request.partition) leader \(request.leaderID) -> \(state.leader) (epoch \(state.leaderEpoch)), ISR \(state.isr): broker \(request.leaderID) gave leadership up: \(request.reason)")
+            logger.warning("\(report.topic)-\(report.partition): broker \(report.replicaID) reports a damaged log (\(report.reason)); leader \(state.leader) (epoch \(state.leaderEpoch)), ISR \(state.isr)")
         }
         return result
     }

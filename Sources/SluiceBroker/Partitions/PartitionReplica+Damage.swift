@@ -5,14 +5,16 @@ import SluiceReplication
 import SluiceStorage
 
 /// A damaged batch in this replica's log (bit rot in a closed segment): the log refuses to
-/// serve it (KAFKA_STORAGE_ERROR to whoever asked). A leader hands its leadership to a healthy
-/// in-sync replica through the controller and leaves the ISR; as a follower it then cuts its log
-/// back to the damaged batch and fetches it, and everything after it, from the new leader, and
-/// is added to the ISR again once caught up. A sole copy (RF 1, or no other live ISR member)
-/// keeps leading, and reads of the damaged batch keep failing until an operator restores it.
+/// serve it (KAFKA_STORAGE_ERROR to whoever asked). While the replica is in the ISR it asks the
+/// controller to take it out (ReplicaDamaged): it lacks records the ISR promises to hold, so it
+/// must not be elected or counted for `acks=all`. If it leads, the controller hands leadership to
+/// a healthy ISR member in the same change. Once outside the ISR, as a follower, it cuts its log
+/// back to the damaged batch and fetches it and everything after it again; its leader adds it
+/// back when it has caught up. A sole copy (RF 1, or no other live ISR member) keeps leading,
+/// and reads of the damaged batch keep failing until an operator restores it.
 ///
 /// Clients' reads find damage on a leader; the scrub (`scrub(bytesMax:)`) reads the rest, so a
-/// follower finds damage in segments nobody reads and heals at its next fetch answer.
+/// follower finds damage in segments nobody reads.
 extension PartitionReplica {
     /// One read of a scrub pass; the manager gives each replica at least this much a pass.
     static let scrubReadBytesMax = 256 * 1024
@@ -50,53 +52,67 @@ extension PartitionReplica {
     }
 
     /// Looks at every error a read of the log returned: the first sighting of a damaged batch
-    /// (or of one below the damage already known) is logged, and a leader hands off.
+    /// (or of one below the damage already known) is logged, and the controller is told.
     func noteReadFailure(_ error: LogError) {
         guard case .corruptLog(let found) = error else { return }
         if damage.map({ found.offset < $0.offset }) ?? true {
             damage = found
             logger.error("\(partition): the batch at offset \(found.offset) in \(found.path) (byte \(found.position)) is damaged and not served (KAFKA_STORAGE_ERROR): \(found.reason)")
         }
-        guard let current = leader, handOffEpoch != current.leaderEpoch else { return }
-        handOffLeadership(current, damage: damage ?? found)
+        reportDamageWhileInISR()
     }
 
-    private func handOffLeadership(_ current: LeaderState, damage: LogCorruption) {
-        let others = current.isr.filter { $0 != nodeID }
-        guard !others.isEmpty else {
+    /// How long a refused or lost report waits before the next read may send it again.
+    static let damageReportIntervalMs: Int64 = 1_000
+
+    /// While this damaged replica is in the ISR, asks the controller to take it out (and to move
+    /// leadership, if it leads): one report at a time, again only after a refusal and a pause.
+    func reportDamageWhileInISR() {
+        guard let damage, state.isr.contains(nodeID) else { return }
+        let now = context.nowMs()
+        if let last = damageReport, last.partitionEpoch == state.partitionEpoch,
+           last.inFlight || now - last.atMs < Self.damageReportIntervalMs {
+            return
+        }
+        let others = state.isr.filter { $0 != nodeID }
+        if leader != nil && others.isEmpty {
             if !reportedSoleCopy {
                 reportedSoleCopy = true
-                logger.error("\(partition): no other in-sync replica (ISR \(current.isr)) has a good copy of offset \(damage.offset); reads of it fail until an operator restores the segment \(damage.path)")
+                logger.error("\(partition): no other in-sync replica (ISR \(state.isr)) has a good copy of offset \(damage.offset); reads of it fail until an operator restores the segment \(damage.path)")
             }
             return
         }
-        let epoch = current.leaderEpoch
-        handOffEpoch = epoch
-        logger.error("\(partition): asking the controller to move leadership (epoch \(epoch)) to one of \(others) and take this damaged replica out of the ISR")
-        let handOff = LeadershipHandOff(leaderEpoch: epoch, partitionEpoch: state.partitionEpoch,
-                                        reason: "its log is damaged at offset \(damage.offset) (\(damage.path)): \(damage.reason)")
+        let epoch = state.partitionEpoch
+        damageReport = (epoch, now, true)
+        let what = leader != nil ? "move leadership to one of \(others) and take" : "take"
+        logger.error("\(partition): asking the controller to \(what) this damaged replica out of the ISR \(state.isr)")
+        let report = DamageReport(leaderEpoch: state.leaderEpoch, partitionEpoch: epoch,
+                                  reason: "its log is damaged at offset \(damage.offset) (\(damage.path)): \(damage.reason)")
         let submitter = context.isrChanges
         let partition = partition
         // Like an ISR proposal, answered off the actor so reads and appends go on meanwhile.
         Task {
-            let moved = await submitter.handOffLeadership(handOff, for: partition)
-            self.handOffAnswered(moved: moved, epoch: epoch)
+            _ = await submitter.reportDamage(report, for: partition)
+            self.damageReportAnswered(partitionEpoch: epoch)
         }
     }
 
-    /// A refused hand-off (another ISR member is not alive yet) may be asked again by the next
-    /// read that finds the damage; an accepted one is followed by the metadata.
-    func handOffAnswered(moved: Bool, epoch: LeaderEpoch) {
-        if !moved && handOffEpoch == epoch { handOffEpoch = nil }
+    /// An accepted report is followed by the metadata; a refused one (no other live ISR member
+    /// to lead yet) may be sent again after `damageReportIntervalMs`.
+    func damageReportAnswered(partitionEpoch: PartitionEpoch) {
+        guard let last = damageReport, last.partitionEpoch == partitionEpoch else { return }
+        damageReport = (partitionEpoch, context.nowMs(), false)
     }
 
-    /// A replica that found damage while it led (or its scrub found while it follows) cuts its
-    /// log back to the damaged batch as soon as it follows (`becomeFollower`, or the next fetch
-    /// answer, which restarts the epoch handshake from the new log end), so its fetches bring
-    /// that batch and everything after it again.
+    /// A damaged replica cuts its log back to the damaged batch once it follows from outside
+    /// the ISR (`becomeFollower`, or the next fetch answer, which restarts the epoch handshake
+    /// from the new log end), so its fetches bring that batch and everything after it again.
+    /// Inside the ISR it reports first: cutting there would leave an ISR member without records
+    /// below the high watermark, which an election could then lose.
     func cutBackToDamage() async {
         guard let found = damage else { return }
-        handOffEpoch = nil
+        guard !state.isr.contains(nodeID) else { return reportDamageWhileInISR() }
+        damageReport = nil
         reportedSoleCopy = false
         do throws(LogError) {
             let before = await log.logEndOffset

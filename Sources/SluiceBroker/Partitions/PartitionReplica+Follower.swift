@@ -56,9 +56,12 @@ extension PartitionReplica {
         guard let before = follower, before.leaderEpoch == leaderEpoch, before.phase == .fetching else {
             return FetchDirective(next: currentNext(epoch: leaderEpoch))
         }
-        // The scrub found damage while following: cut back and start over from there (the
-        // answer was for an offset past the cut).
-        if damage != nil { return await becomeFollower() }
+        // The scrub found damage while following: once outside the ISR, cut back and start
+        // over from there (the answer was for an offset past the cut); inside, report it.
+        if damage != nil {
+            if !state.isr.contains(nodeID) { return await becomeFollower() }
+            reportDamageWhileInISR()
+        }
         let answer: FollowerState.FetchAnswer
         switch KafkaErrorCode(rawValue: data.errorCode) ?? .unknownServerError {
         case .none:

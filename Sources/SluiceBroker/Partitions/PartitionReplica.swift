@@ -51,8 +51,9 @@ actor PartitionReplica {
     /// checks), until this replica, as a follower, cuts its log back to it and fetches it
     /// again. The log never serves it; while leading, the replica hands leadership off.
     var damage: LogCorruption?
-    /// While a hand-off of this leader epoch is with the controller: no second one is sent.
-    var handOffEpoch: LeaderEpoch?
+    /// The last report of the damage to the controller: the partition epoch it was based on,
+    /// when it was sent or answered, and whether it is still in flight.
+    var damageReport: (partitionEpoch: PartitionEpoch, atMs: Int64, inFlight: Bool)?
     /// Whether the operator was told that no other replica can replace the damaged batch.
     var reportedSoleCopy = false
     /// Where the next scrub pass reads on (`scrub(bytesMax:)`).

@@ -4,8 +4,8 @@ import SluiceMetadata
 import SluiceReplication
 import SluiceWire
 
-/// Hands this node's partition leaders' ISR changes (Kafka's AlterPartition), and their
-/// hand-offs of leadership when their log is damaged (HandOffLeadership), to the controller:
+/// Hands this node's partition leaders' ISR changes (Kafka's AlterPartition), and its
+/// replicas' reports of a damaged log (ReplicaDamaged), to the controller:
 /// in process while this node's controller is active, otherwise over the inter-node listener to
 /// the controller that the metadata log's leadership names (as `BrokerHeartbeater` finds it).
 ///
@@ -52,22 +52,22 @@ struct AlterPartitionSender: ISRChangeSubmitting {
         }
     }
 
-    func handOffLeadership(_ handOff: LeadershipHandOff, for partition: TopicPartition) async -> Bool {
-        let request = LeadershipHandOffRequest(
-            topic: partition.topic, partition: partition.partition, leaderID: nodeID, leaderIncarnation: incarnation,
-            leaderEpoch: handOff.leaderEpoch, partitionEpoch: handOff.partitionEpoch, reason: handOff.reason)
+    func reportDamage(_ damage: DamageReport, for partition: TopicPartition) async -> Bool {
+        let report = DamagedReplicaReport(
+            topic: partition.topic, partition: partition.partition, replicaID: nodeID, replicaIncarnation: incarnation,
+            leaderEpoch: damage.leaderEpoch, partitionEpoch: damage.partitionEpoch, reason: damage.reason)
         let outcome = await retrying {
-            await attempt(inProcess: { await controller.handOffLeadership(request) }, remote: HandOffLeadershipRequest(request))
+            await attempt(inProcess: { await controller.replicaDamaged(report) }, remote: ReplicaDamagedRequest(report))
         }
         switch outcome {
         case .accepted(let isr, let epoch):
-            logger.info("\(partition): the controller moved leadership away from this node (ISR \(isr), partition epoch \(epoch))")
+            logger.info("\(partition): the controller took this damaged replica out of the ISR (now \(isr), partition epoch \(epoch))")
             return true
         case .refused(let code, let message, _):
-            logger.error("\(partition): the controller kept this node as leader (\(code)): \(message)")
+            logger.error("\(partition): the controller kept this damaged replica in the ISR (\(code)): \(message)")
             return false
         case .gaveUp(let problem, _):
-            logger.error("\(partition): gave up handing leadership off: \(problem)")
+            logger.error("\(partition): gave up reporting the damaged replica: \(problem)")
             return false
         }
     }
@@ -152,4 +152,4 @@ protocol PartitionChangeAnswer {
 }
 
 extension AlterPartitionResponse: PartitionChangeAnswer {}
-extension HandOffLeadershipResponse: PartitionChangeAnswer {}
+extension ReplicaDamagedResponse: PartitionChangeAnswer {}

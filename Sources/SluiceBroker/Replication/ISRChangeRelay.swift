@@ -2,7 +2,7 @@ import SluiceCore
 import SluiceReplication
 import Synchronization
 
-/// Passes ISR changes and leadership hand-offs on to the submitter connected after construction. The node builds its
+/// Passes ISR changes and damage reports on to the submitter connected after construction. The node builds its
 /// partitions before its controller (the controller's metadata log applies into the
 /// partitions), so the partitions get this relay and the controller's sender is connected to it
 /// once it exists, before any service runs.
@@ -18,8 +18,8 @@ final class ISRChangeRelay: ISRChangeSubmitting {
         return await submitter.submit(proposal, for: partition)
     }
 
-    func handOffLeadership(_ handOff: LeadershipHandOff, for partition: TopicPartition) async -> Bool {
+    func reportDamage(_ damage: DamageReport, for partition: TopicPartition) async -> Bool {
         guard let submitter = target.withLock({ $0 }) else { return false }
-        return await submitter.handOffLeadership(handOff, for: partition)
+        return await submitter.reportDamage(damage, for: partition)
     }
 }

@@ -7,14 +7,15 @@ import SluiceReplication
 /// the leader then keeps counting the change towards the HW and sends it again.
 protocol ISRChangeSubmitting: Sendable {
     func submit(_ proposal: ISRProposal, for partition: TopicPartition) async -> LeaderState.ISRChangeAnswer
-    /// A leader whose log holds a damaged batch asks the controller to give its leadership to
-    /// another in-sync replica and take it out of the ISR (HandOffLeadership). True once the
-    /// controller has done so; the new leadership then arrives with the metadata.
-    func handOffLeadership(_ handOff: LeadershipHandOff, for partition: TopicPartition) async -> Bool
+    /// A replica whose log holds a damaged batch asks the controller to take it out of the
+    /// ISR, and to hand its leadership to another in-sync replica if it leads (ReplicaDamaged).
+    /// True once the controller has done so; the change then arrives with the metadata.
+    func reportDamage(_ damage: DamageReport, for partition: TopicPartition) async -> Bool
 }
 
-/// What a leader with a damaged log tells the controller: the leadership it gives up, and why.
-struct LeadershipHandOff: Sendable, Equatable {
+/// What a replica with a damaged log tells the controller: the epochs its view is based on, and
+/// what is damaged.
+struct DamageReport: Sendable, Equatable {
     var leaderEpoch: LeaderEpoch
     var partitionEpoch: PartitionEpoch
     var reason: String

@@ -27,31 +27,28 @@ public struct AlterPartitionRequest: Hashable, Sendable {
     }
 }
 
-/// A partition leader's request to give up leadership because its log is damaged
-/// (`Controller.handOffLeadership`).
-public struct LeadershipHandOffRequest: Hashable, Sendable {
+/// A replica's report that its log holds a damaged batch (`Controller.replicaDamaged`).
+public struct DamagedReplicaReport: Hashable, Sendable {
     public var topic: TopicName
     public var partition: PartitionIndex
-    public var leaderID: NodeID
-    public var leaderIncarnation: KafkaUUID
+    public var replicaID: NodeID
+    /// The reporter's registration: a report from an earlier process must not take its
+    /// successor, which may hold a good copy, out of the ISR.
+    public var replicaIncarnation: KafkaUUID
+    /// The leader epoch and partition epoch the reporter's view is based on.
     public var leaderEpoch: LeaderEpoch
     public var partitionEpoch: PartitionEpoch
     /// What is damaged, for the controller's log line.
     public var reason: String
-    public init(topic: TopicName, partition: PartitionIndex, leaderID: NodeID, leaderIncarnation: KafkaUUID,
+    public init(topic: TopicName, partition: PartitionIndex, replicaID: NodeID, replicaIncarnation: KafkaUUID,
                 leaderEpoch: LeaderEpoch, partitionEpoch: PartitionEpoch, reason: String) {
         self.topic = topic
         self.partition = partition
-        self.leaderID = leaderID
-        self.leaderIncarnation = leaderIncarnation
+        self.replicaID = replicaID
+        self.replicaIncarnation = replicaIncarnation
         self.leaderEpoch = leaderEpoch
         self.partitionEpoch = partitionEpoch
         self.reason = reason
-    }
-
-    var leader: Controller.LeaderClaim {
-        Controller.LeaderClaim(topic: topic, partition: partition, leaderID: leaderID, leaderIncarnation: leaderIncarnation,
-                               leaderEpoch: leaderEpoch, partitionEpoch: partitionEpoch)
     }
 }
 
@@ -103,8 +100,7 @@ extension Controller {
         return ControllerOutput(units: [[change]], result: .accepted(updated))
     }
 
-    /// A request made by a partition's leader, as AlterPartition and a leadership hand-off
-    /// both are.
+    /// What AlterPartition claims: to lead the partition at these epochs.
     struct LeaderClaim {
         var topic: TopicName
         var partition: PartitionIndex
@@ -149,34 +145,65 @@ extension Controller {
         return .success((topic, state))
     }
 
-    /// A leader whose log holds a damaged batch gives up leadership: the first replica (in
-    /// replica order) that is in the ISR and unfenced leads, and the old leader leaves the ISR,
-    /// since it no longer holds every record below the high watermark. It follows the new
-    /// leader, cuts its log back to the damage and is added again once it has caught up. This
-    /// is what Kafka's controller does for a replica in an offline log directory (KIP-858),
-    /// for one partition. With no other live ISR member (RF 1, or the others are out of sync)
-    /// nothing changes (ELIGIBLE_LEADERS_NOT_AVAILABLE): the damaged leader is still the best
-    /// copy there is.
-    public mutating func handOffLeadership(_ request: LeadershipHandOffRequest) -> ControllerOutput<AlterPartitionResult> {
+    /// A replica whose log holds a damaged batch leaves the ISR: it no longer holds every
+    /// record below the high watermark, so it must not be elected, nor count towards
+    /// `min.insync.replicas`, until its leader has seen it fetch the damage back and added it
+    /// again. If it leads, the first replica (in replica order) that is in the ISR and unfenced
+    /// leads instead, in the same change, so a leader never leaves the ISR it leads (Kafka's
+    /// controller does this for a replica in an offline log directory, KIP-858, here for one
+    /// partition). A leader with no other live ISR member (RF 1, or the others are out of sync)
+    /// stays (ELIGIBLE_LEADERS_NOT_AVAILABLE): it is the best copy there is. A report from a
+    /// replica already outside the ISR changes nothing and is accepted.
+    public mutating func replicaDamaged(_ report: DamagedReplicaReport) -> ControllerOutput<AlterPartitionResult> {
         func reject(_ code: KafkaErrorCode, _ why: String) -> ControllerOutput<AlterPartitionResult> {
-            ControllerOutput(units: [], result: .rejected(code, "\(request.leader.topic)-\(request.leader.partition): \(why)"))
+            ControllerOutput(units: [], result: .rejected(code, "\(report.topic)-\(report.partition): \(why)"))
         }
         let topic: TopicImage
         let state: PartitionState
-        switch check(request.leader) {
+        switch check(report) {
         case .failure(let refusal): return reject(refusal.code, refusal.why)
         case .success(let found): (topic, state) = found
         }
-        let rest = state.isr.filter { $0 != request.leader.leaderID }
-        guard let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) else {
-            return reject(.eligibleLeadersNotAvailable, "no other in-sync replica of \(state.isr) is alive to lead")
+        guard state.isr.contains(report.replicaID) else { return ControllerOutput(units: [], result: .accepted(state)) }
+        let rest = state.isr.filter { $0 != report.replicaID }
+        var change = PartitionChangeRecord(topicID: topic.topicID, partition: report.partition,
+                                           partitionEpoch: state.partitionEpoch.next, isr: rest)
+        if state.leader == report.replicaID {
+            guard let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) else {
+                return reject(.eligibleLeadersNotAvailable, "no other in-sync replica of \(state.isr) is alive to lead")
+            }
+            change.leader = next
         }
-        let change = MetadataRecord.partitionChange(
-            PartitionChangeRecord(topicID: topic.topicID, partition: request.leader.partition,
-                                  partitionEpoch: state.partitionEpoch.next, leader: next, isr: rest))
-        adopt([change])
-        let updated = image.topicsByID[topic.topicID]!.partitions[Int(request.leader.partition.rawValue)]
-        return ControllerOutput(units: [[change]], result: .accepted(updated))
+        let record = MetadataRecord.partitionChange(change)
+        adopt([record])
+        let updated = image.topicsByID[topic.topicID]!.partitions[Int(report.partition.rawValue)]
+        return ControllerOutput(units: [[record]], result: .accepted(updated))
+    }
+
+    /// The reporter speaks for its registration, the partition exists and lists it as a
+    /// replica, and the report is based on the current leader epoch and partition epoch.
+    func check(_ report: DamagedReplicaReport) -> Result<(TopicImage, PartitionState), Refusal> {
+        guard let registration = image.brokers[report.replicaID], registration.incarnation == report.replicaIncarnation else {
+            return .failure(Refusal(code: .staleBrokerEpoch,
+                                    why: "broker \(report.replicaID) incarnation \(report.replicaIncarnation) is not its registered one"))
+        }
+        guard let topic = image.topic(named: report.topic), let state = topic.partition(report.partition) else {
+            return .failure(Refusal(code: .unknownTopicOrPartition, why: "no such partition"))
+        }
+        guard state.replicas.contains(report.replicaID) else {
+            return .failure(Refusal(code: .notLeaderOrFollower, why: "broker \(report.replicaID) is not a replica"))
+        }
+        if report.leaderEpoch < state.leaderEpoch {
+            return .failure(Refusal(code: .fencedLeaderEpoch, why: "leader epoch \(report.leaderEpoch) is older than \(state.leaderEpoch)"))
+        }
+        if report.leaderEpoch > state.leaderEpoch {
+            return .failure(Refusal(code: .unknownLeaderEpoch, why: "leader epoch \(report.leaderEpoch) is newer than \(state.leaderEpoch)"))
+        }
+        if report.partitionEpoch != state.partitionEpoch {
+            return .failure(Refusal(code: .invalidUpdateVersion,
+                                    why: "partition epoch \(report.partitionEpoch) is not the current \(state.partitionEpoch)"))
+        }
+        return .success((topic, state))
     }
 
     /// Reserves `count` producer ids for InitProducerId.

@@ -9,7 +9,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
     case controllerForward(ControllerForwardResponse)
     case allocateProducerIDs(AllocateProducerIdsResponse)
     case alterPartition(AlterPartitionResponse)
-    case handOffLeadership(HandOffLeadershipResponse)
+    case replicaDamaged(ReplicaDamagedResponse)
 
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
@@ -18,7 +18,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case .controllerForward: 10101
         case .allocateProducerIDs: 10102
         case .alterPartition: 10103
-        case .handOffLeadership: 10104
+        case .replicaDamaged: 10104
         }
     }
 
@@ -29,7 +29,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case 10101: ControllerForwardResponse.versions
         case 10102: AllocateProducerIdsResponse.versions
         case 10103: AlterPartitionResponse.versions
-        case 10104: HandOffLeadershipResponse.versions
+        case 10104: ReplicaDamagedResponse.versions
         default: nil
         }
     }
@@ -43,7 +43,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case 10101: .controllerForward(try ControllerForwardResponse(from: &buffer, version: version))
         case 10102: .allocateProducerIDs(try AllocateProducerIdsResponse(from: &buffer, version: version))
         case 10103: .alterPartition(try AlterPartitionResponse(from: &buffer, version: version))
-        case 10104: .handOffLeadership(try HandOffLeadershipResponse(from: &buffer, version: version))
+        case 10104: .replicaDamaged(try ReplicaDamagedResponse(from: &buffer, version: version))
         default: nil
         }
     }
@@ -54,7 +54,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case .controllerForward(let message): message.encode(into: &buffer, version: version)
         case .allocateProducerIDs(let message): message.encode(into: &buffer, version: version)
         case .alterPartition(let message): message.encode(into: &buffer, version: version)
-        case .handOffLeadership(let message): message.encode(into: &buffer, version: version)
+        case .replicaDamaged(let message): message.encode(into: &buffer, version: version)
         }
     }
 }

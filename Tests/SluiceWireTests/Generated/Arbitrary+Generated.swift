@@ -92,13 +92,13 @@ extension AlterPartitionResponse {
     }
 }
 
-extension HandOffLeadershipRequest {
+extension ReplicaDamagedRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
         value.topic = rng.string()
         value.partition = PartitionIndex(rng.integer(Int32.self))
-        value.leaderID = NodeID(rng.integer(Int32.self))
-        value.leaderIncarnation = rng.uuid()
+        value.replicaID = NodeID(rng.integer(Int32.self))
+        value.replicaIncarnation = rng.uuid()
         value.leaderEpoch = LeaderEpoch(rng.integer(Int32.self))
         value.partitionEpoch = PartitionEpoch(rng.integer(Int32.self))
         value.reason = rng.string()
@@ -106,7 +106,7 @@ extension HandOffLeadershipRequest {
     }
 }
 
-extension HandOffLeadershipResponse {
+extension ReplicaDamagedResponse {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
         value.errorCode = rng.integer(Int16.self)
@@ -1509,8 +1509,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     AllocateProducerIdsResponse.self,
     AlterPartitionRequest.self,
     AlterPartitionResponse.self,
-    HandOffLeadershipRequest.self,
-    HandOffLeadershipResponse.self,
+    ReplicaDamagedRequest.self,
+    ReplicaDamagedResponse.self,
     ApiVersionsRequest.self,
     ApiVersionsResponse.self,
     ConsumerProtocolAssignment.self,
@@ -1574,8 +1574,8 @@ extension AllocateProducerIdsRequest: ArbitraryWireMessage {}
 extension AllocateProducerIdsResponse: ArbitraryWireMessage {}
 extension AlterPartitionRequest: ArbitraryWireMessage {}
 extension AlterPartitionResponse: ArbitraryWireMessage {}
-extension HandOffLeadershipRequest: ArbitraryWireMessage {}
-extension HandOffLeadershipResponse: ArbitraryWireMessage {}
+extension ReplicaDamagedRequest: ArbitraryWireMessage {}
+extension ReplicaDamagedResponse: ArbitraryWireMessage {}
 extension ApiVersionsRequest: ArbitraryWireMessage {}
 extension ApiVersionsResponse: ArbitraryWireMessage {}
 extension ConsumerProtocolAssignment: ArbitraryWireMessage {}

@@ -5,8 +5,8 @@ import NIOCore
 import SluiceCore
 
 /// The request of API key 10104, versions 0-0.
-public struct HandOffLeadershipRequest: APIRequest {
-    public typealias Response = HandOffLeadershipResponse
+public struct ReplicaDamagedRequest: APIRequest {
+    public typealias Response = ReplicaDamagedResponse
     public static let apiKey: Int16 = 10104
     public static let versions: ClosedRange<Int16> = 0...0
 
@@ -14,10 +14,10 @@ public struct HandOffLeadershipRequest: APIRequest {
     public var topic: String
     /// `Partition` (int32), v0+.
     public var partition: PartitionIndex
-    /// `LeaderId` (int32), v0+.
-    public var leaderID: NodeID
-    /// `LeaderIncarnation` (uuid), v0+.
-    public var leaderIncarnation: KafkaUUID
+    /// `ReplicaId` (int32), v0+.
+    public var replicaID: NodeID
+    /// `ReplicaIncarnation` (uuid), v0+.
+    public var replicaIncarnation: KafkaUUID
     /// `LeaderEpoch` (int32), v0+.
     public var leaderEpoch: LeaderEpoch
     /// `PartitionEpoch` (int32), v0+.
@@ -28,42 +28,42 @@ public struct HandOffLeadershipRequest: APIRequest {
     public init(
         topic: String = "",
         partition: PartitionIndex = 0,
-        leaderID: NodeID = 0,
-        leaderIncarnation: KafkaUUID = .zero,
+        replicaID: NodeID = 0,
+        replicaIncarnation: KafkaUUID = .zero,
         leaderEpoch: LeaderEpoch = 0,
         partitionEpoch: PartitionEpoch = 0,
         reason: String = ""
     ) {
         self.topic = topic
         self.partition = partition
-        self.leaderID = leaderID
-        self.leaderIncarnation = leaderIncarnation
+        self.replicaID = replicaID
+        self.replicaIncarnation = replicaIncarnation
         self.leaderEpoch = leaderEpoch
         self.partitionEpoch = partitionEpoch
         self.reason = reason
     }
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
-        precondition(Self.versions.contains(version), "HandOffLeadershipRequest has no version \(version)")
+        precondition(Self.versions.contains(version), "ReplicaDamagedRequest has no version \(version)")
         buffer.writeWireString(self.topic)
         buffer.writeInteger(self.partition.rawValue, endianness: .big)
-        buffer.writeInteger(self.leaderID.rawValue, endianness: .big)
-        buffer.writeWireUUID(self.leaderIncarnation)
+        buffer.writeInteger(self.replicaID.rawValue, endianness: .big)
+        buffer.writeWireUUID(self.replicaIncarnation)
         buffer.writeInteger(self.leaderEpoch.rawValue, endianness: .big)
         buffer.writeInteger(self.partitionEpoch.rawValue, endianness: .big)
         buffer.writeWireString(self.reason)
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws(WireError) {
-        let context = WireContext(message: "HandOffLeadershipRequest", version: version)
+        let context = WireContext(message: "ReplicaDamagedRequest", version: version)
         guard Self.versions.contains(version) else {
             throw context.error(.unsupportedVersion, "")
         }
         self.init()
         self.topic = try buffer.readWireString(context, "Topic")
         self.partition = PartitionIndex(try buffer.readWire(Int32.self, context, "Partition"))
-        self.leaderID = NodeID(try buffer.readWire(Int32.self, context, "LeaderId"))
-        self.leaderIncarnation = try buffer.readWireUUID(context, "LeaderIncarnation")
+        self.replicaID = NodeID(try buffer.readWire(Int32.self, context, "ReplicaId"))
+        self.replicaIncarnation = try buffer.readWireUUID(context, "ReplicaIncarnation")
         self.leaderEpoch = LeaderEpoch(try buffer.readWire(Int32.self, context, "LeaderEpoch"))
         self.partitionEpoch = PartitionEpoch(try buffer.readWire(Int32.self, context, "PartitionEpoch"))
         self.reason = try buffer.readWireString(context, "Reason")

@@ -5,7 +5,7 @@ import NIOCore
 import SluiceCore
 
 /// The response of API key 10104, versions 0-0.
-public struct HandOffLeadershipResponse: APIResponse {
+public struct ReplicaDamagedResponse: APIResponse {
     public static let apiKey: Int16 = 10104
     public static let versions: ClosedRange<Int16> = 0...0
 
@@ -39,7 +39,7 @@ public struct HandOffLeadershipResponse: APIResponse {
     }
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
-        precondition(Self.versions.contains(version), "HandOffLeadershipResponse has no version \(version)")
+        precondition(Self.versions.contains(version), "ReplicaDamagedResponse has no version \(version)")
         buffer.writeInteger(self.errorCode, endianness: .big)
         buffer.writeWireNullableString(self.errorMessage)
         buffer.writeInteger(self.leaderID.rawValue, endianness: .big)
@@ -53,7 +53,7 @@ public struct HandOffLeadershipResponse: APIResponse {
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws(WireError) {
-        let context = WireContext(message: "HandOffLeadershipResponse", version: version)
+        let context = WireContext(message: "ReplicaDamagedResponse", version: version)
         guard Self.versions.contains(version) else {
             throw context.error(.unsupportedVersion, "")
         }
