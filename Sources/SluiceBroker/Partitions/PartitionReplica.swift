@@ -49,7 +49,7 @@ actor PartitionReplica {
     let appendLock = AsyncFIFOLock()
     /// The lowest damaged batch a read of this log found (bit rot: it failed its CRC or offset
     /// checks), until this replica, as a follower, cuts its log back to it and fetches it
-    /// again. The log never serves it; while leading, the replica hands leadership off.
+    /// again. The log never serves it; while in the ISR, the replica asks to be taken out.
     var damage: LogCorruption?
     /// The last report of the damage to the controller: the partition epoch it was based on,
     /// when it was sent or answered, and whether it is still in flight.
