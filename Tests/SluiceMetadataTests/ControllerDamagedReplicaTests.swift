@@ -58,7 +58,20 @@ struct ControllerDamagedReplicaTests {
         let before = ISR.state(controller)
         let output = controller.replicaDamaged(Self.report(controller, from: 1))
         guard case .rejected(let code, let message) = output.result else { Issue.record("accepted"); return }
-        #expect(code == .eligibleLeadersNotAvailable && message.contains("no other in-sync replica"))
+        #expect(code == .eligibleLeadersNotAvailable && message.contains("only in-sync replica"))
+        #expect(output.records.isEmpty && ISR.state(controller) == before)
+    }
+
+    /// Found by the simulator: the controller emptied the ISR of a leaderless partition whose
+    /// only in-sync replica reported itself.
+    @Test func theOnlyISRMemberOfALeaderlessPartitionStays() {
+        var controller = ISR.cluster()
+        ISR.shrink(&controller, to: [1])
+        _ = ISR.advance(&controller, to: 9_000, alive: [2, 3])  // 1 is fenced: no leader, ISR [1]
+        let before = ISR.state(controller)
+        #expect(before.leader == .none && before.isr == [1])
+        let output = controller.replicaDamaged(Self.report(controller, from: 1))
+        guard case .rejected(.eligibleLeadersNotAvailable, _) = output.result else { Issue.record("\(output.result)"); return }
         #expect(output.records.isEmpty && ISR.state(controller) == before)
     }
 

@@ -143,7 +143,8 @@ public actor PartitionManager: Service {
     /// (a follower's) is found and healed too (`PartitionReplica+Damage`).
     private func scrubLoop() async {
         while !Task.isCancelled {
-            try? await Task.sleep(for: settings.scrubInterval)
+            // Not one more pass once cancelled: the logs' I/O threads stop right after.
+            do { try await Task.sleep(for: settings.scrubInterval) } catch { return }
             guard !replicas.isEmpty else { continue }
             let share = max(settings.scrubBytesPerPass / replicas.count, PartitionReplica.scrubReadBytesMax)
             for replica in replicas.values { await replica.scrub(bytesMax: share) }

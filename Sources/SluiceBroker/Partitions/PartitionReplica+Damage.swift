@@ -75,7 +75,7 @@ extension PartitionReplica {
             return
         }
         let others = state.isr.filter { $0 != nodeID }
-        if leader != nil && others.isEmpty {
+        if others.isEmpty {
             if !reportedSoleCopy {
                 reportedSoleCopy = true
                 logger.error("\(partition): no other in-sync replica (ISR \(state.isr)) has a good copy of offset \(damage.offset); reads of it fail until an operator restores the segment \(damage.path)")

@@ -74,8 +74,12 @@ extension PartitionReplica {
         await perform(actions, epoch: epoch)
     }
 
-    /// Time passes: lagging followers are proposed out of the ISR; expired produces time out.
+    /// Time passes: lagging followers are proposed out of the ISR; expired produces time out;
+    /// a damage report that was lost or refused is sent again (found by the simulator: a
+    /// leader whose one report was lost stayed in the ISR with a damaged log, since no read
+    /// met the damage again).
     func tick() async {
+        if damage != nil { reportDamageWhileInISR() }
         guard var current = leader else { return }
         let actions = current.tick(nowMs: context.nowMs())
         leader = current

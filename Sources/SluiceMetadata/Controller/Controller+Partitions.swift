@@ -152,7 +152,8 @@ extension Controller {
     /// leads instead, in the same change, so a leader never leaves the ISR it leads (Kafka's
     /// controller does this for a replica in an offline log directory, KIP-858, here for one
     /// partition). A leader with no other live ISR member (RF 1, or the others are out of sync)
-    /// stays (ELIGIBLE_LEADERS_NOT_AVAILABLE): it is the best copy there is. A report from a
+    /// stays (ELIGIBLE_LEADERS_NOT_AVAILABLE): it is the best copy there is; so does the only
+    /// ISR member of a leaderless partition. A report from a
     /// replica already outside the ISR changes nothing and is accepted.
     public mutating func replicaDamaged(_ report: DamagedReplicaReport) -> ControllerOutput<AlterPartitionResult> {
         func reject(_ code: KafkaErrorCode, _ why: String) -> ControllerOutput<AlterPartitionResult> {
@@ -166,6 +167,11 @@ extension Controller {
         }
         guard state.isr.contains(report.replicaID) else { return ControllerOutput(units: [], result: .accepted(state)) }
         let rest = state.isr.filter { $0 != report.replicaID }
+        // The ISR never becomes empty (found by the simulator: the sole ISR member of a
+        // leaderless partition reported): the only in-sync copy stays the best there is.
+        guard !rest.isEmpty else {
+            return reject(.eligibleLeadersNotAvailable, "broker \(report.replicaID) is the only in-sync replica")
+        }
         var change = PartitionChangeRecord(topicID: topic.topicID, partition: report.partition,
                                            partitionEpoch: state.partitionEpoch.next, isr: rest)
         if state.leader == report.replicaID {
