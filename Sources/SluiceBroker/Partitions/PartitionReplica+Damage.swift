@@ -104,6 +104,15 @@ extension PartitionReplica {
         damageReport = (partitionEpoch, context.nowMs(), false)
     }
 
+    /// A truncation to `offset` cut the damaged batch away with everything after it; its bytes
+    /// may since hold other batches, so its position must not be cut at again.
+    func forgetDamage(cutAt offset: Offset) {
+        guard let found = damage, offset <= found.offset else { return }
+        damage = nil
+        damageReport = nil
+        reportedSoleCopy = false
+    }
+
     /// A damaged replica cuts its log back to the damaged batch once it follows from outside
     /// the ISR (`becomeFollower`, or the next fetch answer, which restarts the epoch handshake
     /// from the new log end), so its fetches bring that batch and everything after it again.

@@ -113,7 +113,7 @@ extension PartitionReplica {
             case .truncate(let offset):
                 do throws(LogError) {
                     let before = await log.logEndOffset
-                    try await log.truncate(to: offset)
+                    forgetDamage(cutAt: try await log.truncate(to: offset))
                     logger.info("\(partition) truncated to \(offset) (log end was \(before)) following \(state.leader) at epoch \(epoch)")
                 } catch {
                     logger.error("\(partition): truncating to \(offset) failed: \(error)")
@@ -122,6 +122,7 @@ extension PartitionReplica {
             case .restartLog(let offset):
                 do throws(LogError) {
                     try await log.truncateFullyAndStart(at: offset)
+                    forgetDamage(cutAt: .zero)
                     logger.info("\(partition) emptied and restarted at the leader's log start \(offset)")
                 } catch {
                     logger.error("\(partition): restarting the log at \(offset) failed: \(error)")

@@ -374,6 +374,11 @@ extension ReplicationSimulation {
             return fail(v)
         }
         if let damaged = replica.injectedDamage, damaged >= offset { brokers[b].replicas[p].injectedDamage = nil }
+        // As `PartitionReplica.forgetDamage`: the damaged batch went with the truncation.
+        if let found = replica.damage, found.offset >= offset {
+            brokers[b].replicas[p].damage = nil
+            brokers[b].replicas[p].damageReport = nil
+        }
         do {
             let end = try replica.log.truncate(to: offset, nowMs: now)
             try replica.log.flush(nowMs: now)
