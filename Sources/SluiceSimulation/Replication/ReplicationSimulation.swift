@@ -15,7 +15,8 @@ import SluiceWire
 /// Faults, all from one `SplitMix64`: message loss and delay, a node cut off from everyone,
 /// pauses (a node stops handling anything), crashes (the file system keeps a random prefix
 /// of its unsynced writes, maybe torn; the node comes back with a new incarnation) and leader
-/// moves (a leader's heartbeats stop until its lease expires). `ReplicationSimulationChecker`
+/// moves (a leader's heartbeats stop until its lease expires), and, when `bitFlipRate` is set,
+/// bit rot in closed segments (`ReplicationSimulation+Damage`). `ReplicationSimulationChecker`
 /// checks every step; after the fault phase everything heals and every partition must
 /// converge. The same seed always replays the same run.
 ///
