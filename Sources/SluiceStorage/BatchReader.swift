@@ -26,27 +26,50 @@ public struct BatchHeader: Hashable, Sendable {
     }
 }
 
+/// Where a batch starts in a segment's `.log`: its byte position and the base offset it must
+/// have. Readers start only at such a boundary (position 0, an index entry, or a batch found
+/// by an earlier scan), so they always know which offset comes next.
+struct BatchLocation: Equatable {
+    var position: Int64
+    var baseOffset: Offset
+}
+
 /// Walks the batches of a `.log` file with positional reads: a 61-byte header read to
 /// navigate, a whole-batch read (validated, CRC included) to return data.
+///
+/// Batches in a segment are contiguous (the leader assigns offsets from the log end, a
+/// follower appends only what continues its log), so each header's base offset must be the
+/// one after the previous batch. The CRC does not cover the base offset, the length or the
+/// leader epoch; checking the offsets catches a flipped bit in the first of those, and the
+/// other two break the framing or the CRC of what follows.
 struct BatchReader {
     let file: any StorageFile
+    let segmentBaseOffset: Offset
     /// The byte position of the next batch.
     private(set) var position: Int64
+    /// The base offset the next batch must have.
+    private(set) var expectedOffset: Offset
     /// Bytes at and after `end` are not read.
     let end: Int64
 
-    init(file: any StorageFile, position: Int64, end: Int64) {
+    init(file: any StorageFile, segmentBaseOffset: Offset, start: BatchLocation, end: Int64) {
         self.file = file
-        self.position = position
+        self.segmentBaseOffset = segmentBaseOffset
+        self.position = start.position
+        self.expectedOffset = start.baseOffset
         self.end = end
     }
 
+    var location: BatchLocation { BatchLocation(position: position, baseOffset: expectedOffset) }
+
     private func corrupt(_ reason: String) -> LogError {
-        .corruptLog(path: file.path, position: position, reason: reason)
+        .corruptLog(LogCorruption(path: file.path, segmentBaseOffset: segmentBaseOffset, position: position,
+                                  offset: expectedOffset, reason: reason))
     }
 
     /// The next batch's header, nil at `end`. A header that is cut short, has the wrong magic,
-    /// or claims more bytes than remain is corruption (after a crash: a torn tail).
+    /// claims more bytes than remain, or does not continue the offsets is corruption (after a
+    /// crash: a torn tail).
     mutating func nextHeader() throws(LogError) -> BatchHeader? {
         guard position < end else { return nil }
         guard end - position >= Int64(RecordBatch.headerBytes) else {
@@ -69,6 +92,7 @@ struct BatchReader {
             throw corrupt("batch of \(total) bytes runs past the end of the log at \(end)")
         }
         let base = Offset(Int64(bigEndianBytes: header[0..<8]))
+        guard base == expectedOffset else { throw corrupt("base offset is \(base), not \(expectedOffset)") }
         let lastDelta = Int32(bigEndianBytes: header[23..<27])
         return BatchHeader(baseOffset: base, lastOffset: base.advanced(by: Int64(lastDelta)),
                            maxTimestamp: Int64(bigEndianBytes: header[35..<43]), totalBytes: total,
@@ -106,8 +130,15 @@ struct BatchReader {
         return try readBatch(header)
     }
 
-    mutating func skip(_ header: BatchHeader) { position += Int64(header.totalBytes) }
-    mutating func advance(past batch: RecordBatch) { position += Int64(batch.totalBytes) }
+    mutating func skip(_ header: BatchHeader) {
+        position += Int64(header.totalBytes)
+        expectedOffset = header.lastOffset.advanced(by: 1)
+    }
+
+    mutating func advance(past batch: RecordBatch) {
+        position += Int64(batch.totalBytes)
+        expectedOffset = batch.nextOffset
+    }
 }
 
 extension FixedWidthInteger {

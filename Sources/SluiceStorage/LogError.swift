@@ -11,7 +11,7 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidBatch(RecordBatchError)
     /// Stored bytes fail their checks on read: bit rot or a bug (KAFKA_STORAGE_ERROR). The
     /// bad bytes are never served.
-    case corruptLog(path: String, position: Int64, reason: String)
+    case corruptLog(LogCorruption)
     /// The offset is below the log start or above the log end (OFFSET_OUT_OF_RANGE).
     case offsetOutOfRange(requested: Offset, logStartOffset: Offset, logEndOffset: Offset)
     /// A follower append does not continue the log (its first offset is not the log end).
@@ -23,7 +23,7 @@ public enum LogError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .storage(let e): e.description
         case .invalidBatch(let e): "invalid record batch: \(e)"
-        case .corruptLog(let path, let position, let reason): "\(path) is corrupt at byte \(position): \(reason)"
+        case .corruptLog(let corruption): corruption.description
         case .offsetOutOfRange(let requested, let start, let end):
             "offset \(requested) is outside the log [\(start), \(end))"
         case .nonContiguousAppend(let expected, let got):

@@ -69,8 +69,13 @@ final class LogSegment {
     /// Without it, trusts the `.log` up to its size (a clean shutdown) and only rebuilds indexes
     /// that fail their checks; the tail after the last index entry is still scanned to find the
     /// next offset.
+    ///
+    /// `nextSegmentBaseOffset` is set for a closed segment (one that has a successor). A closed
+    /// segment is never cut: it was fsynced when it rolled, so a bad batch in it is damage
+    /// (bit rot), not a torn write, and cutting it would leave a silent gap before the next
+    /// segment. Its damaged batch stays, and reads of it fail with `LogError.corruptLog`.
     static func open(fileSystem: any FileSystem, directory: String, baseOffset: Offset, indexIntervalBytes: Int,
-                     recover: Bool, nowMs: Int64) throws(StorageError) -> (LogSegment, RecoveryReport) {
+                     recover: Bool, nextSegmentBaseOffset: Offset?, nowMs: Int64) throws(StorageError) -> (LogSegment, RecoveryReport) {
         let log = try fileSystem.open(joinPath(directory, fileName(baseOffset, ".log")), create: false)
         let logSize = try log.size()
         let indexFile = try fileSystem.open(joinPath(directory, fileName(baseOffset, ".index")), create: true)
@@ -95,7 +100,7 @@ final class LogSegment {
         let segment = LogSegment(baseOffset: baseOffset, directory: directory, logFile: log, offsetIndex: index,
                                  timeIndex: time, size: 0, nextOffset: baseOffset, maxTimestamp: -1,
                                  indexIntervalBytes: indexIntervalBytes, nowMs: nowMs)
-        try segment.scan(logSize: logSize, rebuildIndexes: mustRebuild, report: &report)
+        try segment.scan(logSize: logSize, rebuildIndexes: mustRebuild, closedBefore: nextSegmentBaseOffset, report: &report)
         return (segment, report)
     }
 
@@ -118,37 +123,37 @@ final class LogSegment {
     }
 
     /// Walks the batches from the start (rebuilding) or from the last index entry (trusting),
-    /// setting `size`, `nextOffset` and `maxTimestamp`; truncates at the first bad batch.
-    private func scan(logSize: Int64, rebuildIndexes: Bool, report: inout RecoveryReport) throws(StorageError) {
-        var position: Int64 = 0
+    /// setting `size`, `nextOffset` and `maxTimestamp`. Truncates at the first bad batch, unless
+    /// the segment is closed (`closedBefore`, the next segment's base offset): then the damage
+    /// stays where it is and the segment ends where its successor begins.
+    private func scan(logSize: Int64, rebuildIndexes: Bool, closedBefore: Offset?,
+                      report: inout RecoveryReport) throws(StorageError) {
+        var start = BatchLocation(position: 0, baseOffset: baseOffset)
         if !rebuildIndexes {
             // A sealed time index (see `sealTimeIndex`) ends with the segment's maximum.
             if let last = timeIndex.lastEntry {
                 maxTimestamp = last.timestamp
                 maxTimestampOffset = baseOffset.advanced(by: Int64(last.relativeOffset))
             }
-            if let last = offsetIndex.lastEntry { position = Int64(last.position) }
+            if let last = offsetIndex.lastEntry {
+                start = BatchLocation(position: Int64(last.position), baseOffset: baseOffset.advanced(by: Int64(last.relativeOffset)))
+            }
         }
-        var previousNext: Offset? = nil
-        var reader = BatchReader(file: logFile, position: position, end: logSize)
+        var reader = BatchReader(file: logFile, segmentBaseOffset: baseOffset, start: start, end: logSize)
         while true {
             let batch: RecordBatch
             do throws(LogError) {
                 guard let next = try reader.next() else { break }
                 batch = next
             } catch {
-                report.truncatedBytes = logSize - reader.position
                 report.reason = error.description
-                break
-            }
-            if let previousNext, batch.baseOffset < previousNext {
+                if let closedBefore {
+                    report.reason! += "; kept (a closed segment is never cut, reading this batch fails)"
+                    size = logSize
+                    nextOffset = closedBefore
+                    return
+                }
                 report.truncatedBytes = logSize - reader.position
-                report.reason = "batch at byte \(reader.position) has offset \(batch.baseOffset) below \(previousNext)"
-                break
-            }
-            if previousNext == nil && position == 0 && batch.baseOffset < baseOffset {
-                report.truncatedBytes = logSize
-                report.reason = "first batch has offset \(batch.baseOffset) below the segment base \(baseOffset)"
                 break
             }
             let batchPosition = reader.position
@@ -160,7 +165,6 @@ final class LogSegment {
                 maxTimestamp = batch.maxTimestamp.rawValue
                 maxTimestampOffset = batch.baseOffset
             }
-            previousNext = batch.nextOffset
             nextOffset = batch.nextOffset
         }
         size = reader.position
@@ -195,13 +199,53 @@ final class LogSegment {
         bytesSinceTimeEntry += totalBytes
     }
 
+    /// What an append changes in a segment, taken before it so a failed append can be undone.
+    struct AppendMark {
+        fileprivate var size: Int64
+        fileprivate var nextOffset: Offset
+        fileprivate var maxTimestamp: Int64
+        fileprivate var maxTimestampOffset: Offset
+        fileprivate var bytesSinceIndexEntry: Int
+        fileprivate var bytesSinceTimeEntry: Int
+    }
+
+    func mark() -> AppendMark {
+        AppendMark(size: size, nextOffset: nextOffset, maxTimestamp: maxTimestamp, maxTimestampOffset: maxTimestampOffset,
+                   bytesSinceIndexEntry: bytesSinceIndexEntry, bytesSinceTimeEntry: bytesSinceTimeEntry)
+    }
+
+    /// Undoes every append since `mark`: cuts the `.log` and both indexes back, so no byte of a
+    /// half-written batch (a write that failed with ENOSPC part-way) stays past `size`, and
+    /// restores the counters. fsynced like a truncation: a crash must not bring back bytes a
+    /// producer was told were not stored. Shrinking a file needs no free space.
+    func rollBack(to mark: AppendMark) throws(StorageError) {
+        try logFile.truncate(to: mark.size)
+        try offsetIndex.truncate(from: mark.nextOffset)
+        try timeIndex.truncate(from: mark.nextOffset)
+        try sync()
+        size = mark.size
+        nextOffset = mark.nextOffset
+        maxTimestamp = mark.maxTimestamp
+        maxTimestampOffset = mark.maxTimestampOffset
+        bytesSinceIndexEntry = mark.bytesSinceIndexEntry
+        bytesSinceTimeEntry = mark.bytesSinceTimeEntry
+    }
+
     /// Appends a batch at its placed offset and epoch, writing the 16-byte prefix that carries
     /// them and the batch's remaining bytes in one vectored write, without copying the batch.
-    /// Precondition: it follows the segment's last batch.
+    /// Precondition: it follows the segment's last batch. A failed write (a full disk) leaves
+    /// `size` and `nextOffset` where they were; the caller undoes the rest (bytes written
+    /// part-way, index entries) with `rollBack(to:)`.
     func append(_ placed: PlacedBatch) throws(StorageError) {
         precondition(placed.baseOffset >= nextOffset, "batches must be appended in offset order")
         precondition(placed.lastOffset.rawValue - baseOffset.rawValue <= Int64(UInt32.max), "relative offset overflows u32")
-        let position = size
+        try write(placed, at: size)
+        try indexBatch(baseOffset: placed.baseOffset, maxTimestamp: placed.maxTimestamp, totalBytes: placed.totalBytes, at: size)
+        size += Int64(placed.totalBytes)
+        nextOffset = placed.nextOffset
+    }
+
+    private func write(_ placed: PlacedBatch, at position: Int64) throws(StorageError) {
         let prefix = placed.storedPrefix()
         var failure: StorageError?
         prefix.withUnsafeBytes { head in
@@ -214,51 +258,68 @@ final class LogSegment {
             }
         }
         if let failure { throw failure }
-        size += Int64(placed.totalBytes)
-        try indexBatch(baseOffset: placed.baseOffset, maxTimestamp: placed.maxTimestamp, totalBytes: placed.totalBytes, at: position)
-        nextOffset = placed.nextOffset
     }
 
-    /// The byte position of the first batch whose last offset is ≥ `offset`, or nil if every
-    /// batch here ends below it.
-    func position(of offset: Offset) throws(LogError) -> Int64? {
-        var reader = BatchReader(file: logFile, position: offsetIndex.position(atOrBefore: offset), end: size)
+    /// Where the first batch whose last offset is ≥ `offset` starts, or nil if every batch
+    /// here ends below it.
+    func location(of offset: Offset) throws(LogError) -> BatchLocation? {
+        var reader = BatchReader(file: logFile, segmentBaseOffset: baseOffset, start: offsetIndex.location(atOrBefore: offset), end: size)
         while let header = try reader.nextHeader() {
-            if header.lastOffset >= offset { return reader.position }
+            if header.lastOffset >= offset { return reader.location }
             reader.skip(header)
         }
         return nil
     }
 
-    /// Whole batches starting at byte `position`, at most `maxBytes` of them (but at least one
-    /// if `minOneBatch`, KIP-74), stopping before any batch whose base offset is ≥ `maxOffset`.
+    /// Whole batches from `start`, at most `maxBytes` of them (but at least one if
+    /// `minOneBatch`, KIP-74), stopping before any batch whose base offset is ≥ `maxOffset`.
     /// The range is read with one positional read into the buffer that is returned, then every
-    /// batch in it is validated in place (CRC included): bit rot is reported, never served.
-    func read(at position: Int64, maxBytes: Int, maxOffset: Offset, minOneBatch: Bool) throws(LogError) -> ByteBuffer {
-        var want = Int(min(Int64(maxBytes), size - position))
+    /// batch in it is validated in place (CRC included) and checked to continue the offsets:
+    /// bit rot is reported, never served.
+    func read(at start: BatchLocation, maxBytes: Int, maxOffset: Offset, minOneBatch: Bool) throws(LogError) -> ByteBuffer {
+        var want = Int(min(Int64(maxBytes), size - start.position))
         if minOneBatch {
             // The first batch may be larger than maxBytes; it is returned whole.
-            var reader = BatchReader(file: logFile, position: position, end: size)
+            var reader = BatchReader(file: logFile, segmentBaseOffset: baseOffset, start: start, end: size)
             if let first = try reader.nextHeader() { want = max(want, first.totalBytes) }
         }
         guard want > 0 else { return ByteBufferAllocator().buffer(capacity: 0) }
-        var buffer = try readRange(at: position, count: want)
+        var buffer = try readRange(at: start.position, count: want)
         var splitter = RecordBatchSplitter(buffer, trailingBytes: .allowPartialTrailingBatch)
         var keep = 0
-        do throws(RecordBatchError) {
-            while let batch = try splitter.next() {
+        var expected = start.baseOffset
+        do throws(LogCorruption) {
+            while let batch = try nextContiguousBatch(&splitter, expected: expected, from: start) {
                 if batch.baseOffset >= maxOffset { break }
                 keep = splitter.position
+                expected = batch.nextOffset
             }
         } catch {
             // Serve the good batches before the damage; a read that starts at the damaged
             // batch gets the error.
-            if keep == 0 {
-                throw .corruptLog(path: logFile.path, position: position + Int64(splitter.position), reason: "\(error)")
-            }
+            if keep == 0 { throw .corruptLog(error) }
         }
         buffer.moveWriterIndex(to: buffer.readerIndex + keep)
         return buffer
+    }
+
+    /// The splitter's next whole batch, validated and checked to start at `expected`; a failure
+    /// names the batch by its position in the file and the offset it should hold.
+    private func nextContiguousBatch(_ splitter: inout RecordBatchSplitter, expected: Offset,
+                                     from start: BatchLocation) throws(LogCorruption) -> RecordBatch? {
+        let position = start.position + Int64(splitter.position)
+        func damage(_ reason: String) -> LogCorruption {
+            LogCorruption(path: logFile.path, segmentBaseOffset: baseOffset, position: position, offset: expected, reason: reason)
+        }
+        let next: RecordBatch?
+        do throws(RecordBatchError) {
+            next = try splitter.next()
+        } catch {
+            throw damage("\(error)")
+        }
+        guard let batch = next else { return nil }
+        guard batch.baseOffset == expected else { throw damage("base offset is \(batch.baseOffset), not \(expected)") }
+        return batch
     }
 
     /// `count` bytes of the `.log` at `position`, in a new buffer.
@@ -275,7 +336,8 @@ final class LogSegment {
         }
         if let failure { throw .storage(failure) }
         guard n == count else {
-            throw .corruptLog(path: logFile.path, position: position, reason: "short read: \(n) of \(count) bytes")
+            throw .corruptLog(LogCorruption(path: logFile.path, segmentBaseOffset: baseOffset, position: position,
+                                            offset: nextOffset, reason: "short read: \(n) of \(count) bytes"))
         }
         return buffer
     }
@@ -286,7 +348,7 @@ final class LogSegment {
     func firstRecord(withTimestampAtLeast timestamp: Int64, from: Offset) throws(LogError) -> (offset: Offset, timestamp: Int64)? {
         guard maxTimestamp >= timestamp else { return nil }
         let start = max(timeIndex.scanStart(forTimestamp: timestamp), from)
-        var reader = BatchReader(file: logFile, position: offsetIndex.position(atOrBefore: start), end: size)
+        var reader = BatchReader(file: logFile, segmentBaseOffset: baseOffset, start: offsetIndex.location(atOrBefore: start), end: size)
         while let header = try reader.nextHeader() {
             if header.maxTimestamp >= timestamp && header.lastOffset >= from {
                 let batch = try reader.readBatch(header)
@@ -309,7 +371,7 @@ final class LogSegment {
     /// no batch body is read or validated (every byte before `size` was validated on append
     /// or recovery).
     func forEachHeader(_ visit: (BatchHeader) -> Void) throws(LogError) {
-        var reader = BatchReader(file: logFile, position: 0, end: size)
+        var reader = BatchReader(file: logFile, segmentBaseOffset: baseOffset, start: BatchLocation(position: 0, baseOffset: baseOffset), end: size)
         while let header = try reader.nextHeader() {
             visit(header)
             reader.skip(header)
@@ -318,14 +380,21 @@ final class LogSegment {
 
     /// Drops every batch whose last offset is ≥ `offset`. Returns the new next offset.
     func truncate(to offset: Offset) throws(LogError) -> Offset {
-        guard let position = try position(of: offset) else { return nextOffset }
+        guard let location = try location(of: offset) else { return nextOffset }
+        return try truncate(atPosition: location.position)
+    }
+
+    /// Drops every byte from `position`, a batch boundary (a follower cutting away a damaged
+    /// batch whose header cannot be trusted to find it by offset). Returns the new next offset.
+    func truncate(atPosition position: Int64) throws(LogError) -> Offset {
+        guard position < size else { return nextOffset }
         // Rescan the kept bytes for the next offset and maxTimestamp (the maximum may have come
         // from a dropped batch). Truncation is rare (a follower after a leader change), and the
         // scan reads headers only.
         var next = baseOffset
         var newMax: Int64 = -1
         var newMaxOffset = baseOffset
-        var reader = BatchReader(file: logFile, position: 0, end: position)
+        var reader = BatchReader(file: logFile, segmentBaseOffset: baseOffset, start: BatchLocation(position: 0, baseOffset: baseOffset), end: position)
         while let header = try reader.nextHeader() {
             next = header.lastOffset.advanced(by: 1)
             if header.maxTimestamp > newMax {

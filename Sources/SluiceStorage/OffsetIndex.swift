@@ -58,10 +58,11 @@ struct OffsetIndex {
         try index.append(Entry(relativeOffset: UInt32(baseOffset.distance(to: offset)), position: UInt32(position)))
     }
 
-    /// The position of the last indexed batch that starts at or before `offset`, or 0.
-    func position(atOrBefore offset: Offset) -> Int64 {
+    /// The last indexed batch that starts at or before `offset`, or the segment's first batch.
+    func location(atOrBefore offset: Offset) -> BatchLocation {
+        let start = BatchLocation(position: 0, baseOffset: baseOffset)
         let target = baseOffset.distance(to: offset)
-        guard target >= 0 else { return 0 }
+        guard target >= 0 else { return start }
         // Binary search for the last entry with relativeOffset <= target.
         let entries = index.entries
         var low = 0
@@ -70,8 +71,13 @@ struct OffsetIndex {
             let mid = (low + high) / 2
             if Int64(entries[mid].relativeOffset) <= target { low = mid + 1 } else { high = mid }
         }
-        return low == 0 ? 0 : Int64(entries[low - 1].position)
+        guard low > 0 else { return start }
+        let entry = entries[low - 1]
+        return BatchLocation(position: Int64(entry.position), baseOffset: baseOffset.advanced(by: Int64(entry.relativeOffset)))
     }
+
+    /// The byte position of `location(atOrBefore:)`.
+    func position(atOrBefore offset: Offset) -> Int64 { location(atOrBefore: offset).position }
 
     mutating func truncate(from offset: Offset) throws(StorageError) { try index.truncate(from: offset) }
     func sync() throws(StorageError) { try index.sync() }

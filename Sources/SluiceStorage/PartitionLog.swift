@@ -74,8 +74,10 @@ public final class PartitionLog {
             var opened: [LogSegment] = []
             for (i, base) in bases.enumerated() {
                 let recover = !clean && i == bases.count - 1
+                let successor = i + 1 < bases.count ? bases[i + 1] : nil
                 let (segment, r) = try LogSegment.open(fileSystem: fileSystem, directory: directory, baseOffset: base,
-                                                       indexIntervalBytes: config.indexIntervalBytes, recover: recover, nowMs: nowMs)
+                                                       indexIntervalBytes: config.indexIntervalBytes, recover: recover,
+                                                       nextSegmentBaseOffset: successor, nowMs: nowMs)
                 report.truncatedBytes += r.truncatedBytes
                 if let reason = r.reason { report.reasons.append("\(segment.logPath): \(reason)") }
                 if r.rebuiltIndexes { report.rebuiltIndexSegments += 1 }
@@ -202,10 +204,14 @@ public final class PartitionLog {
         return try append(batches.map(PlacedBatch.init(asStored:)), nowMs: nowMs)
     }
 
+    /// Writes `batches`, all or none: if any write, roll or flush fails (ENOSPC, EIO), every
+    /// byte this call wrote is cut away again (`rollBackAppend`), so the log end never counts a
+    /// batch that is not whole on disk and the next append starts at a clean boundary.
     private func append(_ batches: [PlacedBatch], nowMs: Int64) throws(LogError) -> AppendResult {
         let first = batches.first!.baseOffset
         var records = 0
         var bytes = 0
+        let mark = (segmentCount: segments.count, active: segments.last!.mark())
         do throws(StorageError) {
             for batch in batches {
                 try rollIfNeeded(incomingBytes: batch.totalBytes, lastOffset: batch.lastOffset, nowMs: nowMs)
@@ -228,10 +234,30 @@ public final class PartitionLog {
                 try flush(nowMs: nowMs)
             }
         } catch {
+            rollBackAppend(segmentCount: mark.segmentCount, active: mark.active)
             throw .storage(error)
         }
         return AppendResult(firstOffset: first, lastOffset: logEndOffset.advanced(by: -1), batchCount: batches.count,
                             recordCount: records, bytes: bytes)
+    }
+
+    /// Undoes a failed append: removes segments it rolled to, cuts the segment that was active
+    /// back to its mark, and forgets epochs that began past the new log end. If even that fails
+    /// the log is closed (`.closed` from then on, KAFKA_STORAGE_ERROR to clients): reopening it
+    /// runs recovery, where carrying on could append after a torn batch.
+    private func rollBackAppend(segmentCount: Int, active: LogSegment.AppendMark) {
+        do throws(StorageError) {
+            while segments.count > segmentCount { try segments.removeLast().delete(fileSystem: fileSystem) }
+            try segments.last!.rollBack(to: active)
+        } catch {
+            closeUncleanly()
+            return
+        }
+        let end = logEndOffset
+        // An epoch that begins exactly at the log end stays, as after `beginLeaderEpoch`.
+        epochCache.truncate(from: end.advanced(by: 1))
+        flushedOffset = min(flushedOffset, end)
+        syncSource.publish(file: segments.last!.logFile, logEndOffset: end)
     }
 
     private func rollIfNeeded(incomingBytes: Int, lastOffset: Offset, nowMs: Int64) throws(StorageError) {
@@ -274,8 +300,8 @@ public final class PartitionLog {
         var i = segmentIndex(containing: offset)
         while i < segments.count {
             let segment = segments[i]
-            if let position = try segment.position(of: offset) {
-                return try segment.read(at: position, maxBytes: maxBytes, maxOffset: limit, minOneBatch: minOneBatch)
+            if let location = try segment.location(of: offset) {
+                return try segment.read(at: location, maxBytes: maxBytes, maxOffset: limit, minOneBatch: minOneBatch)
             }
             i += 1
         }
@@ -350,8 +376,39 @@ public final class PartitionLog {
             throw .storage(error)
         }
         let end = try segments.last!.truncate(to: offset)
+        return try finishTruncation(at: end, nowMs: nowMs)
+    }
+
+    /// Cuts the log back to the start of a damaged batch a read reported, as a follower does
+    /// to heal: everything from it on is fetched again from the leader. The damaged header may
+    /// be wrong, so the cut is made at the batch's byte position in its segment, not by looking
+    /// its offset up. Returns the new log end offset (unchanged if the damage is already gone).
+    @discardableResult
+    public func truncate(toDamage damage: LogCorruption, nowMs: Int64) throws(LogError) -> Offset {
+        try checkOpen()
+        guard damage.offset < logEndOffset, segments.contains(where: { $0.baseOffset == damage.segmentBaseOffset }) else {
+            return logEndOffset
+        }
+        if damage.offset <= logStartOffset {
+            try truncateFullyAndStart(at: damage.offset, nowMs: nowMs)
+            return damage.offset
+        }
+        do throws(StorageError) {
+            while segments.last!.baseOffset > damage.segmentBaseOffset {
+                try segments.removeLast().delete(fileSystem: fileSystem)
+            }
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            throw .storage(error)
+        }
+        let end = try segments.last!.truncate(atPosition: damage.position)
+        return try finishTruncation(at: end, nowMs: nowMs)
+    }
+
+    /// The bookkeeping after the last segment was cut to end at `end`.
+    private func finishTruncation(at end: Offset, nowMs: Int64) throws(LogError) -> Offset {
         if end < logStartOffset {
-            // The batch holding the log start straddled `offset` and went whole: what is left
+            // The batch holding the log start straddled the cut and went whole: what is left
             // lies below the log start, so empty the log at the batch boundary, where a
             // follower's next fetch continues cleanly.
             try truncateFullyAndStart(at: end, nowMs: nowMs)

@@ -117,6 +117,15 @@ public actor PartitionLogActor {
         return end
     }
 
+    /// See `PartitionLog.truncate(toDamage:nowMs:)`: a follower cuts its log back to a damaged
+    /// batch, to fetch it and what follows again from its leader.
+    @discardableResult
+    public func truncate(toDamage damage: LogCorruption) async throws(LogError) -> Offset {
+        let end = try log.truncate(toDamage: damage, nowMs: now())
+        await truncated(to: end)
+        return end
+    }
+
     /// See `PartitionLog.truncateFullyAndStart(at:nowMs:)`: a follower whose fetch offset fell
     /// below the leader's log start restarts its log empty at `offset`.
     public func truncateFullyAndStart(at offset: Offset) async throws(LogError) {

@@ -14,7 +14,7 @@ import Darwin
 ///     sluice-sim groups (--seed N | --seeds COUNT [--first N]) [--bug NAME] [--trace]
 ///                                                                     the consumer-group simulator
 ///     sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--inject NAME] [--trace]
-///                            [--flush none|always] [--crash-rate R] [--loss R]
+///                            [--flush none|always] [--crash-rate R] [--loss R] [--bit-flips R]
 ///                                                                     the partition-replication simulator
 ///
 /// Without `--nodes`, `--seeds` alternates 3 and 5 voters (odd seeds 5). A failing seed is
@@ -167,6 +167,7 @@ struct SluiceSim {
         let bugName = value("--inject")
         let crashRate = value("--crash-rate").flatMap(Double.init)
         let lossRate = value("--loss").flatMap(Double.init)
+        let bitFlipRate = value("--bit-flips").flatMap(Double.init)
         let flush = value("--flush")
         let bug = bugName.flatMap(ReplicationBugInjection.init(rawValue:)) ?? ReplicationBugInjection.none
         let showTrace = args.contains("--trace")
@@ -174,7 +175,7 @@ struct SluiceSim {
         guard args.isEmpty, seed != nil || count != nil, bugName == nil || bug.rawValue == bugName,
             flush == nil || flush == "none" || flush == "always"
         else {
-            print("usage: sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--trace] [--flush none|always] [--crash-rate R] [--loss R] [--inject \(ReplicationBugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
+            print("usage: sluice-sim replication (--seed N | --seeds COUNT [--first N]) [--trace] [--flush none|always] [--crash-rate R] [--loss R] [--bit-flips R] [--inject \(ReplicationBugInjection.allCases.map(\.rawValue).joined(separator: "|"))]")
             exit(2)
         }
         func options(_ s: UInt64) -> ReplicationSimulationOptions {
@@ -182,6 +183,10 @@ struct SluiceSim {
             o.bug = bug
             if let crashRate { o.crashRate = crashRate }
             if let lossRate { o.messageLossRate = lossRate }
+            if let bitFlipRate {
+                o.bitFlipRate = bitFlipRate
+                o.segmentBytes = 1_024  // closed segments to damage early in the run
+            }
             if let flush { o.flush = flush == "always" ? .always : .none }
             return o
         }

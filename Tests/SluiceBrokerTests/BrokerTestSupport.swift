@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import NIOPosix
@@ -35,6 +38,9 @@ struct NoISRChanges: ISRChangeSubmitting {
         Issue.record("a single-node test broker proposed an ISR change: \(proposal)")
         return .rejected
     }
+
+    /// A sole replica has nobody to hand leadership to; the controller would refuse.
+    func reportDamage(_ damage: DamageReport, for partition: TopicPartition) async -> Bool { false }
 }
 
 /// One broker's Kafka layer on a real socket and real files, with instant metadata.
@@ -176,4 +182,35 @@ func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thro
     try await withCheckedThrowingContinuation { continuation in
         DispatchQueue.global().async { continuation.resume(with: Result { try body() }) }
     }
+}
+
+/// A small tmpfs mounted for one test, so a real file system can be filled up (ENOSPC).
+/// Mounting needs root (CAP_SYS_ADMIN); tests that need one are enabled by `isPermitted`.
+final class TmpfsMount {
+    struct MountError: Error, CustomStringConvertible {
+        var errno: Int32
+        var description: String { "mount -t tmpfs failed: errno \(errno)" }
+    }
+
+    let path: String
+
+    init(bytes: Int) throws {
+        path = NSTemporaryDirectory() + "sluice-tmpfs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let status = "size=\(bytes)".withCString { options in mount("tmpfs", path, "tmpfs", 0, options) }
+        guard status == 0 else {
+            let code = errno
+            try? FileManager.default.removeItem(atPath: path)
+            throw MountError(errno: code)
+        }
+    }
+
+    deinit {
+        // MNT_DETACH (2): a descriptor a test still holds must not leave the mount behind.
+        umount2(path, 2)
+        rmdir(path)
+    }
+
+    /// Whether this process may mount a tmpfs (tried once).
+    static let isPermitted: Bool = (try? TmpfsMount(bytes: 1 << 16)) != nil
 }

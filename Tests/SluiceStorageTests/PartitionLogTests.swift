@@ -189,8 +189,9 @@ private func smallConfig(segmentBytes: Int = 4096, indexIntervalBytes: Int = 256
         #expect {
             try log.read(from: 0, maxBytes: 1 << 20)
         } throws: { error in
-            guard case .corruptLog(let path, let position, let reason) = error as? LogError else { return false }
-            return path.hasSuffix("00000000000000000000.log") && position == 0 && reason.contains("crc")
+            guard case .corruptLog(let damage) = error as? LogError else { return false }
+            return damage.path.hasSuffix("00000000000000000000.log") && damage.position == 0 && damage.offset == 0
+                && damage.reason.contains("crc")
         }
         #expect(try log.read(from: 3, maxBytes: 1 << 20).readableBytes > 0, "later segments still serve")
     }

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import SluiceStorage
 
 /// A fresh directory for a test on the given file system; removed when the test drops it.
@@ -33,3 +36,34 @@ enum FileSystemKind: String, CaseIterable, CustomTestStringConvertible {
 }
 
 import Testing
+
+/// A small tmpfs mounted for one test, so a real file system can be filled up (ENOSPC).
+/// Mounting needs root (CAP_SYS_ADMIN); tests that need one are enabled by `isPermitted`.
+final class TmpfsMount {
+    struct MountError: Error, CustomStringConvertible {
+        var errno: Int32
+        var description: String { "mount -t tmpfs failed: errno \(errno)" }
+    }
+
+    let path: String
+
+    init(bytes: Int) throws {
+        path = NSTemporaryDirectory() + "sluice-tmpfs-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let status = "size=\(bytes)".withCString { options in mount("tmpfs", path, "tmpfs", 0, options) }
+        guard status == 0 else {
+            let code = errno
+            try? FileManager.default.removeItem(atPath: path)
+            throw MountError(errno: code)
+        }
+    }
+
+    deinit {
+        // MNT_DETACH (2): a descriptor a test still holds must not leave the mount behind.
+        umount2(path, 2)
+        rmdir(path)
+    }
+
+    /// Whether this process may mount a tmpfs (tried once).
+    static let isPermitted: Bool = (try? TmpfsMount(bytes: 1 << 16)) != nil
+}

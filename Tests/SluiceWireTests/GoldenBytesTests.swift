@@ -47,6 +47,34 @@ struct GoldenBytesTests {
         #expect(try AlterPartitionRequest.decode(exactly: ByteBuffer(bytes: expected), version: 0) == request)
     }
 
+    @Test("ReplicaDamaged request v0 (internal key 10104): topic, replica, incarnation, epochs, reason")
+    func replicaDamagedRequestV0() throws {
+        let request = ReplicaDamagedRequest(
+            topic: "t", partition: 2, replicaID: 3, replicaIncarnation: KafkaUUID(high: 5, low: 6), leaderEpoch: 7,
+            partitionEpoch: 8, reason: "crc")
+        let expected: [UInt8] = [
+            0x00, 0x01, 0x74,  // topic "t"
+            0x00, 0x00, 0x00, 0x02,  // partition 2
+            0x00, 0x00, 0x00, 0x03,  // replica id 3
+            0, 0, 0, 0, 0, 0, 0, 5, 0, 0, 0, 0, 0, 0, 0, 6,  // replica incarnation
+            0x00, 0x00, 0x00, 0x07,  // leader epoch 7
+            0x00, 0x00, 0x00, 0x08,  // partition epoch 8
+            0x00, 0x03, 0x63, 0x72, 0x63,  // reason "crc"
+        ]
+        #expect(ReplicaDamagedRequest.apiKey == 10104)
+        #expect(bytes(request.encoded(version: 0)) == expected)
+        #expect(try ReplicaDamagedRequest.decode(exactly: ByteBuffer(bytes: expected), version: 0) == request)
+        let refused = ReplicaDamagedResponse(errorCode: 83, errorMessage: nil)
+        #expect(bytes(refused.encoded(version: 0)) == [
+            0x00, 0x53,  // error_code 83 ELIGIBLE_LEADERS_NOT_AVAILABLE
+            0xFF, 0xFF,  // error_message null
+            0xFF, 0xFF, 0xFF, 0xFF,  // leader id -1
+            0xFF, 0xFF, 0xFF, 0xFF,  // leader epoch -1
+            0xFF, 0xFF, 0xFF, 0xFF,  // partition epoch -1
+            0x00, 0x00, 0x00, 0x00,  // empty ISR
+        ])
+    }
+
     @Test("AlterPartition response v0: error, nullable message, leader, epochs, ISR")
     func alterPartitionResponseV0() throws {
         let refused = AlterPartitionResponse(errorCode: 95, errorMessage: "x")

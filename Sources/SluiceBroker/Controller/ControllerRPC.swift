@@ -4,7 +4,8 @@ import SluiceMetadata
 import SluiceWire
 
 /// The controller's side of the broker RPCs (`broker.wire`): heartbeats, forwarded admin
-/// requests, producer-id blocks and partition leaders' ISR changes (AlterPartition). A node
+/// requests, producer-id blocks, partition leaders' ISR changes (AlterPartition) and reports of
+/// replicas with a damaged log (ReplicaDamaged). A node
 /// that is not the controller answers NOT_CONTROLLER, and the caller retries against the leader
 /// it learns from Raft.
 enum ControllerRPC {
@@ -28,6 +29,17 @@ enum ControllerRPC {
             } else {
                 response = AlterPartitionResponse(errorCode: KafkaErrorCode.invalidTopicException.rawValue,
                                                   errorMessage: "'\(alter.topic)' is not a valid topic name")
+            }
+            return ResponseEncoder.encode(response, answering: request.header)
+        }
+        registry.register(apiKeys: [ReplicaDamagedRequest.apiKey]) { request in
+            let damaged = try ReplicaDamagedRequest.decode(exactly: request.body, version: 0)
+            let response: ReplicaDamagedResponse
+            if let report = damaged.report {
+                response = ReplicaDamagedResponse(await controller.replicaDamaged(report), nodeID: controller.nodeID)
+            } else {
+                response = ReplicaDamagedResponse(errorCode: KafkaErrorCode.invalidTopicException.rawValue,
+                                                  errorMessage: "'\(damaged.topic)' is not a valid topic name")
             }
             return ResponseEncoder.encode(response, answering: request.header)
         }

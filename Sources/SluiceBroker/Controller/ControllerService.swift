@@ -168,6 +168,16 @@ public actor ControllerService: ClusterControl {
         await decide { $0.alterPartition(request) }
     }
 
+    /// A replica with a damaged log leaves the ISR (and hands leadership off if it led); nil if
+    /// this node is not the controller.
+    public func replicaDamaged(_ report: DamagedReplicaReport) async -> AlterPartitionResult? {
+        let result = await decide { $0.replicaDamaged(report) }
+        if case .accepted(let state)? = result {
+            logger.warning("\(report.topic)-\(report.partition): broker \(report.replicaID) reports a damaged log (\(report.reason)); leader \(state.leader) (epoch \(state.leaderEpoch)), ISR \(state.isr)")
+        }
+        return result
+    }
+
     /// Fences brokers whose lease expired and moves their partitions' leadership.
     public func tick() async {
         if let fenced = await decide({ $0.tick(nowMs: nowMs()) }), !fenced.isEmpty {

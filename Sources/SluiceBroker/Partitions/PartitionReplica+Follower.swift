@@ -29,6 +29,7 @@ struct FetchDirective: Sendable, Equatable {
 extension PartitionReplica {
     func becomeFollower() async -> FetchDirective {
         producers = nil
+        await cutBackToDamage()
         let cache = await log.epochCache
         let (state, actions) = FollowerState.start(
             leader: self.state.leader, leaderEpoch: self.state.leaderEpoch, latestLocalEpoch: cache.latestEpoch,
@@ -57,6 +58,12 @@ extension PartitionReplica {
     func fetchAnswered(_ data: FetchResponse.FetchableTopicResponse.PartitionData, leaderEpoch: LeaderEpoch) async -> FetchDirective {
         guard let before = follower, before.leaderEpoch == leaderEpoch, before.phase == .fetching else {
             return FetchDirective(next: currentNext(epoch: leaderEpoch))
+        }
+        // The scrub found damage while following: once outside the ISR, cut back and start
+        // over from there (the answer was for an offset past the cut); inside, report it.
+        if damage != nil {
+            if !state.isr.contains(nodeID) { return await becomeFollower() }
+            reportDamageWhileInISR()
         }
         let answer: FollowerState.FetchAnswer
         switch KafkaErrorCode(rawValue: data.errorCode) ?? .unknownServerError {
@@ -112,7 +119,7 @@ extension PartitionReplica {
             case .truncate(let offset):
                 do throws(LogError) {
                     let before = await log.logEndOffset
-                    try await log.truncate(to: offset)
+                    forgetDamage(cutAt: try await log.truncate(to: offset))
                     logger.info("\(partition) truncated to \(offset) (log end was \(before)) following \(state.leader) at epoch \(epoch)")
                 } catch {
                     logger.error("\(partition): truncating to \(offset) failed: \(error)")
@@ -122,6 +129,7 @@ extension PartitionReplica {
                 do throws(LogError) {
                     try await log.truncateFullyAndStart(at: offset)
                     directive.logStartOffset = offset
+                    forgetDamage(cutAt: .zero)
                     logger.info("\(partition) emptied and restarted at the leader's log start \(offset)")
                 } catch {
                     logger.error("\(partition): restarting the log at \(offset) failed: \(error)")

@@ -74,8 +74,12 @@ extension PartitionReplica {
         await perform(actions, epoch: epoch)
     }
 
-    /// Time passes: lagging followers are proposed out of the ISR; expired produces time out.
+    /// Time passes: lagging followers are proposed out of the ISR; expired produces time out;
+    /// a damage report that was lost or refused is sent again (found by the simulator: a
+    /// leader whose one report was lost stayed in the ISR with a damaged log, since no read
+    /// met the damage again).
     func tick() async {
+        if damage != nil { reportDamageWhileInISR() }
         guard var current = leader else { return }
         let actions = current.tick(nowMs: context.nowMs())
         leader = current
@@ -171,6 +175,7 @@ extension PartitionReplica {
                                        lastSequence: h.lastSequence, firstOffset: h.baseOffset, isControl: h.attributes.isControl)
                 }
             } catch {
+                noteReadFailure(error)
                 return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
             }
             guard leader?.leaderEpoch == epoch else { return .answered(ProduceOutcome(errorCode: .notLeaderOrFollower)) }
@@ -200,10 +205,23 @@ extension PartitionReplica {
                 await perform(actions, epoch: epoch)
             }
             signal.bump()
+            if appendFailure != nil {
+                appendFailure = nil
+                logger.notice("\(partition): appends succeed again")
+            }
             return .appended(result)
         } catch {
+            noteAppendFailure(error)
             return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
         }
+    }
+
+    /// A failed write (a full disk: the log undid it, nothing was stored) is logged when it
+    /// first happens or changes, not for every produce that meets the same full disk.
+    private func noteAppendFailure(_ error: LogError) {
+        guard case .storage = error, appendFailure != error.description else { return }
+        appendFailure = error.description
+        logger.error("\(partition): appending failed, producers get KAFKA_STORAGE_ERROR until it succeeds again: \(error)")
     }
 
     // MARK: follower fetches
@@ -244,6 +262,7 @@ extension PartitionReplica {
             let bytes = try await log.read(from: offset, maxBytes: maxBytes, maxOffset: end, minOneBatch: true)
             return FetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, records: bytes)
         } catch {
+            noteReadFailure(error)
             return FetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start)
         }
     }

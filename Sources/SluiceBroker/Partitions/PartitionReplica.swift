@@ -51,6 +51,19 @@ actor PartitionReplica {
     /// append under the lock rebuilds it, so a restart does not forget which batches are in.
     var producers: ProducerStateTable?
     let appendLock = AsyncFIFOLock()
+    /// The lowest damaged batch a read of this log found (bit rot: it failed its CRC or offset
+    /// checks), until this replica, as a follower, cuts its log back to it and fetches it
+    /// again. The log never serves it; while in the ISR, the replica asks to be taken out.
+    var damage: LogCorruption?
+    /// The last report of the damage to the controller: the partition epoch it was based on,
+    /// when it was sent or answered, and whether it is still in flight.
+    var damageReport: (partitionEpoch: PartitionEpoch, atMs: Int64, inFlight: Bool)?
+    /// Whether the operator was told that no other replica can replace the damaged batch.
+    var reportedSoleCopy = false
+    /// Where the next scrub pass reads on (`scrub(bytesMax:)`).
+    var scrubCursor = Offset.zero
+    /// The last append failure logged (a full disk), until an append succeeds again.
+    var appendFailure: String?
     var signal: AppendSignal { context.signal }
     var logger: Logger { context.logger }
 
@@ -154,6 +167,7 @@ actor PartitionReplica {
             let bytes = offset >= hw ? nil : try await log.read(from: offset, maxBytes: maxBytes, maxOffset: hw, minOneBatch: minOneBatch)
             return FetchOutcome(errorCode: .none, highWatermark: hw, logStartOffset: start, records: bytes)
         } catch {
+            noteReadFailure(error)
             return FetchOutcome(errorCode: Self.errorCode(for: error), highWatermark: hw, logStartOffset: start)
         }
     }
@@ -172,6 +186,7 @@ actor PartitionReplica {
                 let hw = await log.highWatermark
                 return found.offset < hw ? (.none, found.offset, found.timestamp) : (.none, .unknown, -1)
             } catch {
+                noteReadFailure(error)
                 return (Self.errorCode(for: error), .unknown, -1)
             }
         }

@@ -2,7 +2,7 @@ import SluiceCore
 import SluiceReplication
 import Synchronization
 
-/// Passes ISR changes on to the submitter connected after construction. The node builds its
+/// Passes ISR changes and damage reports on to the submitter connected after construction. The node builds its
 /// partitions before its controller (the controller's metadata log applies into the
 /// partitions), so the partitions get this relay and the controller's sender is connected to it
 /// once it exists, before any service runs.
@@ -16,5 +16,10 @@ final class ISRChangeRelay: ISRChangeSubmitting {
     func submit(_ proposal: ISRProposal, for partition: TopicPartition) async -> LeaderState.ISRChangeAnswer {
         guard let submitter = target.withLock({ $0 }) else { return .rejected }
         return await submitter.submit(proposal, for: partition)
+    }
+
+    func reportDamage(_ damage: DamageReport, for partition: TopicPartition) async -> Bool {
+        guard let submitter = target.withLock({ $0 }) else { return false }
+        return await submitter.reportDamage(damage, for: partition)
     }
 }

@@ -32,6 +32,9 @@ extension ReplicationSimulation {
         // seconds, so a restart recovers a HW that may lag (never lead) the log it keeps.
         let checkpoint = random.next(below: 10) == 0
         for p in 0..<options.partitionCount {
+            scrub(b, p)
+            if brokers[b].replicas[p].damage != nil { reportDamage(b, p) }  // a lost report again, as `PartitionReplica.tick`
+            if violation != nil { return }
             if checkpoint {
                 do {
                     try brokers[b].replicas[p].log.checkpoint()
@@ -125,6 +128,8 @@ extension ReplicationSimulation {
     }
 
     mutating func startFollowing(_ b: Int, _ p: Int, _ state: PartitionState) {
+        cutBackToDamage(b, p, state)
+        if violation != nil { return }
         let log = brokers[b].replicas[p].log
         var (follower, actions) = FollowerState.start(
             leader: state.leader, leaderEpoch: state.leaderEpoch, latestLocalEpoch: log.epochCache.latestEpoch,
@@ -216,6 +221,9 @@ extension ReplicationSimulation {
             if offset < log.logEndOffset {
                 do {
                     bytes = try log.read(from: offset, maxBytes: Self.fetchBytesMax, maxOffset: log.logEndOffset)
+                } catch .corruptLog(let damage) {
+                    damageFound(damage, b, p)
+                    return reply(.refused(.retriable))  // KAFKA_STORAGE_ERROR: the follower backs off
                 } catch {
                     return fail("leader \(id) p\(p) cannot read its log at \(offset): \(error)")
                 }
@@ -289,6 +297,11 @@ extension ReplicationSimulation {
     mutating func fetchAnswered(on id: NodeID, _ p: Int, request: UInt64, _ reply: FetchReply) {
         let b = index(id)
         guard takeAnswer(b, p, request: request) else { return }
+        if brokers[b].replicas[p].damage != nil, let state = brokers[b].image.partition(topicPartition(p)) {
+            // As `PartitionReplica.fetchAnswered`: outside the ISR, cut back and start over.
+            if !state.isr.contains(id) { return startFollowing(b, p, state) }
+            reportDamage(b, p)
+        }
         let log = brokers[b].replicas[p].log
         let answer: FollowerState.FetchAnswer
         switch reply {
@@ -361,6 +374,12 @@ extension ReplicationSimulation {
         {
             return fail(v)
         }
+        if let damaged = replica.injectedDamage, damaged >= offset { brokers[b].replicas[p].injectedDamage = nil }
+        // As `PartitionReplica.forgetDamage`: the damaged batch went with the truncation.
+        if let found = replica.damage, found.offset >= offset {
+            brokers[b].replicas[p].damage = nil
+            brokers[b].replicas[p].damageReport = nil
+        }
         do {
             let end = try replica.log.truncate(to: offset, nowMs: now)
             try replica.log.flush(nowMs: now)
@@ -383,8 +402,10 @@ extension ReplicationSimulation {
         return ids
     }
 
-    /// Every batch in a log, read from its files (after a restart, and to verify the copy).
-    mutating func readAllBatches(_ log: PartitionLog, _ id: NodeID, _ p: Int) -> [BatchID]? {
+    /// Every batch in a log, read from its files (after a restart, and to verify the copy). A
+    /// damaged batch (the bit-flip fault) is taken from `known`, the sim's copy, if it has a
+    /// batch at that offset: the log refuses to read it, and the replica finds it by itself.
+    mutating func readAllBatches(_ log: PartitionLog, _ id: NodeID, _ p: Int, known: [BatchID] = []) -> [BatchID]? {
         var ids: [BatchID] = []
         var offset = log.logStartOffset
         while offset < log.logEndOffset {
@@ -393,6 +414,10 @@ extension ReplicationSimulation {
                 guard let last = chunk.last else { break }
                 ids += chunk
                 offset = last.lastOffset.advanced(by: 1)
+            } catch .corruptLog(let damage) where known.contains(where: { $0.baseOffset == damage.offset }) {
+                let batch = known.first { $0.baseOffset == damage.offset }!
+                ids.append(batch)
+                offset = batch.lastOffset.advanced(by: 1)
             } catch {
                 fail("broker \(id) cannot read its log of p\(p) at \(offset): \(error)")
                 return nil

@@ -107,6 +107,9 @@ extension ReplicationSimulation {
         guard position < hw else { return reply(.batches([])) }
         do {
             reply(.batches(Self.batchIDs(try log.read(from: position, maxBytes: Self.consumerFetchBytesMax, maxOffset: hw))))
+        } catch .corruptLog(let damage) {
+            damageFound(damage, b, p)
+            reply(.refused)  // KAFKA_STORAGE_ERROR: the consumer retries
         } catch {
             fail("leader \(id) p\(p) cannot serve a consumer at \(position): \(error)")
         }

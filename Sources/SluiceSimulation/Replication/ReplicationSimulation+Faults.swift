@@ -20,6 +20,7 @@ extension ReplicationSimulation {
             brokers[b].isolatedUntilMs = now + delay(300, 2_000)
             note("broker \(brokers[b].id) is cut off until \(brokers[b].isolatedUntilMs)")
         }
+        if options.bitFlipRate > 0, random.nextDouble() < options.bitFlipRate, let b = randomBroker({ $0.up }) { flipBit(b) }
         if random.nextDouble() < options.leaderMoveRate {
             let p = Int(random.next(below: UInt64(options.partitionCount)))
             let leader = controller.image.partition(topicPartition(p))!.leader
@@ -62,7 +63,7 @@ extension ReplicationSimulation {
         var lost: [Int] = []
         for p in 0..<options.partitionCount {
             guard let log = openLog(id, p, fileSystem: brokers[b].fileSystem),
-                let recovered = readAllBatches(log, id, p)
+                let recovered = readAllBatches(log, id, p, known: brokers[b].batchesAtCrash[p])
             else { return }
             let before = brokers[b].batchesAtCrash[p]
             guard recovered.count <= before.count, Array(before.prefix(recovered.count)) == recovered else {
@@ -74,6 +75,8 @@ extension ReplicationSimulation {
             }
             var replica = SimReplica(log: log)
             replica.batches = recovered
+            // The damage stays on disk unless recovery cut the tail it was in.
+            replica.injectedDamage = brokers[b].replicas[p].injectedDamage.flatMap { $0 < log.logEndOffset ? $0 : nil }
             brokers[b].replicas[p] = replica
         }
         if !lost.isEmpty { lossyCrashes += 1 }
@@ -145,6 +148,9 @@ extension ReplicationSimulation {
             }
             let end = leader.replicas[p].log.logEndOffset
             for id in state.replicas {
+                if let damaged = brokers[index(id)].replicas[p].injectedDamage {
+                    return "p\(p): broker \(id) still holds the damaged batch at \(damaged)"
+                }
                 let replica = brokers[index(id)].replicas[p]
                 guard brokers[index(id)].up, replica.batches == leader.replicas[p].batches else {
                     return "p\(p): broker \(id) log end \(replica.log.logEndOffset), leader's \(end)"

@@ -15,7 +15,8 @@ import SluiceWire
 /// Faults, all from one `SplitMix64`: message loss and delay, a node cut off from everyone,
 /// pauses (a node stops handling anything), crashes (the file system keeps a random prefix
 /// of its unsynced writes, maybe torn; the node comes back with a new incarnation) and leader
-/// moves (a leader's heartbeats stop until its lease expires). `ReplicationSimulationChecker`
+/// moves (a leader's heartbeats stop until its lease expires), and, when `bitFlipRate` is set,
+/// bit rot in closed segments (`ReplicationSimulation+Damage`). `ReplicationSimulationChecker`
 /// checks every step; after the fault phase everything heals and every partition must
 /// converge. The same seed always replays the same run.
 ///
@@ -82,6 +83,8 @@ public struct ReplicationSimulation {
     var truncations = 0
     var isrChanges = 0
     var leaderEpochs = 0
+    var bitFlips = 0
+    var healedDamages = 0
 
     var faultsOver: Bool { now >= options.faultPhaseMs }
 
@@ -162,7 +165,7 @@ public struct ReplicationSimulation {
             seed: options.seed, violation: violation, trace: trace.lines, digest: digest,
             acknowledgedBatches: checker.acknowledgedCount, servedBatches: checker.servedCount, leaderEpochs: leaderEpochs,
             crashes: crashes, lossyCrashes: lossyCrashes, truncations: truncations, isrChanges: isrChanges,
-            leaderlessPartitions: leaderlessReasons.count)
+            leaderlessPartitions: leaderlessReasons.count, bitFlips: bitFlips, healedDamages: healedDamages)
     }
 
     mutating func handle(_ event: Event) {
@@ -239,6 +242,7 @@ public struct ReplicationSimulation {
         case .produceAnswer(let p, let token, let outcome): produceAnswered(p, token: token, outcome)
         case .consumerFetch(let p, let position, let request): consumerFetchArrived(on: to, p, position: position, request: request)
         case .consumerFetchAnswer(let p, let request, let answer): consumerFetchAnswered(p, request: request, answer)
+        case .replicaDamaged(let p, let report): controllerReplicaDamaged(p, report)
         }
         if violation == nil, case let p? = message.partition { checkPartition(p) }
     }
@@ -312,13 +316,15 @@ enum SimMessage {
     case produceAnswer(partition: Int, token: UInt64, ProduceWaitOutcome?)
     case consumerFetch(partition: Int, position: Offset, request: UInt64)
     case consumerFetchAnswer(partition: Int, request: UInt64, ConsumerFetchReply)
+    /// A replica's log holds a damaged batch: take it out of the ISR (ReplicaDamaged).
+    case replicaDamaged(partition: Int, DamagedReplicaReport)
 
     var partition: Int? {
         switch self {
         case .heartbeat, .metadata: nil
         case .alterPartition(let p, _, _, _), .alterPartitionAnswer(let p, _, _), .fetch(let p, _, _, _, _), .fetchAnswer(let p, _, _),
             .epochQuery(let p, _, _, _), .epochAnswer(let p, _, _), .produce(let p, _, _), .produceAnswer(let p, _, _),
-            .consumerFetch(let p, _, _), .consumerFetchAnswer(let p, _, _):
+            .consumerFetch(let p, _, _), .consumerFetchAnswer(let p, _, _), .replicaDamaged(let p, _):
             p
         }
     }
@@ -337,6 +343,7 @@ enum SimMessage {
         case .produceAnswer(let p, let t, let o): "a produce answer p\(p) #\(t) \(o.map { "\($0)" } ?? "refused")"
         case .consumerFetch(let p, let o, _): "a consumer fetch p\(p) at \(o)"
         case .consumerFetchAnswer(let p, _, _): "a consumer fetch answer p\(p)"
+        case .replicaDamaged(let p, let r): "ReplicaDamaged p\(p) from \(r.replicaID)"
         }
     }
 }
@@ -394,6 +401,15 @@ struct SimReplica {
     /// timeout it counts as rejected, so the leader may propose again. An answer to any
     /// other request is stale (the metadata already carried its outcome) and is dropped.
     var isrRequest: (request: UInt64, sentAtMs: Int64)?
+    /// The lowest damaged batch a read of this log found, until it is cut away
+    /// (`PartitionReplica.damage`), and the last report of it to the controller.
+    var damage: LogCorruption?
+    var damageReport: (partitionEpoch: PartitionEpoch, atMs: Int64)?
+    /// Where the scrub reads on (`PartitionReplica.scrub`).
+    var scrubCursor = Offset.zero
+    /// Ground truth, which the replica does not know: the base offset of a batch the
+    /// simulation damaged, until a truncation cuts it away. Convergence waits for it.
+    var injectedDamage: Offset?
 
     init(log: PartitionLog) { self.log = log }
 }

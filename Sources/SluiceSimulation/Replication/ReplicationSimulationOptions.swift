@@ -28,6 +28,9 @@ public struct ReplicationSimulationOptions: Sendable {
     /// A leader move: the leader's heartbeats to the controller stop long enough for its
     /// lease to expire, so the controller elects another ISR member.
     public var leaderMoveRate = 0.02
+    /// A bit flip in a closed segment of one replica (bit rot). 0 by default, so the other
+    /// runs' random streams, and their seeds' runs, stay as they were.
+    public var bitFlipRate = 0.0
     /// Probability that a message between nodes is lost.
     public var messageLossRate = 0.02
     /// Producers send a batch about this often per partition.
@@ -88,6 +91,9 @@ extension ReplicationSimulation {
         /// Partitions left without a leader, with the controller's reason, because their only
         /// in-sync replica may have lost acknowledged batches in a crash.
         public let leaderlessPartitions: Int
+        /// Bits flipped in closed segments, and damaged batches cut away and fetched again.
+        public let bitFlips: Int
+        public let healedDamages: Int
         public var passed: Bool { violation == nil }
     }
 }

@@ -9,6 +9,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
     case controllerForward(ControllerForwardRequest)
     case allocateProducerIDs(AllocateProducerIdsRequest)
     case alterPartition(AlterPartitionRequest)
+    case replicaDamaged(ReplicaDamagedRequest)
 
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
@@ -17,6 +18,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case .controllerForward: 10101
         case .allocateProducerIDs: 10102
         case .alterPartition: 10103
+        case .replicaDamaged: 10104
         }
     }
 
@@ -27,6 +29,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case 10101: ControllerForwardRequest.versions
         case 10102: AllocateProducerIdsRequest.versions
         case 10103: AlterPartitionRequest.versions
+        case 10104: ReplicaDamagedRequest.versions
         default: nil
         }
     }
@@ -40,6 +43,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case 10101: .controllerForward(try ControllerForwardRequest(from: &buffer, version: version))
         case 10102: .allocateProducerIDs(try AllocateProducerIdsRequest(from: &buffer, version: version))
         case 10103: .alterPartition(try AlterPartitionRequest(from: &buffer, version: version))
+        case 10104: .replicaDamaged(try ReplicaDamagedRequest(from: &buffer, version: version))
         default: nil
         }
     }
@@ -50,6 +54,7 @@ public enum BrokerRPCRequest: Hashable, Sendable {
         case .controllerForward(let message): message.encode(into: &buffer, version: version)
         case .allocateProducerIDs(let message): message.encode(into: &buffer, version: version)
         case .alterPartition(let message): message.encode(into: &buffer, version: version)
+        case .replicaDamaged(let message): message.encode(into: &buffer, version: version)
         }
     }
 }

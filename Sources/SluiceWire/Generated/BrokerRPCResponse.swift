@@ -9,6 +9,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
     case controllerForward(ControllerForwardResponse)
     case allocateProducerIDs(AllocateProducerIdsResponse)
     case alterPartition(AlterPartitionResponse)
+    case replicaDamaged(ReplicaDamagedResponse)
 
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
@@ -17,6 +18,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case .controllerForward: 10101
         case .allocateProducerIDs: 10102
         case .alterPartition: 10103
+        case .replicaDamaged: 10104
         }
     }
 
@@ -27,6 +29,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case 10101: ControllerForwardResponse.versions
         case 10102: AllocateProducerIdsResponse.versions
         case 10103: AlterPartitionResponse.versions
+        case 10104: ReplicaDamagedResponse.versions
         default: nil
         }
     }
@@ -40,6 +43,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case 10101: .controllerForward(try ControllerForwardResponse(from: &buffer, version: version))
         case 10102: .allocateProducerIDs(try AllocateProducerIdsResponse(from: &buffer, version: version))
         case 10103: .alterPartition(try AlterPartitionResponse(from: &buffer, version: version))
+        case 10104: .replicaDamaged(try ReplicaDamagedResponse(from: &buffer, version: version))
         default: nil
         }
     }
@@ -50,6 +54,7 @@ public enum BrokerRPCResponse: Hashable, Sendable {
         case .controllerForward(let message): message.encode(into: &buffer, version: version)
         case .allocateProducerIDs(let message): message.encode(into: &buffer, version: version)
         case .alterPartition(let message): message.encode(into: &buffer, version: version)
+        case .replicaDamaged(let message): message.encode(into: &buffer, version: version)
         }
     }
 }

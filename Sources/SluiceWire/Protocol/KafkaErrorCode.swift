@@ -71,6 +71,7 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
     case preferredLeaderNotAvailable = 80
     case groupMaxSizeReached = 81
     case fencedInstanceID = 82
+    case eligibleLeadersNotAvailable = 83
     case groupSubscribedToTopic = 86
     case invalidRecord = 87
     case throttlingQuotaExceeded = 89
@@ -178,6 +179,7 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
         .producerFenced: ("PRODUCER_FENCED", "a newer producer with the same transactional id exists"),
         .invalidUpdateVersion: ("INVALID_UPDATE_VERSION", "the partition change was based on a stale partition epoch"),
         .unknownTopicID: ("UNKNOWN_TOPIC_ID", "this server does not know the topic id"),
+        .eligibleLeadersNotAvailable: ("ELIGIBLE_LEADERS_NOT_AVAILABLE", "no other in-sync replica can lead the partition"),
         .ineligibleReplica: ("INELIGIBLE_REPLICA", "a replica proposed for the ISR is fenced or not registered"),
     ]
 }

@@ -92,6 +92,33 @@ extension AlterPartitionResponse {
     }
 }
 
+extension ReplicaDamagedRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topic = rng.string()
+        value.partition = PartitionIndex(rng.integer(Int32.self))
+        value.replicaID = NodeID(rng.integer(Int32.self))
+        value.replicaIncarnation = rng.uuid()
+        value.leaderEpoch = LeaderEpoch(rng.integer(Int32.self))
+        value.partitionEpoch = PartitionEpoch(rng.integer(Int32.self))
+        value.reason = rng.string()
+        return value
+    }
+}
+
+extension ReplicaDamagedResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.errorMessage = rng.chance(4) ? nil : rng.string()
+        value.leaderID = NodeID(rng.integer(Int32.self))
+        value.leaderEpoch = LeaderEpoch(rng.integer(Int32.self))
+        value.partitionEpoch = PartitionEpoch(rng.integer(Int32.self))
+        value.isr = (0..<rng.count()).map { _ in NodeID(rng.integer(Int32.self)) }
+        return value
+    }
+}
+
 extension AlterConfigsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
@@ -1865,6 +1892,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     AllocateProducerIdsResponse.self,
     AlterPartitionRequest.self,
     AlterPartitionResponse.self,
+    ReplicaDamagedRequest.self,
+    ReplicaDamagedResponse.self,
     AlterConfigsRequest.self,
     AlterConfigsResponse.self,
     ApiVersionsRequest.self,
@@ -1940,6 +1969,8 @@ extension AllocateProducerIdsRequest: ArbitraryWireMessage {}
 extension AllocateProducerIdsResponse: ArbitraryWireMessage {}
 extension AlterPartitionRequest: ArbitraryWireMessage {}
 extension AlterPartitionResponse: ArbitraryWireMessage {}
+extension ReplicaDamagedRequest: ArbitraryWireMessage {}
+extension ReplicaDamagedResponse: ArbitraryWireMessage {}
 extension AlterConfigsRequest: ArbitraryWireMessage {}
 extension AlterConfigsResponse: ArbitraryWireMessage {}
 extension ApiVersionsRequest: ArbitraryWireMessage {}
