@@ -61,6 +61,31 @@ import Testing
         }
     }
 
+    @Test func brokerLeaseAndSourceAddressAreReadAndChecked() throws {
+        let config = try NodeConfig(toml: """
+            [listeners]
+            inter_node_source = "127.0.0.2"
+            [cluster]
+            broker_session_timeout_ms = 3000
+            broker_heartbeat_interval_ms = 300
+            """)
+        #expect(config.listeners.interNodeSource == "127.0.0.2")
+        #expect(config.cluster.brokerSessionTimeoutMs == 3000 && config.cluster.brokerHeartbeatIntervalMs == 300)
+        #expect {
+            try NodeConfig(toml: """
+                [listeners]
+                inter_node_source = "node2.example"
+                [cluster]
+                broker_session_timeout_ms = 1000
+                broker_heartbeat_interval_ms = 800
+                """)
+        } throws: { error in
+            let problems = (error as? NodeConfig.LoadError)?.problems.joined(separator: "\n") ?? ""
+            return problems.contains("listeners.inter_node_source must be an IP address")
+                && problems.contains("must be at least twice cluster.broker_heartbeat_interval_ms")
+        }
+    }
+
     @Test func everyProblemIsReportedAtOnce() {
         let text = """
             [node]
