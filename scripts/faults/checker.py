@@ -208,6 +208,8 @@ def check(events: list[dict], final: dict[int, list], committed: dict[int, int],
                                  "acknowledged_offset_wrong")),
         "availability": {"partitions": availability, "by_fault_kind": kinds},
         "worker_failures": [e for e in events if e["type"] == "worker_failed"],
+        # Not a safety violation by itself, but a sign the broker lost a producer's state.
+        "producer_fatal": [e for e in events if e["type"] == "producer_fatal"],
         "examples": {k: v[:5] for k, v in r.violations.items() if v},
     }
     report["safe"] = not any(r.violations.values())
@@ -233,6 +235,8 @@ def summary(report: dict) -> str:
         frac = min(v["writable_fraction"] for v in parts.values())
         lines.append(f"longest gap without an acknowledgement: partition {worst[0]}, {worst[1]['longest_gap_s']:.2f}s "
                      f"at {worst[1]['longest_gap_at_s']:.0f}s; lowest writable fraction {frac:.3f}")
+    for e in report["producer_fatal"][:3]:
+        lines.append(f"producer {e['producer']} hit a fatal error at {e['t']:.1f}s and was replaced: {e['error'][:200]}")
     for k, ex in report["examples"].items():
         lines.append(f"VIOLATION {k}: {json.dumps(ex[0])[:300]}")
     lines.append("SAFE" if report["safe"] else "UNSAFE: safety violations found")

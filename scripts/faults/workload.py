@@ -102,32 +102,47 @@ class ConfluentProducer(Worker):
             value = f"{self.name}:{key}:{self.next_seq[key]}"
             self.next_seq[key] += 1
             h.write("send", producer=self.name, value=value)
-            while True:
+            try:
+                self._produce(producer, key, value, delivered)
+                next_at += interval
+                delay = next_at - time.monotonic()
+                if delay > 0:
+                    producer.poll(delay)
+                elif delay < -1:
+                    next_at = time.monotonic()
+            except KafkaException as e:
+                # A fatal error (librdkafka gave up on its idempotence state) ends this producer;
+                # the report counts it, and a new producer (a new producer id) goes on.
+                h.write("producer_fatal", producer=self.name, error=str(e.args[0]))
                 try:
-                    producer.produce(self.topic, key=key.encode(), value=value.encode(), on_delivery=delivered)
-                    break
-                except BufferError:
-                    producer.poll(0.05)
-                except KafkaException as e:
-                    err = e.args[0]
-                    if not err.fatal():  # e.g. the topic unknown for a moment: try again
-                        h.write("produce_refused", producer=self.name, error=str(err))
-                        producer.poll(0.2)
-                        continue
-                    # A fatal idempotence error: this producer is done; a new one goes on.
-                    h.write("producer_fatal", producer=self.name, error=str(err))
                     producer.flush(5)
-                    producer = self.make()
-            producer.poll(0)
-            next_at += interval
-            delay = next_at - time.monotonic()
-            if delay > 0:
-                producer.poll(delay)
-            elif delay < -1:
-                next_at = time.monotonic()
-        left = producer.flush(60)
+                except KafkaException:
+                    pass
+                producer = self.make()
+        try:
+            left = producer.flush(60)
+        except KafkaException as e:
+            h.write("producer_fatal", producer=self.name, error=str(e.args[0]))
+            left = len(producer)
         if left:
             h.write("unflushed", producer=self.name, records=left)
+
+
+    def _produce(self, producer, key: str, value: str, delivered):
+        """Queues one record, waiting while the queue is full; a refusal that is not fatal
+        (the topic unknown for a moment) is retried, a fatal one raised."""
+        from confluent_kafka import KafkaException
+        while True:
+            try:
+                producer.produce(self.topic, key=key.encode(), value=value.encode(), on_delivery=delivered)
+                return
+            except BufferError:
+                producer.poll(0.05)
+            except KafkaException as e:
+                if e.args[0].fatal():
+                    raise
+                self.history.write("produce_refused", producer=self.name, error=str(e.args[0]))
+                producer.poll(0.2)
 
 
 class SwiftProducer(Worker):

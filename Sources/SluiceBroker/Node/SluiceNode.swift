@@ -85,7 +85,7 @@ public struct SluiceNode: Sendable {
             logger.critical("SLUICE_TEST_BREAKAGE=acks-all-at-append: acks=all is answered before replication, so acknowledged records WILL be lost (a test of the fault harness, never for use)")
         }
         let partitions = PartitionManager(
-            nodeID: id, logs: logs, defaultLogConfig: config.log,
+            nodeID: id, incarnation: incarnation, logs: logs, defaultLogConfig: config.log,
             settings: .init(
                 replication: ReplicationOptions(replicaLagTimeMaxMs: replication.lagTimeMaxMs),
                 fetcher: .init(nodeID: id, fetchWaitMax: .milliseconds(replication.fetchWaitMaxMs),

@@ -63,9 +63,23 @@ public actor PartitionManager: Service {
     private nonisolated let reconciledMirror = Atomic<UInt64>(0)
     private var reconcileWaiters: [(RaftIndex, CheckedContinuation<Void, Never>)] = []
 
-    init(nodeID: NodeID, logs: LogManager, defaultLogConfig: LogConfig, settings: Settings, isrChanges: any ISRChangeSubmitting,
-         group: any EventLoopGroup, nowMs: @escaping @Sendable () -> Int64, logger: Logger) {
+    /// This process's broker incarnation. Images that do not yet register it are not followed
+    /// (nil: every image is, for tests of one broker).
+    ///
+    /// Why: a restarted node replays the metadata log, whose older entries still name it the
+    /// leader of partitions at the leader epoch it had before it died. Opening those replicas
+    /// as leaders would let followers that still fetch at that epoch ask it where the epoch
+    /// ends, and an unclean restart may have cut its log (a torn tail): they would truncate
+    /// records the ISR had acknowledged. The fault harness did exactly that. The controller's
+    /// registration of the new incarnation moves those leaderships away and takes this node
+    /// out of every ISR, so from that image on the roles are safe to take.
+    private let incarnation: KafkaUUID?
+    private var waitingForRegistration = false
+
+    init(nodeID: NodeID, incarnation: KafkaUUID? = nil, logs: LogManager, defaultLogConfig: LogConfig, settings: Settings,
+         isrChanges: any ISRChangeSubmitting, group: any EventLoopGroup, nowMs: @escaping @Sendable () -> Int64, logger: Logger) {
         self.nodeID = nodeID
+        self.incarnation = incarnation
         self.logs = logs
         self.defaultLogConfig = defaultLogConfig
         self.settings = settings
@@ -168,6 +182,17 @@ public actor PartitionManager: Service {
 
     /// Brings the local replicas in line with `image`.
     func reconcile(with image: MetadataImage) async {
+        if let incarnation, image.brokers[nodeID]?.incarnation != incarnation {
+            if !waitingForRegistration {
+                logger.info("replicas wait until the controller registers this process (incarnation \(incarnation)); the replayed metadata is from an earlier one")
+                waitingForRegistration = true
+            }
+            return
+        }
+        if waitingForRegistration {
+            logger.info("the controller registered this process at metadata index \(image.lastAppliedIndex); replicas follow the metadata now")
+            waitingForRegistration = false
+        }
         var wanted: [TopicPartition: PartitionState] = [:]
         for topic in image.topicsByID.values {
             for (i, state) in topic.partitions.enumerated() where state.replicas.contains(nodeID) {
