@@ -23,7 +23,7 @@ public struct SluiceNode: Sendable {
     let dataDirectory: String
 
     /// Ready to serve clients (see `ReadinessProbe`).
-    public var isReady: Bool { readiness.isReady }
+    public var isReady: Bool { readiness.isServing }
     let readiness: ReadinessProbe
 
     /// Written in the data directory after every log closed cleanly (`markCleanShutdown`);
@@ -143,7 +143,7 @@ public struct SluiceNode: Sendable {
         var clientListener = KafkaServer(
             address: config.listeners.client, dispatcher: RequestDispatcher(services: services), group: group,
             frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger,
-            tls: tls.clientListener)
+            tls: tls.clientListener, onBound: { _ in readiness.clientListenerOpened() })
         clientListener.openWhen = { readiness.isReady }
         self.services = [
             driver,
@@ -161,7 +161,7 @@ public struct SluiceNode: Sendable {
             // After the client listener, so it stops first: parked JoinGroup/SyncGroup requests
             // are answered (NOT_COORDINATOR) before the listener waits for requests in hand.
             groups,
-            HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isReady }),
+            HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isServing }),
         ]
     }
 }
@@ -197,6 +197,14 @@ final class ReadinessProbe: Sendable {
         var ready = false
     }
     private let latch = Mutex(Latch())
+    private let listening = Mutex(false)
+
+    /// Called once the client listener is bound (it opens only when `isReady`).
+    func clientListenerOpened() { listening.withLock { $0 = true } }
+
+    /// Ready, and the client listener open: what `/healthz` reports, so that whoever waits for
+    /// 200 can connect at once.
+    var isServing: Bool { listening.withLock { $0 } && isReady }
 
     init(view: MetadataView, nodeID: NodeID, incarnation: KafkaUUID, partitions: PartitionManager) {
         self.view = view
