@@ -304,7 +304,8 @@ class Nemesis:
         candidates = [i for i in self.cluster.nodes if i not in avoid]
         self.rng.shuffle(candidates)
         for i in candidates:
-            for d in self.rng.sample(self._partition_dirs(i), len(self._partition_dirs(i))):
+            dirs = self._partition_dirs(i)
+            for d in self.rng.sample(dirs, len(dirs)):
                 segments = sorted(d.glob("*.log"), key=lambda f: int(f.stem))
                 if len(segments) < 2:
                     continue
