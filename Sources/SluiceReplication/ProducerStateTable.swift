@@ -42,9 +42,14 @@ public struct ProducerStateTable: Sendable {
         let id = batch.producerID
         guard id != .none, let entry = producers[id] else { return .append }
         if batch.producerEpoch < entry.epoch { return .invalidEpoch }
-        if batch.producerEpoch > entry.epoch { return .append }  // a new epoch restarts sequences
         let first = batch.baseSequence.rawValue
-        if let hit = entry.batches.first(where: { $0.firstSequence == first }) {
+        // A new epoch restarts the sequence at 0 (Kafka's rule); anything else is a gap.
+        if batch.producerEpoch > entry.epoch { return first == 0 ? .append : .outOfOrder(expected: 0, got: first) }
+        // A retry is the same sequence range (Kafka matches both ends): a batch that starts
+        // where a stored one starts but holds more records is not that batch, and answering it
+        // with the stored batch's offset would acknowledge records that were never written.
+        let last = batch.lastSequence.rawValue
+        if let hit = entry.batches.first(where: { $0.firstSequence == first && $0.lastSequence == last }) {
             return .duplicate(firstOffset: hit.firstOffset)
         }
         let expected = entry.batches.last.map { Self.next(after: $0.lastSequence) } ?? first

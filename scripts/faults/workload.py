@@ -14,6 +14,7 @@ checker can tell every record apart and knows the order each producer sent each 
 from __future__ import annotations
 
 import json
+import logging
 import random
 import subprocess
 import threading
@@ -69,19 +70,32 @@ class Worker(threading.Thread):
 
 class ConfluentProducer(Worker):
     def __init__(self, name: str, history: History, bootstrap: str, topic: str, conf: dict, rate: float,
-                 keys: int, seed: int):
+                 keys: int, seed: int, debug_log: Path | None = None):
         super().__init__(name, history)
         self.bootstrap, self.topic, self.conf, self.rate = bootstrap, topic, conf, rate
+        self.debug_log = debug_log
         self.keys = [f"k{i:02d}" for i in range(keys)]
         self.rng = random.Random(seed)
         self.next_seq = {k: 0 for k in self.keys}
 
     def make(self):
         from confluent_kafka import Producer
-        return Producer({"bootstrap.servers": self.bootstrap, "acks": "all", "enable.idempotence": True,
-                         "linger.ms": 5, "message.timeout.ms": 30000, "request.timeout.ms": 5000,
-                         "retry.backoff.ms": 100, "reconnect.backoff.max.ms": 1000,
-                         "topic.metadata.refresh.interval.ms": 5000, "log_level": 2, **self.conf})
+        conf = {"bootstrap.servers": self.bootstrap, "acks": "all", "enable.idempotence": True,
+                "linger.ms": 5, "message.timeout.ms": 30000, "request.timeout.ms": 5000,
+                "retry.backoff.ms": 100, "reconnect.backoff.max.ms": 1000,
+                "topic.metadata.refresh.interval.ms": 5000, "log_level": 2, **self.conf}
+        if self.debug_log is not None:
+            # librdkafka's idempotence log (producer id, epoch bumps, sequence errors and retries):
+            # what explains a duplicate or a fatal error afterwards. Kept with the run's output.
+            logger = logging.getLogger(f"faults.{self.name}")
+            if not logger.handlers:
+                handler = logging.FileHandler(self.debug_log)
+                handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+                logger.addHandler(handler)
+                logger.setLevel(logging.DEBUG)
+                logger.propagate = False
+            conf.update({"debug": "eos", "log_level": 7, "logger": logger})
+        return Producer(conf)
 
     def body(self):
         from confluent_kafka import KafkaException
