@@ -56,6 +56,10 @@ public struct ProducerStateTable: Sendable {
         return first == expected ? .append : .outOfOrder(expected: expected, got: first)
     }
 
+    /// Whether any batch of `id` is remembered (a producer without state may start at any
+    /// sequence, as in Kafka).
+    public func knows(_ id: ProducerID) -> Bool { producers[id] != nil }
+
     /// Records an appended batch at `firstOffset`.
     public mutating func record(_ batch: RecordBatch, firstOffset: Offset) {
         record(id: batch.producerID, epoch: batch.producerEpoch, firstSequence: batch.baseSequence,

@@ -68,8 +68,10 @@ import Testing
             [cluster]
             broker_session_timeout_ms = 3000
             broker_heartbeat_interval_ms = 300
+            controlled_shutdown_timeout_ms = 0
             """)
         #expect(config.listeners.interNodeSource == "127.0.0.2")
+        #expect(config.cluster.controlledShutdownTimeoutMs == 0 && NodeConfig().cluster.controlledShutdownTimeoutMs == 30_000)
         #expect(config.cluster.brokerSessionTimeoutMs == 3000 && config.cluster.brokerHeartbeatIntervalMs == 300)
         #expect {
             try NodeConfig(toml: """

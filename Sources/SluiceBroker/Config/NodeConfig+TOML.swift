@@ -38,12 +38,16 @@ extension NodeConfig {
                 }
             }
         }
-        reader.section(table, "cluster", keys: ["voters", "broker_session_timeout_ms", "broker_heartbeat_interval_ms"]) { r, t in
+        reader.section(table, "cluster", keys: ["voters", "broker_session_timeout_ms", "broker_heartbeat_interval_ms",
+                                                 "controlled_shutdown_timeout_ms"]) { r, t in
             if let v = r.int(t, "cluster.broker_session_timeout_ms", "broker_session_timeout_ms", range: 1...Int(Int32.max)) {
                 config.cluster.brokerSessionTimeoutMs = Int64(v)
             }
             if let v = r.int(t, "cluster.broker_heartbeat_interval_ms", "broker_heartbeat_interval_ms", range: 1...Int(Int32.max)) {
                 config.cluster.brokerHeartbeatIntervalMs = Int64(v)
+            }
+            if let v = r.int(t, "cluster.controlled_shutdown_timeout_ms", "controlled_shutdown_timeout_ms", range: 0...Int(Int32.max)) {
+                config.cluster.controlledShutdownTimeoutMs = Int64(v)
             }
             guard let value = t["voters"] else { return }
             guard let array = value.array else { r.problems.append("cluster.voters must be an array of \"id@host:port\""); return }

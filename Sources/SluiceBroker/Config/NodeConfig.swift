@@ -41,6 +41,9 @@ public struct NodeConfig: Equatable, Sendable {
         public var brokerSessionTimeoutMs: Int64 = 9_000
         /// How often a broker heartbeats to the controller (Kafka: broker.heartbeat.interval.ms).
         public var brokerHeartbeatIntervalMs: Int64 = 1_000
+        /// On SIGTERM a node asks the controller to move its leaderships before it stops, and
+        /// waits at most this long for that (then it stops anyway, and says so). 0 skips it.
+        public var controlledShutdownTimeoutMs: Int64 = 30_000
     }
 
     public struct Topics: Equatable, Sendable {

@@ -11,14 +11,14 @@ import SluiceWire
 enum ControllerRPC {
     static func register(in registry: inout InterNodeHandlerRegistry, controller: ControllerService) {
         registry.register(apiKeys: [BrokerHeartbeatRequest.apiKey]) { request in
-            let heartbeat = try BrokerHeartbeatRequest.decode(exactly: request.body, version: 0)
+            let heartbeat = try BrokerHeartbeatRequest.decode(exactly: request.body, version: request.header.apiVersion)
             let result = await controller.heartbeat(BrokerHeartbeat(
                 nodeID: heartbeat.nodeID, incarnation: heartbeat.incarnation,
                 clientEndpoint: BrokerEndpoint(host: heartbeat.clientHost, port: UInt16(clamping: heartbeat.clientPort)),
                 interNodeEndpoint: BrokerEndpoint(host: heartbeat.interNodeHost, port: UInt16(clamping: heartbeat.interNodePort)),
-                cleanShutdown: heartbeat.cleanShutdown))
+                cleanShutdown: heartbeat.cleanShutdown, wantShutDown: heartbeat.wantShutDown))
             let response = BrokerHeartbeatResponse(errorCode: (result?.error ?? .notController).rawValue,
-                                                   isFenced: result?.isFenced ?? true)
+                                                   isFenced: result?.isFenced ?? true, shouldShutDown: result?.shouldShutDown ?? false)
             return ResponseEncoder.encode(response, answering: request.header)
         }
         registry.register(apiKeys: [SluiceWire.AlterPartitionRequest.apiKey]) { request in

@@ -62,13 +62,15 @@ struct InterNodeClient: Sendable {
             }
         return try await channel.executeThenClose { inbound, outbound in
             var frame = ByteBufferAllocator().buffer(capacity: 128)
-            RequestHeader(apiKey: Request.apiKey, apiVersion: 0, correlationID: 1, clientID: clientID).encode(into: &frame, version: 1)
-            request.encode(into: &frame, version: 0)
+            // The newest version this build knows (there is no older release to negotiate with yet).
+            let version = Request.versions.upperBound
+            RequestHeader(apiKey: Request.apiKey, apiVersion: version, correlationID: 1, clientID: clientID).encode(into: &frame, version: 1)
+            request.encode(into: &frame, version: version)
             try await outbound.write(frame)
             for try await var answer in inbound {
                 do {
                     _ = try ResponseHeader(from: &answer, version: 0)
-                    return try Request.Response(from: &answer, version: 0)
+                    return try Request.Response(from: &answer, version: version)
                 } catch {
                     throw CallError.malformed("\(error)")
                 }

@@ -145,15 +145,16 @@ public struct SluiceNode: Sendable {
             frameBytesMax: config.limits.requestBytesMax, connectionsMax: config.limits.connectionsMax, logger: logger,
             tls: tls.clientListener, onBound: { _ in readiness.clientListenerOpened() })
         clientListener.openWhen = { readiness.isReady }
+        let heartbeater = BrokerHeartbeater(
+            heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
+            interval: .milliseconds(config.cluster.brokerHeartbeatIntervalMs), logger: logger, cleanShutdown: cleanShutdown)
         self.services = [
             driver,
             transport,
             interNode,
             ControllerRunner(nodeID: id, driver: driver, controller: controller, groups: groups, view: view,
                              tickInterval: .milliseconds(500), logger: logger),
-            BrokerHeartbeater(heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
-                              interval: .milliseconds(config.cluster.brokerHeartbeatIntervalMs), logger: logger,
-                              cleanShutdown: cleanShutdown),
+            heartbeater,
             // After the listeners it serves replica fetches on, before the client listener.
             partitions,
             LogMaintenance(logs: logs, interval: .seconds(30)),
@@ -162,6 +163,11 @@ public struct SluiceNode: Sendable {
             // are answered (NOT_COORDINATOR) before the listener waits for requests in hand.
             groups,
             HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isServing }),
+            // Last, so the service group stops it first: on SIGTERM the leaderships move away
+            // while every listener still answers.
+            ControlledShutdown(heartbeater: heartbeater, partitions: partitions,
+                               timeout: .milliseconds(config.cluster.controlledShutdownTimeoutMs), retryInterval: .milliseconds(200),
+                               logger: logger),
         ]
     }
 }

@@ -91,6 +91,13 @@ public actor PartitionManager: Service {
 
     func replica(_ partition: TopicPartition) -> PartitionReplica? { replicas[partition] }
 
+    /// How many local replicas lead their partition now (a controlled shutdown waits for 0).
+    func leaderCount() async -> Int {
+        var count = 0
+        for replica in replicas.values where await replica.isLeader { count += 1 }
+        return count
+    }
+
     /// Every local replica, by partition (DescribeLogDirs).
     var allReplicas: [TopicPartition: PartitionReplica] { replicas }
 

@@ -11,6 +11,7 @@ extension PartitionReplica {
     func becomeLeader(previous: PartitionState) async {
         follower = nil
         producers = nil // batches may have arrived by replication; rebuild from the log
+        refusals = [:]
         let epoch = state.leaderEpoch
         do throws(LogError) {
             // KIP-101: the epoch starts at our log end now, before any record of it is written.
@@ -92,13 +93,10 @@ extension PartitionReplica {
     /// answer waits until the HW passes the batch, i.e. every in-sync replica has it.
     func append(_ records: ByteBuffer, requiredAcks: Int16, minInsyncReplicas: Int, timeout: Duration) async -> ProduceOutcome {
         guard let current = leader else { return ProduceOutcome(errorCode: .notLeaderOrFollower) }
-        if requiredAcks == -1 && current.isr.count < minInsyncReplicas {
-            return ProduceOutcome(errorCode: .notEnoughReplicas,
-                                  errorMessage: "ISR \(current.isr) has \(current.isr.count) replicas; min.insync.replicas is \(minInsyncReplicas)")
-        }
         let epoch = current.leaderEpoch
         let result: PartitionLog.AppendResult
-        switch await appendLock.withLock({ await appendLocked(records, epoch: epoch) }) {
+        let minISR = requiredAcks == -1 ? minInsyncReplicas : 0
+        switch await appendLock.withLock({ await appendLocked(records, epoch: epoch, minInsyncReplicas: minISR) }) {
         case .answered(let outcome): return outcome
         case .appended(let appended): result = appended
         }
@@ -146,8 +144,10 @@ extension PartitionReplica {
 
     /// Checks idempotence and appends; runs under the append lock, so the producer table and
     /// the log change together. A replica demoted while the append waited for the lock does not
-    /// append under the old epoch.
-    func appendLocked(_ records: ByteBuffer, epoch: LeaderEpoch) async -> LockedAppend {
+    /// append under the old epoch. `minInsyncReplicas` (0 unless `acks=all`) is checked after
+    /// the duplicate check: a retry of a batch already here is never told it was not written
+    /// (NOT_ENOUGH_REPLICAS says so); it waits for the HW like the original.
+    func appendLocked(_ records: ByteBuffer, epoch: LeaderEpoch, minInsyncReplicas: Int = 0) async -> LockedAppend {
         guard leader?.leaderEpoch == epoch else { return .answered(ProduceOutcome(errorCode: .notLeaderOrFollower)) }
         // Idempotence checks the first batch: producers send one batch per partition per
         // request (Kafka rejects more for magic 2, and so does validation below).
@@ -181,7 +181,20 @@ extension PartitionReplica {
             guard leader?.leaderEpoch == epoch else { return .answered(ProduceOutcome(errorCode: .notLeaderOrFollower)) }
             producers = table
         }
-        switch table.check(first) {
+        let check = table.check(first)
+        // A producer this replica has no batch of yet starts wherever it likes; but not past
+        // the batch it was just refused (R1 refused, R2 behind it would skip R1's records).
+        if case .append = check, !table.knows(first.producerID), let refusal = refusals[first.producerID],
+           refusal.epoch == first.producerEpoch, first.baseSequence.rawValue != refusal.firstSequence,
+           let pending = retriableRefusal(for: first, expected: refusal.firstSequence) {
+            return .answered(ProduceOutcome(errorCode: pending.errorCode, errorMessage: pending.errorMessage))
+        }
+        if case .append = check, let current = leader, current.isr.count < minInsyncReplicas {
+            return .answered(refuse(first, ProduceOutcome(
+                errorCode: .notEnoughReplicas,
+                errorMessage: "ISR \(current.isr) has \(current.isr.count) replicas; min.insync.replicas is \(minInsyncReplicas)")))
+        }
+        switch check {
         case .duplicate(let offset):
             // A retry of a batch already in the log: answered with its offset, but only once
             // it is committed like any other, so an `acks=all` retry waits for the HW too (the
@@ -191,6 +204,9 @@ extension PartitionReplica {
         case .invalidEpoch:
             return .answered(ProduceOutcome(errorCode: .invalidProducerEpoch))
         case .outOfOrder(let expected, let got):
+            if let refusal = retriableRefusal(for: first, expected: expected) {
+                return .answered(ProduceOutcome(errorCode: refusal.errorCode, errorMessage: refusal.errorMessage))
+            }
             return .answered(ProduceOutcome(errorCode: .outOfOrderSequenceNumber,
                                             errorMessage: "sequence \(got) but \(expected) was expected"))
         case .append:
@@ -199,6 +215,7 @@ extension PartitionReplica {
         do throws(LogError) {
             let result = try await log.appendAsLeader(records, leaderEpoch: epoch)
             producers?.record(first, firstOffset: result.firstOffset)
+            refusals[first.producerID] = nil
             if var current = leader, current.leaderEpoch == epoch {
                 let actions = current.appended(newLogEndOffset: result.lastOffset.advanced(by: 1))
                 leader = current
@@ -212,8 +229,41 @@ extension PartitionReplica {
             return .appended(result)
         } catch {
             noteAppendFailure(error)
-            return .answered(ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description))
+            return .answered(refuse(first, ProduceOutcome(errorCode: Self.errorCode(for: error), errorMessage: error.description)))
         }
+    }
+
+    /// How long a retriable refusal explains a producer's sequence gap: longer than a client's
+    /// retry of the refused batch takes, short enough that a real gap is reported.
+    static let refusalMemoryMs: Int64 = 10_000
+    /// Refusals a producer retries (the batch was not written): too few in-sync replicas, a
+    /// failed write (a full disk).
+    static let retriableRefusals: Set<KafkaErrorCode> = [.notEnoughReplicas, .kafkaStorageError]
+
+    /// Remembers that `batch` was refused with `outcome` (not appended) and returns `outcome`.
+    private func refuse(_ batch: RecordBatch, _ outcome: ProduceOutcome) -> ProduceOutcome {
+        guard batch.producerID != .none, batch.baseSequence != .none, Self.retriableRefusals.contains(outcome.errorCode) else {
+            return outcome
+        }
+        refusals[batch.producerID] = RetriableRefusal(
+            epoch: batch.producerEpoch, firstSequence: batch.baseSequence.rawValue, errorCode: outcome.errorCode,
+            errorMessage: outcome.errorMessage, atMs: context.nowMs())
+        return outcome
+    }
+
+    /// A batch behind a refused one: a producer with several requests in flight sends its
+    /// next batches before it hears that an earlier one was refused, and those arrive with a
+    /// sequence past the one this replica expects. Kafka answers OUT_OF_ORDER_SEQUENCE_NUMBER,
+    /// and librdkafka answers that by bumping its producer epoch and renumbering every
+    /// unacknowledged record, on every partition, including records another partition has
+    /// written but not yet acknowledged (a leader that died mid-request): those are written
+    /// twice (librdkafka issue 4953; the fault harness found it). The refused batch's own
+    /// retriable error says the same thing without that cost: retry, in order.
+    private func retriableRefusal(for batch: RecordBatch, expected: Int32) -> RetriableRefusal? {
+        guard let refusal = refusals[batch.producerID], refusal.epoch == batch.producerEpoch,
+              refusal.firstSequence == expected, context.nowMs() - refusal.atMs <= Self.refusalMemoryMs
+        else { return nil }
+        return refusal
     }
 
     /// A failed write (a full disk: the log undid it, nothing was stored) is logged when it

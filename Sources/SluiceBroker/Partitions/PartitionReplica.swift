@@ -50,6 +50,11 @@ actor PartitionReplica {
     /// Nil until rebuilt from the log's tail (after opening, or a leader change): the first
     /// append under the lock rebuilds it, so a restart does not forget which batches are in.
     var producers: ProducerStateTable?
+    /// The last retriable refusal of each idempotent producer's batch here, so that the
+    /// batches it had in flight behind the refused one get the same retriable error instead of
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER (`retriableRefusal(for:)`). Cleared when the producer's
+    /// next batch is appended; leader-only, like `producers`.
+    var refusals: [ProducerID: RetriableRefusal] = [:]
     let appendLock = AsyncFIFOLock()
     /// The lowest damaged batch a read of this log found (bit rot: it failed its CRC or offset
     /// checks), until this replica, as a follower, cuts its log back to it and fetches it
@@ -66,6 +71,15 @@ actor PartitionReplica {
     var appendFailure: String?
     var signal: AppendSignal { context.signal }
     var logger: Logger { context.logger }
+
+    /// A batch refused with a retriable error before it was appended (it is not in the log).
+    struct RetriableRefusal {
+        var epoch: ProducerEpoch
+        var firstSequence: Int32
+        var errorCode: KafkaErrorCode
+        var errorMessage: String?
+        var atMs: Int64
+    }
 
     init(partition: TopicPartition, log: PartitionLogActor, state: PartitionState, context: ReplicaContext) {
         self.partition = partition

@@ -12,17 +12,21 @@ public struct BrokerHeartbeat: Hashable, Sendable {
     /// broker's logs may lack records it had acknowledged, so the partitions whose only
     /// in-sync replica it is do not elect it (`PartitionState.isrRestartedUnclean`).
     public var cleanShutdown: Bool
+    /// The broker is stopping and asks for a controlled shutdown (KRaft's `WantShutDown`): its
+    /// leaderships move to other in-sync replicas and it leaves the ISRs before it goes.
+    public var wantShutDown: Bool
     /// `cleanShutdown` defaults to true, the behaviour before the flag existed, for a node
     /// that does not know how its previous process ended.
     public init(
         nodeID: NodeID, incarnation: KafkaUUID, clientEndpoint: BrokerEndpoint, interNodeEndpoint: BrokerEndpoint,
-        cleanShutdown: Bool = true
+        cleanShutdown: Bool = true, wantShutDown: Bool = false
     ) {
         self.nodeID = nodeID
         self.incarnation = incarnation
         self.clientEndpoint = clientEndpoint
         self.interNodeEndpoint = interNodeEndpoint
         self.cleanShutdown = cleanShutdown
+        self.wantShutDown = wantShutDown
     }
 }
 
@@ -31,6 +35,9 @@ public struct BrokerHeartbeatResult: Hashable, Sendable {
     /// `.none`, or `.invalidRequest` for a heartbeat that cannot be a broker's (then nothing changed).
     public var error: KafkaErrorCode = .none
     public var isFenced: Bool
+    /// The broker asked to stop and may now: it leads nothing, and is out of every ISR it is not
+    /// the last member of.
+    public var shouldShutDown = false
 }
 
 extension Controller {
@@ -61,11 +68,16 @@ extension Controller {
                     nodeID: id, incarnation: heartbeat.incarnation, clientEndpoint: heartbeat.clientEndpoint,
                     interNodeEndpoint: heartbeat.interNodeEndpoint))
             adopt([register])
+            shuttingDown.remove(id)
             let restartedUnclean = current != nil && current!.incarnation != heartbeat.incarnation && !heartbeat.cleanShutdown
             let moves = removeFromPartitions(id, .registeredAgain(lostUnsyncedRecords: restartedUnclean))
             return ControllerOutput(
                 units: [[register], moves.records], result: BrokerHeartbeatResult(isFenced: true), notices: moves.notices)
         }
+        if heartbeat.wantShutDown { return controlledShutdown(id, current!) }
+        // The broker went on without stopping (its shutdown was cancelled, or it is a new
+        // attempt of the same process): it may lead and join ISRs again.
+        shuttingDown.remove(id)
         guard current!.isFenced else {
             return ControllerOutput(units: [], result: BrokerHeartbeatResult(isFenced: false))
         }
@@ -74,6 +86,25 @@ extension Controller {
         let elections = electLeaderlessPartitions(with: id)
         return ControllerOutput(
             units: [[unfence], elections.records], result: BrokerHeartbeatResult(isFenced: false), notices: elections.notices)
+    }
+
+    /// A controlled shutdown (KRaft's): every partition `id` leads gets another in-sync,
+    /// unfenced leader that is not stopping too, or none where `id` is its only such member (the
+    /// partition is offline until `id` returns, as it would be once `id` stops); `id` leaves
+    /// every ISR it is not the last member of; and it is fenced, so that no leader adds it back,
+    /// no election picks it, and clients stop routing to it. It may then stop: the answer says
+    /// so once these records commit. A restarted process registers again and is unfenced as
+    /// after any restart. Heartbeats of a fenced, stopping broker change nothing.
+    mutating func controlledShutdown(_ id: NodeID, _ registration: BrokerRegistration) -> ControllerOutput<BrokerHeartbeatResult> {
+        guard !registration.isFenced else {
+            return ControllerOutput(units: [], result: BrokerHeartbeatResult(isFenced: true, shouldShutDown: true))
+        }
+        shuttingDown.insert(id)
+        let moves = removeFromPartitions(id, .shuttingDown)
+        let fence = MetadataRecord.fenceBroker(FenceBrokerRecord(nodeID: id, incarnation: registration.incarnation))
+        adopt([fence])
+        return ControllerOutput(units: [moves.records, [fence]], result: BrokerHeartbeatResult(isFenced: true, shouldShutDown: true),
+                                notices: moves.notices)
     }
 
     /// Fences every unfenced broker whose lease has expired, moves its leaderships and takes
@@ -91,6 +122,7 @@ extension Controller {
         }
         for id in leases.expired(nowMs: nowMs) {
             leases.remove(id)
+            shuttingDown.remove(id)
             guard let broker = image.brokers[id] else { continue }
             if !broker.isFenced {
                 let fence = MetadataRecord.fenceBroker(FenceBrokerRecord(nodeID: id, incarnation: broker.incarnation))

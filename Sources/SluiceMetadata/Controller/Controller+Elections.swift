@@ -18,6 +18,9 @@ extension Controller {
         /// heartbeat, so its partitions wait for it rather than elect uncleanly meanwhile.
         /// `lostUnsyncedRecords`: the new process follows an unclean shutdown.
         case registeredAgain(lostUnsyncedRecords: Bool)
+        /// It asked for a controlled shutdown: its partitions get other leaders now, and where
+        /// none is in sync they wait for it (no unclean election: it has not failed).
+        case shuttingDown
     }
 
     /// `gone` was fenced or registered again: it may not lead, and it leaves every ISR, as
@@ -46,7 +49,7 @@ extension Controller {
                 change.isrRestartedUnclean = true
             }
             let needsLeader = state.leader == gone || !state.hasLeader
-            if state.leader == gone, let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) {
+            if state.leader == gone, let next = state.replicas.first(where: { rest.contains($0) && mayLead($0) }) {
                 change.leader = next
             } else if needsLeader, departure == .fenced, let unclean = uncleanLeader(topic, state) {
                 change.leader = unclean
@@ -109,8 +112,8 @@ extension Controller {
             image.effectiveConfig(.uncleanLeaderElectionEnable, topic: name, defaults: options.topicConfigDefaults) == "true"
         else { return nil }
         let liveISR = state.isr.filter(image.isUnfenced)
-        if !liveISR.isEmpty { return state.isrRestartedUnclean ? liveISR[0] : nil }
-        return state.replicas.first(where: image.isUnfenced)
+        if !liveISR.isEmpty { return state.isrRestartedUnclean && mayLead(liveISR[0]) ? liveISR[0] : nil }
+        return state.replicas.first(where: mayLead)
     }
 
     /// `leader` leads with an ISR of itself: it is the only replica known to hold its log.

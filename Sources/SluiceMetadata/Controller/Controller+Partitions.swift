@@ -89,8 +89,8 @@ extension Controller {
             return reject(.invalidRequest, "broker \(stranger) is not a replica")
         }
         if !isr.contains(state.leader) { return reject(.invalidRequest, "the leader must stay in the ISR") }
-        if let ineligible = isr.first(where: { !state.isr.contains($0) && !image.isUnfenced($0) }) {
-            return reject(.ineligibleReplica, "broker \(ineligible) is fenced or not registered")
+        if let ineligible = isr.first(where: { !state.isr.contains($0) && !mayLead($0) }) {
+            return reject(.ineligibleReplica, "broker \(ineligible) is fenced, not registered, or shutting down")
         }
         let change = MetadataRecord.partitionChange(
             PartitionChangeRecord(
@@ -175,7 +175,7 @@ extension Controller {
         var change = PartitionChangeRecord(topicID: topic.topicID, partition: report.partition,
                                            partitionEpoch: state.partitionEpoch.next, isr: rest)
         if state.leader == report.replicaID {
-            guard let next = state.replicas.first(where: { rest.contains($0) && image.isUnfenced($0) }) else {
+            guard let next = state.replicas.first(where: { rest.contains($0) && mayLead($0) }) else {
                 return reject(.eligibleLeadersNotAvailable, "no other in-sync replica of \(state.isr) is alive to lead")
             }
             change.leader = next

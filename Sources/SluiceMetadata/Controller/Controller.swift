@@ -28,6 +28,9 @@ public struct Controller: Sendable {
 
     public internal(set) var image: MetadataImage
     public internal(set) var leases: BrokerLeases
+    /// Brokers in a controlled shutdown: not elected, not added to an ISR. In memory, like the
+    /// leases: the broker repeats `wantShutDown` on every heartbeat, and it is fenced by then.
+    public internal(set) var shuttingDown: Set<NodeID> = []
     public let options: ControllerOptions
     var random: SplitMix64
 
@@ -45,6 +48,9 @@ public struct Controller: Sendable {
             leases.renew(id, nowMs: nowMs, timeoutMs: options.brokerSessionTimeoutMs)
         }
     }
+
+    /// Whether `id` may be elected leader or join an ISR: registered, unfenced, not stopping.
+    func mayLead(_ id: NodeID) -> Bool { image.isUnfenced(id) && !shuttingDown.contains(id) }
 
     /// Applies the controller's own records to its working image.
     /// A record the controller built from its own image that does not apply is a bug here.

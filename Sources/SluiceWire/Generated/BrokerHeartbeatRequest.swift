@@ -4,11 +4,11 @@
 import NIOCore
 import SluiceCore
 
-/// The request of API key 10100, versions 0-0.
+/// The request of API key 10100, versions 0-1.
 public struct BrokerHeartbeatRequest: APIRequest {
     public typealias Response = BrokerHeartbeatResponse
     public static let apiKey: Int16 = 10100
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...1
 
     /// `NodeId` (int32), v0+.
     public var nodeID: NodeID
@@ -24,6 +24,8 @@ public struct BrokerHeartbeatRequest: APIRequest {
     public var interNodePort: Int32
     /// `CleanShutdown` (bool), v0+.
     public var cleanShutdown: Bool
+    /// `WantShutDown` (bool), v1+.
+    public var wantShutDown: Bool
 
     public init(
         nodeID: NodeID = 0,
@@ -32,7 +34,8 @@ public struct BrokerHeartbeatRequest: APIRequest {
         clientPort: Int32 = 0,
         interNodeHost: String = "",
         interNodePort: Int32 = 0,
-        cleanShutdown: Bool = true
+        cleanShutdown: Bool = true,
+        wantShutDown: Bool = false
     ) {
         self.nodeID = nodeID
         self.incarnation = incarnation
@@ -41,6 +44,7 @@ public struct BrokerHeartbeatRequest: APIRequest {
         self.interNodeHost = interNodeHost
         self.interNodePort = interNodePort
         self.cleanShutdown = cleanShutdown
+        self.wantShutDown = wantShutDown
     }
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
@@ -52,6 +56,9 @@ public struct BrokerHeartbeatRequest: APIRequest {
         buffer.writeWireString(self.interNodeHost)
         buffer.writeInteger(self.interNodePort, endianness: .big)
         buffer.writeWireBool(self.cleanShutdown)
+        if version >= 1 {
+            buffer.writeWireBool(self.wantShutDown)
+        }
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws(WireError) {
@@ -67,5 +74,8 @@ public struct BrokerHeartbeatRequest: APIRequest {
         self.interNodeHost = try buffer.readWireString(context, "InterNodeHost")
         self.interNodePort = try buffer.readWire(Int32.self, context, "InterNodePort")
         self.cleanShutdown = try buffer.readWireBool(context, "CleanShutdown")
+        if version >= 1 {
+            self.wantShutDown = try buffer.readWireBool(context, "WantShutDown")
+        }
     }
 }

@@ -4,28 +4,35 @@
 import NIOCore
 import SluiceCore
 
-/// The response of API key 10100, versions 0-0.
+/// The response of API key 10100, versions 0-1.
 public struct BrokerHeartbeatResponse: APIResponse {
     public static let apiKey: Int16 = 10100
-    public static let versions: ClosedRange<Int16> = 0...0
+    public static let versions: ClosedRange<Int16> = 0...1
 
     /// `ErrorCode` (int16), v0+.
     public var errorCode: Int16
     /// `IsFenced` (bool), v0+.
     public var isFenced: Bool
+    /// `ShouldShutDown` (bool), v1+.
+    public var shouldShutDown: Bool
 
     public init(
         errorCode: Int16 = 0,
-        isFenced: Bool = false
+        isFenced: Bool = false,
+        shouldShutDown: Bool = false
     ) {
         self.errorCode = errorCode
         self.isFenced = isFenced
+        self.shouldShutDown = shouldShutDown
     }
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
         precondition(Self.versions.contains(version), "BrokerHeartbeatResponse has no version \(version)")
         buffer.writeInteger(self.errorCode, endianness: .big)
         buffer.writeWireBool(self.isFenced)
+        if version >= 1 {
+            buffer.writeWireBool(self.shouldShutDown)
+        }
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws(WireError) {
@@ -36,5 +43,8 @@ public struct BrokerHeartbeatResponse: APIResponse {
         self.init()
         self.errorCode = try buffer.readWire(Int16.self, context, "ErrorCode")
         self.isFenced = try buffer.readWireBool(context, "IsFenced")
+        if version >= 1 {
+            self.shouldShutDown = try buffer.readWireBool(context, "ShouldShutDown")
+        }
     }
 }

@@ -15,6 +15,7 @@ extension BrokerHeartbeatRequest {
         value.interNodeHost = rng.string()
         value.interNodePort = rng.integer(Int32.self)
         value.cleanShutdown = rng.bool()
+        if version >= 1 { value.wantShutDown = rng.bool() }
         return value
     }
 }
@@ -24,6 +25,7 @@ extension BrokerHeartbeatResponse {
         var value = Self()
         value.errorCode = rng.integer(Int16.self)
         value.isFenced = rng.bool()
+        if version >= 1 { value.shouldShutDown = rng.bool() }
         return value
     }
 }
