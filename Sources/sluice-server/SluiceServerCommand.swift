@@ -59,6 +59,9 @@ struct SluiceServerCommand: AsyncParsableCommand {
             do { try node.markCleanShutdown() } catch { logger.error("could not record the clean shutdown: \(error)") }
         }
         logger.info("sluice-server stopped; partition logs flushed and closed")
+        // A node that stopped on an error (its metadata log could not be written, say) exits
+        // with a failure status, so a supervisor restarts it and an operator sees why.
+        if !clean { throw ExitCode(1) }
     }
 
     /// The TLS contexts of `[tls]`, every certificate and key read and checked now: a node that

@@ -344,7 +344,9 @@ class Nemesis:
         if not candidates:
             return None
         i = self.rng.choice(candidates)
-        filler = self._node(i).data / "faults-filler"
+        node = self._node(i)
+        node.disk_full = True
+        filler = node.data / "faults-filler"
         with open(filler, "wb", buffering=0) as f:  # unbuffered: closing has nothing left to write
             chunk = b"\0" * (1 << 20)
             try:
@@ -361,8 +363,10 @@ class Nemesis:
                 pass
 
         def heal():
+            self.cluster.note_crashes(self.history)  # a node that stopped on the full disk
             try:
                 filler.unlink()
             except FileNotFoundError:
                 pass
+            node.disk_full = False
         return heal, [i], {}
