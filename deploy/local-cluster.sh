@@ -25,6 +25,7 @@
 #   SLUICE_PORT            client port of every node (default 9092)
 #   SLUICE_HEALTH_TIMEOUT  seconds to wait for /healthz (default 60)
 #   SLUICE_STOP_TIMEOUT    seconds between SIGTERM and SIGKILL on stop/restart (default 15)
+#   SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS  [cluster] leader_imbalance_check_interval_ms (default 300000)
 #   SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS
 #                          when set, written as [groups] initial_rebalance_delay_ms into every
 #                          node's config (tests use a few hundred ms; the default is 3000)
@@ -57,6 +58,8 @@ say() { echo "$prog: $*"; }
 [[ "$health_timeout" =~ ^[0-9]+$ ]] || die "SLUICE_HEALTH_TIMEOUT must be whole seconds"
 [[ "$stop_timeout" =~ ^[0-9]+$ ]] || die "SLUICE_STOP_TIMEOUT must be whole seconds"
 [[ -z "$group_delay" || "$group_delay" =~ ^[0-9]+$ ]] || die "SLUICE_GROUP_INITIAL_REBALANCE_DELAY_MS must be whole milliseconds"
+[[ -z "${SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS:-}" || "$SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS" =~ ^[0-9]+$ ]] \
+    || die "SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS must be whole milliseconds"
 
 node_dir() { echo "$data/node$1"; }
 node_cfg() { echo "$data/node$1/sluice.toml"; }
@@ -154,6 +157,9 @@ write_config() { # write_config I N TLS
         echo
         echo "[cluster]"
         echo "voters = [$voters]"
+        if [[ -n "${SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS:-}" ]]; then
+            echo "leader_imbalance_check_interval_ms = $SLUICE_LEADER_IMBALANCE_CHECK_INTERVAL_MS"
+        fi
         if [[ -n "$group_delay" ]]; then
             echo
             echo "[groups]"

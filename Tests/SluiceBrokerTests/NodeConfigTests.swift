@@ -69,7 +69,12 @@ import Testing
             broker_session_timeout_ms = 3000
             broker_heartbeat_interval_ms = 300
             controlled_shutdown_timeout_ms = 0
+            auto_leader_rebalance = false
+            leader_imbalance_check_interval_ms = 2000
+            leader_imbalance_per_broker_percentage = 0
             """)
+        #expect(!config.cluster.autoLeaderRebalance && config.cluster.leaderImbalanceCheckIntervalMs == 2000
+                && config.cluster.leaderImbalancePerBrokerPercentage == 0)
         #expect(config.listeners.interNodeSource == "127.0.0.2")
         #expect(config.cluster.controlledShutdownTimeoutMs == 0 && NodeConfig().cluster.controlledShutdownTimeoutMs == 30_000)
         #expect(config.cluster.brokerSessionTimeoutMs == 3000 && config.cluster.brokerHeartbeatIntervalMs == 300)

@@ -90,3 +90,68 @@ struct ControllerShutdownTests {
         #expect(answer.records.isEmpty && answer.result.isFenced && answer.result.shouldShutDown)
     }
 }
+
+/// Leadership returns to each partition's preferred replica (its first) once it is in sync
+/// again (Kafka's auto leader rebalance), so leaders stay spread after restarts.
+@Suite("Controller: preferred leaders")
+struct ControllerPreferredLeaderTests {
+    typealias C = ControllerISRTests
+
+    /// Broker 1 restarts: partition 0 (preferred 1) moves to 2. Once 1 is back in its ISR, the
+    /// periodic check hands it back, and not before the interval.
+    @Test func leadershipReturnsToThePreferredReplicaOnTheCheck() {
+        var options = ControllerOptions()
+        options.leaderImbalanceCheckIntervalMs = 1_000
+        var controller = Fixture.controller(brokers: 3, options: options)
+        _ = controller.createTopics(
+            [CreateTopicRequest(name: "t", numPartitions: 3, replicationFactor: 3)], validateOnly: false)
+        _ = controller.brokerHeartbeat(Fixture.heartbeat(1, incarnation: 2), nowMs: 100)  // a new process: moves
+        _ = controller.brokerHeartbeat(Fixture.heartbeat(1, incarnation: 2), nowMs: 100)  // unfenced
+        #expect(C.state(controller, 0).leader == 2 && !C.state(controller, 0).isr.contains(1))
+        // Not in the ISR yet: nothing to hand back.
+        #expect(Self.advance(&controller, to: 1_100).records.isEmpty)
+        // Its leader 2 adds it back once caught up.
+        let state = C.state(controller, 0)
+        _ = controller.alterPartition(
+            SluiceMetadata.AlterPartitionRequest(
+                topic: C.t, partition: 0, leaderID: 2, leaderIncarnation: Fixture.incarnation(1),
+                leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, newISR: state.isr + [1]))
+        #expect(Self.advance(&controller, to: 1_500).records.isEmpty, "before the interval")
+        let moved = Self.advance(&controller, to: 2_200)
+        #expect(moved.records.count == 1)
+        #expect(C.state(controller, 0).leader == 1 && C.state(controller, 0).leaderEpoch > state.leaderEpoch)
+        #expect((0..<3).map { C.state(controller, $0).leader } == [1, 2, 3])
+    }
+
+    @Test func noRebalanceWhenOffOrWithinTheThreshold() {
+        for (enabled, percentage) in [(false, 10), (true, 100)] {
+            var options = ControllerOptions()
+            options.leaderImbalanceCheckIntervalMs = 1_000
+            options.autoLeaderRebalance = enabled
+            options.leaderImbalancePerBrokerPercentage = percentage
+            var controller = Fixture.controller(brokers: 3, options: options)
+            _ = controller.createTopics(
+                [CreateTopicRequest(name: "t", numPartitions: 3, replicationFactor: 3)], validateOnly: false)
+            _ = controller.brokerHeartbeat(Self.stopping(1), nowMs: 100)
+            _ = controller.brokerHeartbeat(Fixture.heartbeat(1, incarnation: 2), nowMs: 200)
+            _ = controller.brokerHeartbeat(Fixture.heartbeat(1, incarnation: 2), nowMs: 200)
+            let state = C.state(controller, 0)
+            _ = controller.alterPartition(
+                SluiceMetadata.AlterPartitionRequest(
+                    topic: C.t, partition: 0, leaderID: state.leader, leaderIncarnation: Fixture.incarnation(1),
+                    leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, newISR: state.isr + [1]))
+            _ = Self.advance(&controller, to: 5_000)
+            #expect(C.state(controller, 0).isr.contains(1))
+            #expect(C.state(controller, 0).leader == 2, "enabled \(enabled), threshold \(percentage)%")
+        }
+    }
+
+    static func stopping(_ id: Int32) -> BrokerHeartbeat { ControllerShutdownTests.stopping(id) }
+
+    /// Brokers 2 and 3 (first process) and 1 (its second) heartbeat at `nowMs`, then a tick.
+    static func advance(_ controller: inout Controller, to nowMs: Int64) -> ControllerOutput<[NodeID]> {
+        _ = controller.brokerHeartbeat(Fixture.heartbeat(1, incarnation: 2), nowMs: nowMs)
+        for id in [Int32(2), 3] { _ = controller.brokerHeartbeat(Fixture.heartbeat(id), nowMs: nowMs) }
+        return controller.tick(nowMs: nowMs)
+    }
+}

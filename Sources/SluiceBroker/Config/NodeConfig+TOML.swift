@@ -39,7 +39,8 @@ extension NodeConfig {
             }
         }
         reader.section(table, "cluster", keys: ["voters", "broker_session_timeout_ms", "broker_heartbeat_interval_ms",
-                                                 "controlled_shutdown_timeout_ms"]) { r, t in
+                                                 "controlled_shutdown_timeout_ms", "auto_leader_rebalance",
+                                                 "leader_imbalance_check_interval_ms", "leader_imbalance_per_broker_percentage"]) { r, t in
             if let v = r.int(t, "cluster.broker_session_timeout_ms", "broker_session_timeout_ms", range: 1...Int(Int32.max)) {
                 config.cluster.brokerSessionTimeoutMs = Int64(v)
             }
@@ -48,6 +49,13 @@ extension NodeConfig {
             }
             if let v = r.int(t, "cluster.controlled_shutdown_timeout_ms", "controlled_shutdown_timeout_ms", range: 0...Int(Int32.max)) {
                 config.cluster.controlledShutdownTimeoutMs = Int64(v)
+            }
+            if let v = r.bool(t, "cluster.auto_leader_rebalance", "auto_leader_rebalance") { config.cluster.autoLeaderRebalance = v }
+            if let v = r.int(t, "cluster.leader_imbalance_check_interval_ms", "leader_imbalance_check_interval_ms", range: 100...Int(Int32.max)) {
+                config.cluster.leaderImbalanceCheckIntervalMs = Int64(v)
+            }
+            if let v = r.int(t, "cluster.leader_imbalance_per_broker_percentage", "leader_imbalance_per_broker_percentage", range: 0...100) {
+                config.cluster.leaderImbalancePerBrokerPercentage = v
             }
             guard let value = t["voters"] else { return }
             guard let array = value.array else { r.problems.append("cluster.voters must be an array of \"id@host:port\""); return }

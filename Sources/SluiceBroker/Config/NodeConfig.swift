@@ -44,6 +44,11 @@ public struct NodeConfig: Equatable, Sendable {
         /// On SIGTERM a node asks the controller to move its leaderships before it stops, and
         /// waits at most this long for that (then it stops anyway, and says so). 0 skips it.
         public var controlledShutdownTimeoutMs: Int64 = 30_000
+        /// The controller moves leadership back to each partition's preferred replica once it
+        /// is in sync again (Kafka's auto.leader.rebalance.enable and its two settings).
+        public var autoLeaderRebalance = true
+        public var leaderImbalanceCheckIntervalMs: Int64 = 300_000
+        public var leaderImbalancePerBrokerPercentage = 10
     }
 
     public struct Topics: Equatable, Sendable {

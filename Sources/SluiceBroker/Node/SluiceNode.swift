@@ -110,6 +110,9 @@ public struct SluiceNode: Sendable {
         options.defaultPartitions = config.topics.defaultPartitions
         options.defaultReplicationFactor = config.topics.defaultReplicationFactor
         options.brokerSessionTimeoutMs = config.cluster.brokerSessionTimeoutMs
+        options.autoLeaderRebalance = config.cluster.autoLeaderRebalance
+        options.leaderImbalanceCheckIntervalMs = config.cluster.leaderImbalanceCheckIntervalMs
+        options.leaderImbalancePerBrokerPercentage = config.cluster.leaderImbalancePerBrokerPercentage
         options.topicConfigDefaults = config.topicConfigDefaults
         let controller = ControllerService(nodeID: id, log: RaftMetadataLog(driver: driver), view: view, options: options,
                                            logger: logger, nowMs: Self.monotonicMs)

@@ -136,6 +136,12 @@ extension Controller {
             units.append(moves.records)
             notices += moves.notices
         }
+        if options.autoLeaderRebalance, nowMs >= nextImbalanceCheckMs {
+            nextImbalanceCheckMs = nowMs + options.leaderImbalanceCheckIntervalMs
+            let moves = electPreferredLeaders(onlyImbalanced: true)
+            units.append(moves.records)
+            notices += moves.notices
+        }
         return ControllerOutput(units: units, result: fenced, notices: notices)
     }
 }

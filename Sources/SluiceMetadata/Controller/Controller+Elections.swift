@@ -89,6 +89,37 @@ extension Controller {
         return changes
     }
 
+    /// Hands leadership back to preferred replicas (each partition's first) that are in sync
+    /// and may lead but do not. With `onlyImbalanced` (the periodic check), only for brokers
+    /// that lead less than `100 - leaderImbalancePerBrokerPercentage` percent of the partitions
+    /// they are preferred for, as Kafka does; otherwise (ElectLeaders) for `only` partitions, or
+    /// every partition. A move is a clean election: the preferred replica is in the ISR.
+    mutating func electPreferredLeaders(onlyImbalanced: Bool, only: Set<TopicPartition>? = nil) -> PartitionChanges {
+        var changes = PartitionChanges()
+        var preferredFor: [NodeID: Int] = [:]
+        var notLeading: [NodeID: [(KafkaUUID, PartitionIndex, PartitionState)]] = [:]
+        for (topic, index, state) in partitions(where: { !$0.replicas.isEmpty }) {
+            let preferred = state.replicas[0]
+            preferredFor[preferred, default: 0] += 1
+            guard state.leader != preferred, state.isr.contains(preferred), mayLead(preferred) else { continue }
+            if let only, let name = image.topicsByID[topic]?.name, !only.contains(TopicPartition(name, index)) { continue }
+            notLeading[preferred, default: []].append((topic, index, state))
+        }
+        for broker in notLeading.keys.sorted() {
+            let candidates = notLeading[broker]!
+            if onlyImbalanced {
+                let share = candidates.count * 100 / max(1, preferredFor[broker] ?? 1)
+                guard share > options.leaderImbalancePerBrokerPercentage else { continue }
+            }
+            for (topic, index, state) in candidates {
+                changes.records.append(.partitionChange(PartitionChangeRecord(
+                    topicID: topic, partition: index, partitionEpoch: state.partitionEpoch.next, leader: broker)))
+            }
+        }
+        adopt(changes.records)
+        return changes
+    }
+
     /// After a topic's `unclean.leader.election.enable` became true: its leaderless partitions
     /// with a live replica get a leader now rather than on the next broker event.
     mutating func electUncleanLeaders(of topicID: KafkaUUID) -> PartitionChanges {

@@ -31,6 +31,8 @@ public struct Controller: Sendable {
     /// Brokers in a controlled shutdown: not elected, not added to an ISR. In memory, like the
     /// leases: the broker repeats `wantShutDown` on every heartbeat, and it is fenced by then.
     public internal(set) var shuttingDown: Set<NodeID> = []
+    /// When `tick` next looks for partitions to hand back to their preferred leader.
+    var nextImbalanceCheckMs: Int64
     public let options: ControllerOptions
     var random: SplitMix64
 
@@ -44,6 +46,7 @@ public struct Controller: Sendable {
         self.options = options
         self.random = SplitMix64(seed: seed)
         self.leases = BrokerLeases()
+        self.nextImbalanceCheckMs = nowMs + options.leaderImbalanceCheckIntervalMs
         for id in image.unfencedBrokerIDs {
             leases.renew(id, nowMs: nowMs, timeoutMs: options.brokerSessionTimeoutMs)
         }

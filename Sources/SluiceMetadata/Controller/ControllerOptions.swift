@@ -10,6 +10,15 @@ public struct ControllerOptions: Hashable, Sendable {
     /// Most partitions in the whole cluster: the image, every node's partition manager and a
     /// snapshot grow with it.
     public var clusterPartitionsMax = 200_000
+    /// Moves leadership back to each partition's preferred replica (its first) once that
+    /// replica is in sync again, so leaders stay spread after restarts (Kafka's
+    /// `auto.leader.rebalance.enable`, `leader.imbalance.check.interval.seconds` = 300 and
+    /// `leader.imbalance.per.broker.percentage` = 10).
+    public var autoLeaderRebalance = true
+    public var leaderImbalanceCheckIntervalMs: Int64 = 300_000
+    /// A broker's partitions are moved back when more than this share of those it is
+    /// preferred for are led elsewhere.
+    public var leaderImbalancePerBrokerPercentage = 10
 
     public init() {}
 
@@ -24,6 +33,10 @@ public struct ControllerOptions: Hashable, Sendable {
             problems.append("defaultReplicationFactor must be in 1...\(Controller.replicationFactorMax)")
         }
         if clusterPartitionsMax < 1 { problems.append("clusterPartitionsMax must be positive") }
+        if leaderImbalanceCheckIntervalMs <= 0 { problems.append("leaderImbalanceCheckIntervalMs must be positive") }
+        if !(0...100).contains(leaderImbalancePerBrokerPercentage) {
+            problems.append("leaderImbalancePerBrokerPercentage must be in 0...100")
+        }
         return problems
     }
 }
