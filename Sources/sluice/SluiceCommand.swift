@@ -19,6 +19,6 @@ struct SluiceCommand: AsyncParsableCommand {
         version: SluiceVersion.current,
         subcommands: [
             TopicCommand.self, ProduceCommand.self, ConsumeCommand.self, GroupCommand.self,
-            ClusterCommand.self, PartitionFor.self, BenchCommand.self,
+            ClusterCommand.self, PartitionCommand.self, PartitionFor.self, BenchCommand.self,
         ])
 }

@@ -155,3 +155,45 @@ struct ControllerPreferredLeaderTests {
         return controller.tick(nowMs: nowMs)
     }
 }
+
+/// ElectLeaders (KIP-460) in the pure controller.
+@Suite("Controller: ElectLeaders")
+struct ControllerElectLeadersTests {
+    typealias C = ControllerISRTests
+    static func tp(_ p: Int32) -> TopicPartition { C.tp(p) }
+
+    /// Broker 1 stopped and came back into partition 0's ISR: a preferred election gives it
+    /// back; asked again, none is needed; an unknown partition is named.
+    @Test func preferredElection() {
+        var controller = C.cluster()
+        _ = controller.brokerHeartbeat(ControllerShutdownTests.stopping(1), nowMs: 10)
+        _ = controller.brokerHeartbeat(Fixture.heartbeat(1, incarnation: 2), nowMs: 20)
+        let before = controller.electLeaders(.preferred, partitions: [Self.tp(0)])
+        #expect(before.result.map(\.error) == [.preferredLeaderNotAvailable], "1 is not in the ISR yet")
+        _ = controller.brokerHeartbeat(Fixture.heartbeat(1, incarnation: 2), nowMs: 30)
+        let state = C.state(controller, 0)
+        _ = controller.alterPartition(
+            SluiceMetadata.AlterPartitionRequest(
+                topic: C.t, partition: 0, leaderID: 2, leaderIncarnation: Fixture.incarnation(1),
+                leaderEpoch: state.leaderEpoch, partitionEpoch: state.partitionEpoch, newISR: state.isr + [1]))
+        let output = controller.electLeaders(.preferred, partitions: [Self.tp(0), Self.tp(1), TopicPartition(Fixture.topic("nope"), 0)])
+        #expect(output.result.map(\.error) == [.none, .electionNotNeeded, .unknownTopicOrPartition])
+        #expect(C.state(controller, 0).leader == 1 && output.records.count == 1)
+        // Every partition (nil): nothing left to do, and nothing listed.
+        #expect(controller.electLeaders(.preferred, partitions: nil).result.isEmpty)
+    }
+
+    /// A leaderless partition whose only in-sync replica is gone: an unclean election (asked
+    /// for) elects a live replica outside the ISR even though the topic does not allow it on
+    /// its own; a led partition needs none.
+    @Test func uncleanElectionOnlyWhenLeaderless() {
+        var controller = C.cluster()
+        C.shrink(&controller, 0, to: [1])
+        _ = C.advance(&controller, to: 20_000, alive: [2, 3])  // 1's lease expires: fenced
+        #expect(!C.state(controller, 0).hasLeader)
+        let output = controller.electLeaders(.unclean, partitions: [Self.tp(0), Self.tp(1)])
+        #expect(output.result.map(\.error) == [.none, .electionNotNeeded])
+        #expect(C.state(controller, 0).leader == 2 && C.state(controller, 0).isr == [2])
+        #expect(output.notices.count == 1 && output.notices[0].contains("unclean"))
+    }
+}

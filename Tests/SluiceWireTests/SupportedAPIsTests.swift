@@ -12,7 +12,7 @@ struct SupportedAPIsTests {
             #expect(decodable == versions, "\(key)")
             #expect(!key.isFlexible(versions.upperBound), "\(key) advertises a flexible version")
         }
-        #expect(SupportedAPIs.advertised.count == 26)
+        #expect(SupportedAPIs.advertised.count == 27)
         #expect(SupportedAPIs.advertised.map(\.key.rawValue) == SupportedAPIs.advertised.map(\.key.rawValue).sorted())
     }
 

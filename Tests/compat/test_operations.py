@@ -75,3 +75,61 @@ def test_rolling_restart_under_acks_all_load_fails_no_batch_and_rebalances_leade
                         f"every partition of {topic} led by its preferred replica again", 30)
     finally:
         c.stop()
+
+
+@pytest.mark.slow
+def test_elect_leaders_through_confluent_kafka_kafka_python_and_the_cli(own_cluster):
+    """ElectLeaders with both admin clients and `sluice partition elect-leaders`: a node restarted
+    with SIGTERM gave its leaderships away; a preferred election hands them back; asked again,
+    none is needed; an unclean election of a led partition is not needed either."""
+    from confluent_kafka import ElectionType, KafkaException, TopicPartition
+    from kafka.admin import KafkaAdminClient
+    from test_cli import require_cli, sluice, sluice_json
+
+    c = own_cluster
+    require_cli()
+    topic = harness.unique("elect")
+    create_replicated(c, topic, 3, min_insync=1)
+    preferred = {p: m.replicas[0] for p, m in partitions_of(c, topic).items()}
+    node = preferred[0]
+    c.restart(node)  # a controlled shutdown: its leaderships move; the 5-minute rebalance check is far off
+    moved = wait_partitions(c, topic, lambda ps: all(len(m.isrs) == 3 for m in ps.values()),
+                            f"node {node} back in every ISR of {topic}", 90)
+    mine = [p for p, n in preferred.items() if n == node]
+    assert all(moved[p].leader != node for p in mine), "the restarted node leads again before any election"
+
+    admin = harness.admin(c.bootstrap)
+    futures = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition(topic, mine[0])])
+    result = futures.result(timeout=30)
+    assert list(result.values()) == [None], f"preferred election: {result}"
+    wait_partitions(c, topic, lambda ps: ps[mine[0]].leader == node, f"{topic}[{mine[0]}] led by {node} again", 30)
+
+    # kafka-python: the same partition again needs no election (ELECTION_NOT_NEEDED, 84).
+    kp = KafkaAdminClient(bootstrap_servers=c.bootstrap, request_timeout_ms=30000)
+    try:
+        answer = kp.elect_leaders(0, {topic: [mine[0]]}, raise_errors=False)
+        codes = [p.error_code for r in answer.replica_election_results for p in r.partition_result]
+        assert codes == [84], f"kafka-python preferred election of a preferred-led partition: {codes}"
+        answer = kp.elect_leaders(1, {topic: [mine[0]]}, raise_errors=False)
+        codes = [p.error_code for r in answer.replica_election_results for p in r.partition_result]
+        assert codes == [84], f"unclean election of a led partition: {codes}"
+    finally:
+        kp.close()
+
+    # confluent-kafka: an unknown partition is an error for that partition.
+    try:
+        unknown = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition(topic, 99)]).result(timeout=30)
+        errors = list(unknown.values())
+        assert len(errors) == 1 and errors[0] is not None and errors[0].code() == 3, f"unknown partition: {unknown}"
+    except KafkaException as e:
+        assert e.args[0].code() == 3, f"unknown partition: {e}"
+
+    # The CLI: every partition; whatever the restart left to the others is handed back now.
+    report = sluice_json("partition", "elect-leaders", bootstrap=c.bootstrap)
+    assert all(r["result"] in ("elected", "not-needed") for r in report["partitions"]), report
+    wait_partitions(c, topic, lambda ps: all(m.leader == preferred[p] for p, m in ps.items()),
+                    f"every partition of {topic} led by its preferred replica", 30)
+    again = sluice("partition", "elect-leaders", "--topic", topic, bootstrap=c.bootstrap)
+    assert again.stdout.count("already led") == 3, again.stdout
+    refused = sluice("partition", "elect-leaders", "--unclean", bootstrap=c.bootstrap, ok=False)
+    assert refused.returncode != 0 and "--yes" in refused.stderr, refused.stderr

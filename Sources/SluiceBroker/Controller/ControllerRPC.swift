@@ -78,6 +78,9 @@ enum ControllerRPC {
         case AlterConfigsRequest.apiKey:
             let request = try AlterConfigsRequest.decode(exactly: body, version: forward.apiVersion)
             await controller.alterConfigs(request).encode(into: &out, version: forward.apiVersion)
+        case ElectLeadersRequest.apiKey:
+            let request = try ElectLeadersRequest.decode(exactly: body, version: forward.apiVersion)
+            await controller.electLeaders(request).encode(into: &out, version: forward.apiVersion)
         case IncrementalAlterConfigsRequest.apiKey:
             let request = try IncrementalAlterConfigsRequest.decode(exactly: body, version: forward.apiVersion)
             await controller.incrementalAlterConfigs(request).encode(into: &out, version: forward.apiVersion)

@@ -129,6 +129,45 @@ public actor ControllerService: ClusterControl {
         return CreatePartitionsResponse(results: results)
     }
 
+    public func electLeaders(_ request: ElectLeadersRequest) async -> ElectLeadersResponse {
+        let kind: Controller.ElectionKind
+        switch request.electionType {
+        case 0: kind = .preferred
+        case 1: kind = .unclean
+        default:
+            return ElectLeadersResponse(errorCode: KafkaErrorCode.invalidRequest.rawValue, replicaElectionResults: [])
+        }
+        var named: [TopicPartition]?
+        var invalid: [(String, [PartitionIndex])] = []
+        if let topics = request.topicPartitions {
+            named = []
+            for t in topics {
+                guard let name = TopicName(rawValue: t.topic) else { invalid.append((t.topic, t.partitions)); continue }
+                named! += t.partitions.map { TopicPartition(name, $0) }
+            }
+        }
+        guard let results = await decide({ $0.electLeaders(kind, partitions: named) }) else {
+            return ElectLeadersResponse(errorCode: KafkaErrorCode.notController.rawValue, replicaElectionResults: [])
+        }
+        var byTopic: [String: [ElectLeadersResponse.ReplicaElectionResult.ElectLeadersPartitionResult]] = [:]
+        var order: [String] = []
+        func add(_ topic: String, _ result: ElectLeadersResponse.ReplicaElectionResult.ElectLeadersPartitionResult) {
+            if byTopic[topic] == nil { order.append(topic) }
+            byTopic[topic, default: []].append(result)
+        }
+        for r in results {
+            add(r.partition.topic.rawValue, .init(partitionID: r.partition.partition, errorCode: r.error.rawValue, errorMessage: r.message))
+        }
+        for (topic, partitions) in invalid {
+            for p in partitions {
+                add(topic, .init(partitionID: p, errorCode: KafkaErrorCode.unknownTopicOrPartition.rawValue, errorMessage: "'\(topic)' is not a valid topic name"))
+            }
+        }
+        let elected = results.filter { $0.error == .none }.map { "\($0.partition)" }
+        if !elected.isEmpty { logger.info("ElectLeaders (\(kind)): new leaders for \(elected.joined(separator: ", "))") }
+        return ElectLeadersResponse(errorCode: 0, replicaElectionResults: order.map { .init(topic: $0, partitionResult: byTopic[$0]!) })
+    }
+
     public func autoCreate(_ topics: [TopicName]) async {
         let requests = topics.map { CreateTopicRequest(name: $0.rawValue) }
         _ = await decide { $0.createTopics(requests, validateOnly: false) }

@@ -12,6 +12,8 @@ public protocol ClusterControl: Sendable {
     func alterConfigs(_ request: AlterConfigsRequest) async -> AlterConfigsResponse
     /// IncrementalAlterConfigs: topic overrides changed key by key through the metadata log.
     func incrementalAlterConfigs(_ request: IncrementalAlterConfigsRequest) async -> IncrementalAlterConfigsResponse
+    /// ElectLeaders: preferred or (when asked) unclean leader elections through the metadata log.
+    func electLeaders(_ request: ElectLeadersRequest) async -> ElectLeadersResponse
     /// Creates `topics` with the broker's defaults, for Metadata auto-creation; best effort.
     func autoCreate(_ topics: [TopicName]) async
     /// A producer id for InitProducerId.

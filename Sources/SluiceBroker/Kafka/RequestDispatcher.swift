@@ -27,6 +27,7 @@ struct RequestDispatcher: Sendable {
     let describeConfigs: DescribeConfigsHandler
     let alterConfigs: AlterConfigsHandler
     let incrementalAlterConfigs: IncrementalAlterConfigsHandler
+    let electLeaders: ElectLeadersHandler
     let findCoordinator: FindCoordinatorHandler
     let joinGroup: JoinGroupHandler
     let syncGroup: SyncGroupHandler
@@ -54,6 +55,7 @@ struct RequestDispatcher: Sendable {
         describeConfigs = DescribeConfigsHandler(services: services)
         alterConfigs = AlterConfigsHandler(services: services)
         incrementalAlterConfigs = IncrementalAlterConfigsHandler(services: services)
+        electLeaders = ElectLeadersHandler(services: services)
         findCoordinator = FindCoordinatorHandler(services: services)
         joinGroup = JoinGroupHandler(groups: services.groups)
         syncGroup = SyncGroupHandler(groups: services.groups)
@@ -96,6 +98,7 @@ struct RequestDispatcher: Sendable {
         (.describeLogDirs, DescribeLogDirsHandler.versions),
         (.createPartitions, CreatePartitionsHandler.versions),
         (.deleteGroups, DeleteGroupsHandler.versions),
+        (.electLeaders, ElectLeadersHandler.versions),
         (.incrementalAlterConfigs, IncrementalAlterConfigsHandler.versions),
         (.offsetDelete, OffsetDeleteHandler.versions),
     ]
@@ -126,6 +129,7 @@ struct RequestDispatcher: Sendable {
         case .describeConfigs(let r): return await run(describeConfigs, r, context)
         case .alterConfigs(let r): return await run(alterConfigs, r, context)
         case .incrementalAlterConfigs(let r): return await run(incrementalAlterConfigs, r, context)
+        case .electLeaders(let r): return await run(electLeaders, r, context)
         case .deleteRecords(let r): return await run(deleteRecords, r, context)
         case .describeLogDirs(let r): return await run(describeLogDirs, r, context)
         case .deleteGroups(let r): return await run(deleteGroups, r, context)

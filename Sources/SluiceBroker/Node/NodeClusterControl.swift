@@ -60,7 +60,14 @@ final class NodeClusterControl: ClusterControl {
         CreatePartitionsRequest.apiKey: CreatePartitionsHandler.versions.upperBound,
         AlterConfigsRequest.apiKey: AlterConfigsHandler.versions.upperBound,
         IncrementalAlterConfigsRequest.apiKey: IncrementalAlterConfigsHandler.versions.upperBound,
+        ElectLeadersRequest.apiKey: ElectLeadersHandler.versions.upperBound,
     ]
+
+    func electLeaders(_ request: ElectLeadersRequest) async -> ElectLeadersResponse {
+        if await local.isActive { return await local.electLeaders(request) }
+        if let answer = await forward(request, version: Self.forwardVersion[ElectLeadersRequest.apiKey]!) { return answer }
+        return await local.electLeaders(request)  // answers NOT_CONTROLLER
+    }
 
     func createTopics(_ request: CreateTopicsRequest) async -> CreateTopicsResponse {
         let answer: CreateTopicsResponse

@@ -120,6 +120,78 @@ extension Controller {
         return changes
     }
 
+    /// The kind of an ElectLeaders request (KIP-460).
+    public enum ElectionKind: Sendable {
+        /// Each partition's first replica, if it is in sync and may lead.
+        case preferred
+        /// For a leaderless partition: a live in-sync replica, or else any live replica, even
+        /// if it lacks acknowledged records (only when an operator asks).
+        case unclean
+    }
+
+    /// One partition's answer to ElectLeaders.
+    public struct ElectionResult: Hashable, Sendable {
+        public var partition: TopicPartition
+        public var error: KafkaErrorCode
+        public var message: String?
+    }
+
+    /// ElectLeaders: elects leaders for `partitions`, or for every partition that needs it when
+    /// nil (then partitions that need no election are left out of the answer, as Kafka does).
+    public mutating func electLeaders(_ kind: ElectionKind, partitions requested: [TopicPartition]?) -> ControllerOutput<[ElectionResult]> {
+        var results: [ElectionResult] = []
+        var records: [MetadataRecord] = []
+        var notices: [String] = []
+        let targets: [TopicPartition] = requested ?? image.topicIDsByName.keys.sorted().flatMap { name -> [TopicPartition] in
+            let topic = image.topicsByID[image.topicIDsByName[name]!]!
+            return topic.partitions.indices.map { TopicPartition(topic.name, PartitionIndex(Int32($0))) }
+        }
+        for tp in targets {
+            guard let topic = image.topic(named: tp.topic), let state = topic.partition(tp.partition) else {
+                results.append(ElectionResult(partition: tp, error: .unknownTopicOrPartition, message: "no such partition"))
+                continue
+            }
+            var change: PartitionChangeRecord?
+            switch kind {
+            case .preferred:
+                let preferred = state.replicas[0]
+                if state.leader == preferred {
+                    if requested != nil { results.append(ElectionResult(partition: tp, error: .electionNotNeeded, message: "\(preferred) leads already")) }
+                    continue
+                }
+                guard state.isr.contains(preferred), mayLead(preferred) else {
+                    results.append(ElectionResult(partition: tp, error: .preferredLeaderNotAvailable,
+                                                  message: "preferred replica \(preferred) is not an in-sync, live replica (ISR \(state.isr))"))
+                    continue
+                }
+                change = PartitionChangeRecord(topicID: topic.topicID, partition: tp.partition, partitionEpoch: state.partitionEpoch.next,
+                                               leader: preferred)
+            case .unclean:
+                if state.hasLeader {
+                    if requested != nil { results.append(ElectionResult(partition: tp, error: .electionNotNeeded, message: "\(state.leader) leads")) }
+                    continue
+                }
+                if let clean = state.replicas.first(where: { state.isr.contains($0) && mayLead($0) && !state.isrRestartedUnclean }) {
+                    change = PartitionChangeRecord(topicID: topic.topicID, partition: tp.partition, partitionEpoch: state.partitionEpoch.next,
+                                                   leader: clean)
+                } else if let live = state.replicas.first(where: mayLead) {
+                    if case .partitionChange(let record) = uncleanElection(topic.topicID, tp.partition, state, leader: live) { change = record }
+                    notices.append(uncleanNotice(topic.topicID, tp.partition, state, leader: live) + " (asked by ElectLeaders)")
+                } else {
+                    results.append(ElectionResult(partition: tp, error: .eligibleLeadersNotAvailable, message: "no replica of \(state.replicas) is alive"))
+                    continue
+                }
+            }
+            if let change {
+                let record = MetadataRecord.partitionChange(change)
+                adopt([record])
+                records.append(record)
+                results.append(ElectionResult(partition: tp, error: .none, message: nil))
+            }
+        }
+        return ControllerOutput(units: records.map { [$0] }, result: results, notices: notices)
+    }
+
     /// After a topic's `unclean.leader.election.enable` became true: its leaderless partitions
     /// with a live replica get a leader now rather than on the next broker event.
     mutating func electUncleanLeaders(of topicID: KafkaUUID) -> PartitionChanges {

@@ -18,6 +18,7 @@ public enum KafkaRequest: Hashable, Sendable {
     case fetch(FetchRequest)
     case findCoordinator(FindCoordinatorRequest)
     case heartbeat(HeartbeatRequest)
+    case electLeaders(ElectLeadersRequest)
     case incrementalAlterConfigs(IncrementalAlterConfigsRequest)
     case initProducerID(InitProducerIdRequest)
     case joinGroup(JoinGroupRequest)
@@ -48,6 +49,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case .fetch: 1
         case .findCoordinator: 10
         case .heartbeat: 12
+        case .electLeaders: 43
         case .incrementalAlterConfigs: 44
         case .initProducerID: 22
         case .joinGroup: 11
@@ -80,6 +82,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case 1: FetchRequest.versions
         case 10: FindCoordinatorRequest.versions
         case 12: HeartbeatRequest.versions
+        case 43: ElectLeadersRequest.versions
         case 44: IncrementalAlterConfigsRequest.versions
         case 22: InitProducerIdRequest.versions
         case 11: JoinGroupRequest.versions
@@ -115,6 +118,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case 1: .fetch(try FetchRequest(from: &buffer, version: version))
         case 10: .findCoordinator(try FindCoordinatorRequest(from: &buffer, version: version))
         case 12: .heartbeat(try HeartbeatRequest(from: &buffer, version: version))
+        case 43: .electLeaders(try ElectLeadersRequest(from: &buffer, version: version))
         case 44: .incrementalAlterConfigs(try IncrementalAlterConfigsRequest(from: &buffer, version: version))
         case 22: .initProducerID(try InitProducerIdRequest(from: &buffer, version: version))
         case 11: .joinGroup(try JoinGroupRequest(from: &buffer, version: version))
@@ -147,6 +151,7 @@ public enum KafkaRequest: Hashable, Sendable {
         case .fetch(let message): message.encode(into: &buffer, version: version)
         case .findCoordinator(let message): message.encode(into: &buffer, version: version)
         case .heartbeat(let message): message.encode(into: &buffer, version: version)
+        case .electLeaders(let message): message.encode(into: &buffer, version: version)
         case .incrementalAlterConfigs(let message): message.encode(into: &buffer, version: version)
         case .initProducerID(let message): message.encode(into: &buffer, version: version)
         case .joinGroup(let message): message.encode(into: &buffer, version: version)

@@ -18,6 +18,7 @@ public enum KafkaResponse: Hashable, Sendable {
     case fetch(FetchResponse)
     case findCoordinator(FindCoordinatorResponse)
     case heartbeat(HeartbeatResponse)
+    case electLeaders(ElectLeadersResponse)
     case incrementalAlterConfigs(IncrementalAlterConfigsResponse)
     case initProducerID(InitProducerIdResponse)
     case joinGroup(JoinGroupResponse)
@@ -48,6 +49,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case .fetch: 1
         case .findCoordinator: 10
         case .heartbeat: 12
+        case .electLeaders: 43
         case .incrementalAlterConfigs: 44
         case .initProducerID: 22
         case .joinGroup: 11
@@ -80,6 +82,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case 1: FetchResponse.versions
         case 10: FindCoordinatorResponse.versions
         case 12: HeartbeatResponse.versions
+        case 43: ElectLeadersResponse.versions
         case 44: IncrementalAlterConfigsResponse.versions
         case 22: InitProducerIdResponse.versions
         case 11: JoinGroupResponse.versions
@@ -115,6 +118,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case 1: .fetch(try FetchResponse(from: &buffer, version: version))
         case 10: .findCoordinator(try FindCoordinatorResponse(from: &buffer, version: version))
         case 12: .heartbeat(try HeartbeatResponse(from: &buffer, version: version))
+        case 43: .electLeaders(try ElectLeadersResponse(from: &buffer, version: version))
         case 44: .incrementalAlterConfigs(try IncrementalAlterConfigsResponse(from: &buffer, version: version))
         case 22: .initProducerID(try InitProducerIdResponse(from: &buffer, version: version))
         case 11: .joinGroup(try JoinGroupResponse(from: &buffer, version: version))
@@ -147,6 +151,7 @@ public enum KafkaResponse: Hashable, Sendable {
         case .fetch(let message): message.encode(into: &buffer, version: version)
         case .findCoordinator(let message): message.encode(into: &buffer, version: version)
         case .heartbeat(let message): message.encode(into: &buffer, version: version)
+        case .electLeaders(let message): message.encode(into: &buffer, version: version)
         case .incrementalAlterConfigs(let message): message.encode(into: &buffer, version: version)
         case .initProducerID(let message): message.encode(into: &buffer, version: version)
         case .joinGroup(let message): message.encode(into: &buffer, version: version)

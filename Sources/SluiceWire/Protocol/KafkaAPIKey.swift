@@ -29,6 +29,7 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
     case saslAuthenticate = 36
     case createPartitions = 37
     case deleteGroups = 42
+    case electLeaders = 43
     case incrementalAlterConfigs = 44
     case offsetDelete = 47
 
@@ -64,6 +65,7 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .saslAuthenticate: 2
         case .createPartitions: 2
         case .deleteGroups: 2
+        case .electLeaders: 2
         case .incrementalAlterConfigs: 1
         case .offsetDelete: nil
         }
@@ -102,6 +104,7 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .saslAuthenticate: "SaslAuthenticate"
         case .createPartitions: "CreatePartitions"
         case .deleteGroups: "DeleteGroups"
+        case .electLeaders: "ElectLeaders"
         case .incrementalAlterConfigs: "IncrementalAlterConfigs"
         case .offsetDelete: "OffsetDelete"
         }

@@ -72,6 +72,7 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
     case groupMaxSizeReached = 81
     case fencedInstanceID = 82
     case eligibleLeadersNotAvailable = 83
+    case electionNotNeeded = 84
     case groupSubscribedToTopic = 86
     case invalidRecord = 87
     case throttlingQuotaExceeded = 89
@@ -180,6 +181,7 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
         .invalidUpdateVersion: ("INVALID_UPDATE_VERSION", "the partition change was based on a stale partition epoch"),
         .unknownTopicID: ("UNKNOWN_TOPIC_ID", "this server does not know the topic id"),
         .eligibleLeadersNotAvailable: ("ELIGIBLE_LEADERS_NOT_AVAILABLE", "no other in-sync replica can lead the partition"),
+        .electionNotNeeded: ("ELECTION_NOT_NEEDED", "the partition already has the leader the election would pick"),
         .ineligibleReplica: ("INELIGIBLE_REPLICA", "a replica proposed for the ISR is fenced or not registered"),
     ]
 }

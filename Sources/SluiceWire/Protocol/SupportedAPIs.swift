@@ -43,6 +43,7 @@ public enum SupportedAPIs {
         (.describeLogDirs, 1...1),
         (.createPartitions, 0...1),
         (.deleteGroups, 0...1),
+        (.electLeaders, 0...1),
         (.incrementalAlterConfigs, 0...0),
         (.offsetDelete, 0...0),
     ]

@@ -750,6 +750,54 @@ extension HeartbeatResponse {
     }
 }
 
+extension ElectLeadersRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        if version >= 1 { value.electionType = rng.integer(Int8.self) }
+        value.topicPartitions = rng.chance(4) ? nil : (0..<rng.count()).map { _ in ElectLeadersTopicPartitions.arbitrary(version: version, using: &rng) }
+        value.timeoutMs = rng.integer(Int32.self)
+        return value
+    }
+}
+
+extension ElectLeadersRequest.ElectLeadersTopicPartitions {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topic = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in PartitionIndex(rng.integer(Int32.self)) }
+        return value
+    }
+}
+
+extension ElectLeadersResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        if version >= 1 { value.errorCode = rng.integer(Int16.self) }
+        value.replicaElectionResults = (0..<rng.count()).map { _ in ReplicaElectionResult.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension ElectLeadersResponse.ReplicaElectionResult {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topic = rng.string()
+        value.partitionResult = (0..<rng.count()).map { _ in ElectLeadersPartitionResult.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension ElectLeadersResponse.ReplicaElectionResult.ElectLeadersPartitionResult {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionID = PartitionIndex(rng.integer(Int32.self))
+        value.errorCode = rng.integer(Int16.self)
+        value.errorMessage = rng.chance(4) ? nil : rng.string()
+        return value
+    }
+}
+
 extension IncrementalAlterConfigsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
@@ -1692,6 +1740,21 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction().encode(into: &buffer, version: version)
         return (buffer.readableBytes, FetchResponse.FetchableTopicResponse.PartitionData.AbortedTransaction.wireBytesMin(version: version))
     }),
+    ("ElectLeadersRequest.ElectLeadersTopicPartitions", 0...1, { version in
+        var buffer = ByteBuffer()
+        ElectLeadersRequest.ElectLeadersTopicPartitions().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ElectLeadersRequest.ElectLeadersTopicPartitions.wireBytesMin(version: version))
+    }),
+    ("ElectLeadersResponse.ReplicaElectionResult", 0...1, { version in
+        var buffer = ByteBuffer()
+        ElectLeadersResponse.ReplicaElectionResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ElectLeadersResponse.ReplicaElectionResult.wireBytesMin(version: version))
+    }),
+    ("ElectLeadersResponse.ReplicaElectionResult.ElectLeadersPartitionResult", 0...1, { version in
+        var buffer = ByteBuffer()
+        ElectLeadersResponse.ReplicaElectionResult.ElectLeadersPartitionResult().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, ElectLeadersResponse.ReplicaElectionResult.ElectLeadersPartitionResult.wireBytesMin(version: version))
+    }),
     ("IncrementalAlterConfigsRequest.AlterConfigsResource", 0...0, { version in
         var buffer = ByteBuffer()
         IncrementalAlterConfigsRequest.AlterConfigsResource().encode(into: &buffer, version: version)
@@ -1924,6 +1987,8 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     FindCoordinatorResponse.self,
     HeartbeatRequest.self,
     HeartbeatResponse.self,
+    ElectLeadersRequest.self,
+    ElectLeadersResponse.self,
     IncrementalAlterConfigsRequest.self,
     IncrementalAlterConfigsResponse.self,
     InitProducerIdRequest.self,
@@ -2001,6 +2066,8 @@ extension FindCoordinatorRequest: ArbitraryWireMessage {}
 extension FindCoordinatorResponse: ArbitraryWireMessage {}
 extension HeartbeatRequest: ArbitraryWireMessage {}
 extension HeartbeatResponse: ArbitraryWireMessage {}
+extension ElectLeadersRequest: ArbitraryWireMessage {}
+extension ElectLeadersResponse: ArbitraryWireMessage {}
 extension IncrementalAlterConfigsRequest: ArbitraryWireMessage {}
 extension IncrementalAlterConfigsResponse: ArbitraryWireMessage {}
 extension InitProducerIdRequest: ArbitraryWireMessage {}

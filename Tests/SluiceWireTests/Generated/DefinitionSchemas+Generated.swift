@@ -338,6 +338,30 @@ let definitionSchemas: [MessageSchema] = [
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
+        name: "ElectLeadersRequest", kind: "request", apiKey: 43, versions: 0...1,
+        fields: [
+            FieldSchema(name: "ElectionType", type: "int8", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "TopicPartitions", type: "[]ElectLeadersTopicPartitions", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+            ]),
+            FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+        ]),
+    MessageSchema(
+        name: "ElectLeadersResponse", kind: "response", apiKey: 43, versions: 0...1,
+        fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ReplicaElectionResults", type: "[]ReplicaElectionResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "Topic", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "PartitionResult", type: "[]ElectLeadersPartitionResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionId", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorMessage", type: "string", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: [])
+                ])
+            ])
+        ]),
+    MessageSchema(
         name: "IncrementalAlterConfigsRequest", kind: "request", apiKey: 44, versions: 0...0,
         fields: [
             FieldSchema(name: "Resources", type: "[]AlterConfigsResource", versions: 0...0, nullable: nil, defaultValue: nil, fields: [

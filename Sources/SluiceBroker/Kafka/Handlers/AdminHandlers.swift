@@ -50,3 +50,14 @@ struct IncrementalAlterConfigsHandler: KafkaAPIHandler {
         await services.cluster.incrementalAlterConfigs(request)
     }
 }
+
+/// ElectLeaders (key 43), answered by the controller: preferred elections, and unclean ones
+/// only when asked (election type 1). v0-1 (v2 is flexible).
+struct ElectLeadersHandler: KafkaAPIHandler {
+    typealias Request = ElectLeadersRequest
+    static let versions: ClosedRange<Int16> = 0...1
+    let services: BrokerServices
+    func handle(_ request: ElectLeadersRequest, _ context: RequestContext) async -> ElectLeadersResponse? {
+        await services.cluster.electLeaders(request)
+    }
+}
