@@ -72,10 +72,10 @@ class Node:
         self.paused = False
         # Set when the harness stops or kills the process: any other exit is a crash.
         self.expect_exit = False
-        # Set while the nemesis holds this node's file system full: a node that stops then
+        # When the nemesis last filled this node's file system: a node that stops soon after
         # because a write of its metadata log failed (ENOSPC) is failing safe, as Kafka halts
         # on a failed metadata log; it is restarted once space is free, and counted apart.
-        self.disk_full = False
+        self.disk_filled_at: float | None = None
 
     @property
     def client(self) -> str:
@@ -259,7 +259,8 @@ class Cluster:
             if n.proc is not None and n.proc.poll() is not None and not n.expect_exit:
                 tail = n.log.read_text(errors="replace").splitlines()[-15:] if n.log.exists() else []
                 crash = {"node": n.id, "status": n.proc.returncode, "log_tail": tail}
-                if n.disk_full and n.proc.returncode != 0 and any("errno 28" in line for line in tail):
+                recently_full = n.disk_filled_at is not None and time.monotonic() - n.disk_filled_at < 60
+                if recently_full and n.proc.returncode != 0 and any("errno 28" in line for line in tail):
                     self.fail_stops.append(crash)
                     if history is not None:
                         history.write("node_fail_stop", node=n.id, status=n.proc.returncode, reason="disk full")

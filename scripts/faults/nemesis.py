@@ -345,7 +345,7 @@ class Nemesis:
             return None
         i = self.rng.choice(candidates)
         node = self._node(i)
-        node.disk_full = True
+        node.disk_filled_at = time.monotonic()
         filler = node.data / "faults-filler"
         with open(filler, "wb", buffering=0) as f:  # unbuffered: closing has nothing left to write
             chunk = b"\0" * (1 << 20)
@@ -368,5 +368,4 @@ class Nemesis:
                 filler.unlink()
             except FileNotFoundError:
                 pass
-            node.disk_full = False
         return heal, [i], {}
