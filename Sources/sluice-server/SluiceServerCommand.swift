@@ -43,6 +43,9 @@ struct SluiceServerCommand: AsyncParsableCommand {
             logger.critical("cannot start: \(error)")
             throw ExitCode(1)
         }
+        // SIGHUP re-reads the TLS files (a certificate rotation) without a restart.
+        let hangup = Self.reloadTLSOnHangup(tls, logger: logger)
+        defer { hangup?.cancel() }
         let group = ServiceGroup(configuration: .init(
             services: node.services.map { .init(service: $0) },
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -62,6 +65,24 @@ struct SluiceServerCommand: AsyncParsableCommand {
         // A node that stopped on an error (its metadata log could not be written, say) exits
         // with a failure status, so a supervisor restarts it and an operator sees why.
         if !clean { throw ExitCode(1) }
+    }
+
+    /// Reloads the node's TLS files on every SIGHUP (nil when TLS is off): new connections get
+    /// the new certificate, open ones keep theirs; files that do not load leave the old ones.
+    static func reloadTLSOnHangup(_ tls: NodeTLS, logger: Logger) -> DispatchSourceSignal? {
+        signal(SIGHUP, SIG_IGN)
+        guard tls.isEnabled else { return nil }
+        let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: DispatchQueue(label: "sluice.sighup"))
+        source.setEventHandler {
+            do {
+                try tls.reload()
+                logger.notice("SIGHUP: TLS certificates, key and CA reloaded; new connections use them")
+            } catch {
+                logger.error("SIGHUP: the TLS files cannot be used, the previous ones stay in use: \(error)")
+            }
+        }
+        source.resume()
+        return source
     }
 
     /// The TLS contexts of `[tls]`, every certificate and key read and checked now: a node that

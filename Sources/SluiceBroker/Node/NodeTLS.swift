@@ -25,6 +25,33 @@ public struct NodeTLS: Sendable {
         self.interNodeClient = interNodeClient
     }
 
+    /// Whether any listener or outgoing connection uses TLS.
+    public var isEnabled: Bool { clientListener != nil || interNodeServer != nil || interNodeClient != nil }
+
+    /// Reads the certificate, key and CA files again (a rotation, on SIGHUP): connections
+    /// accepted or made from now on use them, open ones keep theirs. All or nothing: if any
+    /// context cannot be rebuilt from the new files, none changes and the problems are thrown.
+    public func reload() throws(LoadError) {
+        let contexts = [clientListener, interNodeServer, interNodeClient].compactMap { $0 }
+        var problems: [String] = []
+        for context in contexts {
+            do throws(TLSConfigurationError) {
+                _ = try TLSContext(configuration: context.configuration)
+            } catch {
+                let line = "\(error)"
+                if !problems.contains(line) { problems.append(line) }
+            }
+        }
+        guard problems.isEmpty else { throw LoadError(problems: problems) }
+        for context in contexts {
+            do throws(TLSConfigurationError) { try context.reload() } catch {
+                // Checked just above; a file replaced again in between keeps the old context.
+                problems.append("\(error)")
+            }
+        }
+        if !problems.isEmpty { throw LoadError(problems: problems) }
+    }
+
     /// Every file problem, one readable line each (the same for all three contexts is reported once).
     public struct LoadError: Error, CustomStringConvertible {
         public var problems: [String]
