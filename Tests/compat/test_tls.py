@@ -13,6 +13,7 @@ certificate signed by the cluster CA).
 """
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import time
@@ -300,3 +301,63 @@ def test_three_node_cluster_runs_raft_over_mutual_tls_and_fails_over(tmp_path):
         round_trip(c.bootstrap_without(controller), conf, n=20)
     finally:
         c.stop()
+
+
+# --- certificate rotation -----------------------------------------------------------------------
+
+def served_certificate(addr: str, ca: str) -> bytes:
+    """The DER certificate a TLS listener presents to a new connection."""
+    import socket
+    import ssl
+    host, port = addr.rsplit(":", 1)
+    context = ssl.create_default_context(cafile=ca)
+    context.check_hostname = False
+    with socket.create_connection((host, int(port)), timeout=10) as raw, context.wrap_socket(raw) as tls:
+        return tls.getpeercert(binary_form=True)
+
+
+def file_certificate(path: Path) -> bytes:
+    import ssl
+    return ssl.PEM_cert_to_DER_cert(path.read_text())
+
+
+def test_sighup_reloads_the_certificate_for_new_connections_and_keeps_open_ones(tmp_path):
+    harness.require_real()
+    harness.require_server()
+    from confluent_kafka import Producer
+    certs = Certs(tmp_path / "certs")
+    node = tls_node(tmp_path / "node", certs, "none")
+    try:
+        node.start_ready()
+        conf = certs.client(with_cert=False)
+        topic = harness.unique("tls-rotate")
+        create_topic(node.bootstrap, conf, topic)
+        old = certs.dir / "node1.crt"
+        assert served_certificate(node.client, certs.ca) == file_certificate(old)
+        producer = Producer({"bootstrap.servers": node.bootstrap, "acks": "all", **conf})
+        producer.produce(topic, b"before")
+        assert producer.flush(30) == 0
+
+        # A new certificate from the same CA, written over the files, then SIGHUP.
+        before = file_certificate(old)
+        (certs.dir / "node1.crt").unlink()
+        (certs.dir / "node1.key").unlink()
+        subprocess.run([str(harness.REPO / "deploy" / "gen-certs.sh"), "--nodes", "1", str(certs.dir)],
+                       check=True, capture_output=True, timeout=60)
+        rotated = file_certificate(certs.dir / "node1.crt")
+        assert rotated != before
+        node.proc.send_signal(signal.SIGHUP)
+        wait_logged(node.log, "TLS certificates, key and CA reloaded")
+        assert served_certificate(node.client, certs.ca) == rotated, "a new connection still gets the old certificate"
+        # The connection opened before the rotation keeps working.
+        producer.produce(topic, b"after")
+        assert producer.flush(30) == 0
+
+        # A broken file: the reload is refused, named in the log, and the node keeps the last good one.
+        (certs.dir / "node1.crt").write_text("not a certificate\n")
+        node.proc.send_signal(signal.SIGHUP)
+        wait_logged(node.log, "the TLS files cannot be used, the previous ones stay in use")
+        assert served_certificate(node.client, certs.ca) == rotated
+        round_trip(node.bootstrap, conf, n=20)
+    finally:
+        node.stop()
