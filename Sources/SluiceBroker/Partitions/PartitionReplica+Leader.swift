@@ -69,7 +69,9 @@ extension PartitionReplica {
 
     func isrChangeAnswered(_ answer: LeaderState.ISRChangeAnswer, epoch: LeaderEpoch) async {
         guard var current = leader, current.leaderEpoch == epoch else { return }
+        let before = current.isr
         let actions = current.isrChangeAnswered(answer, nowMs: context.nowMs())
+        countISRChange(from: before, to: current.isr)
         leader = current
         await perform(actions, epoch: epoch)
     }
@@ -199,6 +201,7 @@ extension PartitionReplica {
         do throws(LogError) {
             let result = try await log.appendAsLeader(records, leaderEpoch: epoch)
             producers?.record(first, firstOffset: result.firstOffset)
+            countAppend(records: result.recordCount, bytes: result.bytes)
             if var current = leader, current.leaderEpoch == epoch {
                 let actions = current.appended(newLogEndOffset: result.lastOffset.advanced(by: 1))
                 leader = current
