@@ -90,9 +90,20 @@ class Prometheus:
         assert len(result) <= 1, f"{promql} has {len(result)} series: {result}"
         return result[0][1] if result else None
 
-    def wait_value(self, what: str, promql: str, predicate, timeout: float = 60):
-        return harness.wait_until(f"{what} ({promql})", lambda: (lambda v: v if v is not None and predicate(v) else None)(
-            self.value(promql)), timeout, interval=0.5)
+    def wait_value(self, what: str, promql: str, predicate, timeout: float = 60) -> float:
+        """Polls the query until its value satisfies predicate; returns that value."""
+        seen: list[float | None] = []
+
+        def check():
+            v = self.value(promql)
+            seen.append(v)
+            # wait_until wants a truthy answer, and 0 is a value we may wait for.
+            return v is not None and predicate(v)
+        try:
+            harness.wait_until(f"{what} ({promql})", check, timeout, interval=0.5)
+        except AssertionError as e:
+            raise AssertionError(f"{e}; last value of the query: {seen[-1] if seen else None}") from None
+        return seen[-1]
 
     def stop(self):
         if self.proc.poll() is None:
