@@ -135,8 +135,8 @@ let package = Package(
         .testTarget(
             name: "SluiceBrokerTests",
             dependencies: [
-                "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage",
-                nioCore, nioPosix, logging, serviceLifecycleProduct,
+                "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage", "SluiceTLS",
+                nioCore, nioPosix, nioEmbedded, logging, serviceLifecycleProduct,
             ]),
         .testTarget(
             name: "SluiceClientTests",

@@ -143,6 +143,13 @@ def test_prometheus_sees_rates_offsets_lag_and_under_replication(own_cluster, tm
                            lambda: [v for _, v in prom.query(f"sluice_partition_log_end_offset{{{sel}}}")] == [produced] * 3
                            and [v for _, v in prom.query(f"sluice_partition_high_watermark{{{sel}}}")] == [produced] * 3, 60)
         assert prom.value(f'sluice_partition_leader{{{sel},instance="127.0.0.{leader}:{c.port + 2}"}}') == 1
+        # acks=all produces were timed; clients and peers connected; one metadata-log leader, one term.
+        assert prom.value('sum(sluice_produce_duration_seconds_count{acks="-1"})') > 0
+        assert prom.value('sum(sluice_connections_accepted_total{listener="client"})') > 0
+        prom.wait_value("Raft traffic into every node's inter-node listener",
+                        'min(sluice_network_received_bytes_total{listener="inter_node"})', lambda v: v > 0)
+        prom.wait_value("one metadata-log leader", "sum(sluice_raft_is_leader)", lambda v: v == 1)
+        prom.wait_value("every node in the same Raft term", "max(sluice_raft_term) - min(sluice_raft_term)", lambda v: v == 0)
 
         # A group consumes everything, commits, and stops; then more records arrive.
         group = harness.unique("metrics-group")
