@@ -15,10 +15,12 @@ import Testing
         return try! builder.build().bytes
     }
 
-    func produce(_ connection: RawKafkaConnection, _ topic: String, _ partition: Int32, _ records: ByteBuffer) throws -> Int16 {
+    /// The raw client blocks in recv, so its calls run off the cooperative pool (`BlockingKafkaCalls`):
+    /// blocking a pool thread here, beside another suite's, would starve the broker it waits for.
+    func produce(_ connection: BlockingKafkaCalls, _ topic: String, _ partition: Int32, _ records: ByteBuffer) async throws -> Int16 {
         let request = ProduceRequest(acks: -1, timeoutMs: 5000, topicData: [
             .init(name: topic, partitionData: [.init(index: PartitionIndex(partition), records: records)])])
-        return try connection.call(request, version: 8).responses[0].partitionResponses[0].errorCode
+        return try await connection.call(request, version: 8).responses[0].partitionResponses[0].errorCode
     }
 
     /// The page's samples by series (`name{labels}` exactly as rendered), and its TYPE lines.
@@ -46,16 +48,16 @@ import Testing
 
     @Test func pageShowsPartitionRequestAndGroupValuesAfterKnownOperations() async throws {
         try await TestBroker.withBroker { broker in
-            let connection = try RawKafkaConnection(port: broker.port)
-            let created = try connection.call(
+            let connection = try BlockingKafkaCalls(port: broker.port)
+            let created = try await connection.call(
                 CreateTopicsRequest(topics: [.init(name: "m", numPartitions: 2, replicationFactor: 1)], timeoutMs: 5000), version: 4)
             #expect(created.topics[0].errorCode == 0)
             let batches = [(0, batch(["a", "b", "c"])), (0, batch(["d", "e"])), (1, batch(["f", "g", "h", "i"]))]
-            for (partition, records) in batches { #expect(try produce(connection, "m", Int32(partition), records) == 0) }
+            for (partition, records) in batches { #expect(try await produce(connection, "m", Int32(partition), records) == 0) }
             // A partition the topic does not have: one UNKNOWN_TOPIC_OR_PARTITION.
-            #expect(try produce(connection, "m", 9, batch(["x"])) == KafkaErrorCode.unknownTopicOrPartition.rawValue)
+            #expect(try await produce(connection, "m", 9, batch(["x"])) == KafkaErrorCode.unknownTopicOrPartition.rawValue)
             // A simple consumer's commit (no generation): group "g" at offset 2 of partition 0.
-            let commit = try connection.call(OffsetCommitRequest(groupID: "g", generationIDOrMemberEpoch: -1, memberID: "", topics: [
+            let commit = try await connection.call(OffsetCommitRequest(groupID: "g", generationIDOrMemberEpoch: -1, memberID: "", topics: [
                 .init(name: "m", partitions: [.init(partitionIndex: 0, committedOffset: 2)])]), version: 7)
             #expect(commit.topics[0].partitions[0].errorCode == 0)
 
@@ -107,15 +109,34 @@ import Testing
         }
     }
 
+    @Test func raftPositionsAreShownAsTheDriverReportsThem() async throws {
+        try await TestBroker.withBroker { broker in
+            let collector = NodeMetricsCollector(
+                nodeID: 1, metrics: broker.services.metrics, partitions: broker.services.partitions,
+                view: broker.services.metadata,
+                raft: { RaftMetricsSample(term: 7, raftCommitIndex: 41, appliedIndex: 40, isLeader: true) })
+            let (samples, types) = Self.parse(await collector.render())
+            #expect(samples["sluice_raft_term"] == 7)
+            #expect(samples["sluice_raft_commit_index"] == 41)
+            #expect(samples["sluice_raft_applied_index"] == 40)
+            #expect(samples["sluice_raft_is_leader"] == 1)
+            #expect(types["sluice_raft_term"] == "gauge")
+            // The image the test broker's instant log built: one entry per proposal so far.
+            #expect(samples["sluice_metadata_image_index"] == Double(broker.services.metadata.current.image.lastAppliedIndex.rawValue))
+        }
+    }
+
     @Test func capsLeavePartitionsOffAndCountThem() async throws {
         try await TestBroker.withBroker { broker in
-            let connection = try RawKafkaConnection(port: broker.port)
-            _ = try connection.call(
+            let connection = try BlockingKafkaCalls(port: broker.port)
+            _ = try await connection.call(
                 CreateTopicsRequest(topics: [.init(name: "c", numPartitions: 3, replicationFactor: 1)], timeoutMs: 5000), version: 4)
             var collector = NodeMetricsCollector(nodeID: 1, metrics: broker.services.metrics, partitions: broker.services.partitions,
                                                  view: broker.services.metadata, raft: nil)
             collector.limits.partitionsMax = 2
             let (samples, _) = Self.parse(await collector.render())
+            // An API the node does not serve has no series.
+            #expect(samples[#"sluice_requests_total{api="SaslHandshake"}"#] == nil)
             #expect(samples[#"sluice_metrics_series_dropped{family="partition"}"#] == 1)
             #expect(samples["sluice_partitions"] == 3)
             // The first two in (topic, partition) order are shown.

@@ -64,7 +64,9 @@ public final class NodeMetrics: Sendable {
         self.registry = registry
         self.factory = factory
         var apis: [Int16: APIHandles] = [:]
-        for key in KafkaAPIKey.allCases {
+        // The APIs this node serves (what ApiVersions advertises): a request for any other
+        // closes its connection before a handler runs, so it is never counted.
+        for key in RequestDispatcher.advertised.map(\.key) {
             let api = [("api", key.description)]
             apis[key.rawValue] = APIHandles(
                 requests: Counter(label: "sluice_requests_total", dimensions: api, factory: factory),
