@@ -120,6 +120,10 @@ import Testing
             #expect(samples["sluice_raft_commit_index"] == 41)
             #expect(samples["sluice_raft_applied_index"] == 40)
             #expect(samples["sluice_raft_is_leader"] == 1)
+            // No partitions, no groups: the caps' gauges are there all the same, at 0.
+            for family in ["partition", "group", "group_lag"] {
+                #expect(samples[#"sluice_metrics_series_dropped{family=""# + family + #""}"#] == 0, "\(family)")
+            }
             #expect(types["sluice_raft_term"] == "gauge")
             // The image the test broker's instant log built: one entry per proposal so far.
             #expect(samples["sluice_metadata_image_index"] == Double(broker.services.metadata.current.image.lastAppliedIndex.rawValue))

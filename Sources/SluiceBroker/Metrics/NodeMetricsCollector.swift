@@ -122,10 +122,9 @@ struct NodeMetricsCollector: Sendable {
             }
         }
         let highWatermarks = Dictionary(uniqueKeysWithValues: samples.filter(\.isLeader).map { ($0.partition, $0.highWatermark) })
-        guard !highWatermarks.isEmpty else { return }
         var series = 0
         var omitted = 0
-        for group in groups {
+        for group in groups where !highWatermarks.isEmpty {
             for (partition, committed) in group.offsets.sorted(by: { $0.key < $1.key }) {
                 guard let hw = highWatermarks[partition] else { continue }
                 guard series < limits.groupLagSeriesMax else { omitted += 1; continue }
