@@ -13,6 +13,8 @@ let swiftLog = Package.Dependency.package(url: "https://github.com/apple/swift-l
 let serviceLifecycle = Package.Dependency.package(
     url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0")
 let tomlKit = Package.Dependency.package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0")
+let swiftMetrics = Package.Dependency.package(url: "https://github.com/apple/swift-metrics", from: "2.13.0")
+let swiftPrometheus = Package.Dependency.package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1")
 let hdrHistogram = Package.Dependency.package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0")
 
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
@@ -24,6 +26,8 @@ let argumentParserProduct = Target.Dependency.product(name: "ArgumentParser", pa
 let logging = Target.Dependency.product(name: "Logging", package: "swift-log")
 let serviceLifecycleProduct = Target.Dependency.product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
 let tomlKitProduct = Target.Dependency.product(name: "TOMLKit", package: "TOMLKit")
+let coreMetrics = Target.Dependency.product(name: "CoreMetrics", package: "swift-metrics")
+let prometheus = Target.Dependency.product(name: "Prometheus", package: "swift-prometheus")
 let histogramProduct = Target.Dependency.product(name: "Histogram", package: "hdrhistogram-swift")
 
 let package = Package(
@@ -37,7 +41,7 @@ let package = Package(
         .library(name: "SluiceWire", targets: ["SluiceWire"]),
         .library(name: "SluiceClient", targets: ["SluiceClient"]),
     ],
-    dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit, hdrHistogram],
+    dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit, hdrHistogram, swiftMetrics, swiftPrometheus],
     targets: [
         // MARK: system libraries and C shims
         .systemLibrary(
@@ -75,7 +79,7 @@ let package = Package(
             dependencies: [
                 "SluiceCore", "SluiceRecords", "SluiceWire", "SluiceStorage", "SluiceTLS", "SluiceMetadata",
                 "SluiceRaft", "SluiceRaftStorage", "SluiceReplication",
-                nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct,
+                nioCore, nioPosix, nioHTTP1, logging, serviceLifecycleProduct, tomlKitProduct, coreMetrics, prometheus,
             ]),
 
         // MARK: the client library (DESIGN §2.5): Kafka-protocol producer, consumer and admin
@@ -131,8 +135,8 @@ let package = Package(
         .testTarget(
             name: "SluiceBrokerTests",
             dependencies: [
-                "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage",
-                nioCore, nioPosix, logging, serviceLifecycleProduct,
+                "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage", "SluiceTLS",
+                nioCore, nioPosix, nioEmbedded, logging, serviceLifecycleProduct,
             ]),
         .testTarget(
             name: "SluiceClientTests",

@@ -7,7 +7,7 @@ what=${1:-build}
 
 need_apt=()
 want_pkgs=(libssl-dev liblz4-dev zlib1g-dev pkg-config openssl)
-[ "$what" = test ] && want_pkgs+=(kcat curl iptables)  # curl: deploy/local-cluster.sh polls /healthz; iptables: scripts/faults
+[ "$what" = test ] && want_pkgs+=(kcat curl iptables prometheus)  # curl: deploy/local-cluster.sh polls /healthz; iptables: scripts/faults; prometheus: test_metrics.py scrapes /metrics
 for pkg in "${want_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || need_apt+=("$pkg")
 done

@@ -36,6 +36,8 @@ public final class InterNodeServer: Service, Sendable {
         public var frameBytesMax: Int
         /// Goes first in every accepted connection's pipeline (TLS).
         public var firstHandler: ChannelHandlerFactory?
+        /// Counts connections, bytes and TLS handshakes (`/metrics`); nil counts nothing.
+        public var metrics: NodeMetrics?
 
         public init(host: String = "127.0.0.1", port: Int = 9093, frameBytesMax: Int = Limits.frameBytesMax,
                     firstHandler: ChannelHandlerFactory? = nil) {
@@ -77,6 +79,7 @@ public final class InterNodeServer: Service, Sendable {
     ) async throws -> InterNodeServer {
         let frameBytesMax = configuration.frameBytesMax
         let firstHandler = configuration.firstHandler
+        let metrics = configuration.metrics
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 64)
             // A restarted node must get its port back at once, despite TIME_WAIT sockets.
@@ -85,8 +88,14 @@ public final class InterNodeServer: Service, Sendable {
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let peer = PeerIdentity(isTLS: firstHandler != nil)
+                    if let metrics {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionMetricsHandler(metrics: metrics, listener: .interNode))
+                    }
                     if let firstHandler {
                         try channel.pipeline.syncOperations.addHandler(firstHandler(channel, .accepted))
+                        if let metrics {
+                            try channel.pipeline.syncOperations.addHandler(TLSHandshakeCounter(metrics: metrics, listener: .interNode))
+                        }
                         try channel.pipeline.syncOperations.addHandler(PeerIdentity.Recorder(peer))
                     }
                     try channel.pipeline.syncOperations.addHandler(

@@ -35,9 +35,11 @@ struct BrokerServices: Sendable {
     var groups: GroupCoordinatorService
     /// `config.topicConfigDefaults`, worked out once (Produce reads it per partition).
     var topicDefaults: TopicConfigDefaults
+    /// The node's request counters and latencies (`/metrics`).
+    var metrics: NodeMetrics
 
     init(nodeID: NodeID, config: NodeConfig, metadata: MetadataView, partitions: PartitionManager,
-         cluster: any ClusterControl, groups: GroupCoordinatorService) {
+         cluster: any ClusterControl, groups: GroupCoordinatorService, metrics: NodeMetrics = NodeMetrics()) {
         self.nodeID = nodeID
         self.config = config
         self.metadata = metadata
@@ -45,6 +47,7 @@ struct BrokerServices: Sendable {
         self.cluster = cluster
         self.groups = groups
         self.topicDefaults = config.topicConfigDefaults
+        self.metrics = metrics
     }
 }
 

@@ -41,8 +41,10 @@ struct RequestDispatcher: Sendable {
     let offsetDelete: OffsetDeleteHandler
     let deleteRecords: DeleteRecordsHandler
     let describeLogDirs: DescribeLogDirsHandler
+    let metrics: NodeMetrics
 
     init(services: BrokerServices) {
+        metrics = services.metrics
         metadata = MetadataHandler(services: services)
         produce = ProduceHandler(services: services)
         fetch = FetchHandler(services: services)
@@ -118,7 +120,7 @@ struct RequestDispatcher: Sendable {
         switch decoded.request {
         case .apiVersions(let r): return await run(apiVersions, r, context)
         case .metadata(let r): return await run(metadata, r, context)
-        case .produce(let r): return await run(produce, r, context)
+        case .produce(let r): return await run(produce, r, context, acks: r.acks)
         case .fetch(let r): return await run(fetch, r, context)
         case .listOffsets(let r): return await run(listOffsets, r, context)
         case .offsetForLeaderEpoch(let r): return await run(offsetForLeaderEpoch, r, context)
@@ -146,12 +148,22 @@ struct RequestDispatcher: Sendable {
         }
     }
 
+    /// Runs the handler and counts the request, its latency (decoded to answered) and the
+    /// error codes of its answer (`/metrics`).
     private func run<Handler: KafkaAPIHandler>(_ handler: Handler, _ request: Handler.Request,
-                                               _ context: RequestContext) async -> Outcome {
+                                               _ context: RequestContext, acks: Int16? = nil) async -> Outcome {
         guard Handler.versions.contains(context.version) else {
             return .close(reason: "version \(context.version) of \(Handler.Request.self) is not served (\(Handler.versions))")
         }
-        guard let response = await handler.handle(request, context) else { return .noResponse }
+        let started = ContinuousClock.now
+        let response = await handler.handle(request, context)
+        let api = context.header.apiKey
+        metrics.requestHandled(api: api, duration: ContinuousClock.now - started, acks: acks)
+        guard let response else { return .noResponse }
+        if let reporting = response as? any ErrorCodeReporting {
+            let codes = reporting.errorCodes
+            if !codes.isEmpty { metrics.requestErrors(api: api, codes: codes) }
+        }
         return .respond(ResponseEncoder.encode(response, answering: context.header))
     }
 }

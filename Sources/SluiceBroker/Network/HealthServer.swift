@@ -5,11 +5,14 @@ import NIOPosix
 import ServiceLifecycle
 
 /// `GET /healthz`: 200 once the node serves clients, 503 before (docs/NODE-CONFIG.md).
+/// `GET /metrics`: the node's metrics in Prometheus text format (docs/METRICS.md).
 public struct HealthServer: Service {
     let address: HostPort
     let group: any EventLoopGroup
     let logger: Logger
     let isReady: @Sendable () -> Bool
+    /// Renders `/metrics`; nil answers it 404.
+    var metrics: (@Sendable () async -> String)? = nil
 
     public func run() async throws {
         let server = try await ServerBootstrap(group: group)
@@ -20,7 +23,7 @@ public struct HealthServer: Service {
                     return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
                 }
             }
-        logger.info("serving /healthz on \(address)")
+        logger.info("serving /healthz\(metrics == nil ? "" : " and /metrics") on \(address)")
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { tasks in
                 try await server.executeThenClose { inbound in
@@ -38,10 +41,16 @@ public struct HealthServer: Service {
         try await connection.executeThenClose { inbound, outbound in
             for try await part in inbound {
                 guard case .head(let head) = part else { continue }
-                let (status, body): (HTTPResponseStatus, String) =
-                    head.uri == "/healthz" ? (isReady() ? (.ok, "ok\n") : (.serviceUnavailable, "not ready\n")) : (.notFound, "not found\n")
+                let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+                let plain = "text/plain"
+                let (status, contentType, body): (HTTPResponseStatus, String, String) = switch path {
+                case "/healthz": isReady() ? (.ok, plain, "ok\n") : (.serviceUnavailable, plain, "not ready\n")
+                // The text exposition format's content type (Prometheus 0.0.4).
+                case "/metrics" where metrics != nil: (.ok, "text/plain; version=0.0.4; charset=utf-8", await metrics!())
+                default: (.notFound, plain, "not found\n")
+                }
                 var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: "text/plain")
+                headers.add(name: "Content-Type", value: contentType)
                 headers.add(name: "Content-Length", value: "\(body.utf8.count)")
                 headers.add(name: "Connection", value: "close")
                 try await outbound.write(.head(HTTPResponseHead(version: head.version, status: status, headers: headers)))

@@ -30,6 +30,8 @@ public struct KafkaServer: Service {
     /// produce to a stale leader whose error makes an idempotent producer reset its
     /// sequences). Until then clients are refused at connect and try the other nodes.
     var openWhen: (@Sendable () -> Bool)? = nil
+    /// Counts connections, bytes and TLS handshakes on this listener (`/metrics`); nil counts nothing.
+    var metrics: NodeMetrics? = nil
 
     init(address: HostPort, dispatcher: RequestDispatcher, group: any EventLoopGroup, frameBytesMax: Int,
          connectionsMax: Int, logger: Logger, tls: TLSContext? = nil, onBound: @escaping @Sendable (SocketAddress) -> Void = { _ in }) {
@@ -53,6 +55,7 @@ public struct KafkaServer: Service {
         }
         let frameBytesMax = self.frameBytesMax
         let tls = self.tls
+        let metrics = self.metrics
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -65,7 +68,11 @@ public struct KafkaServer: Service {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(host: address.host, port: address.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if let tls { try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: tls)) }
+                    if let metrics { try channel.pipeline.syncOperations.addHandler(ConnectionMetricsHandler(metrics: metrics, listener: .client)) }
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(TLSServerHandler(context: tls))
+                        if let metrics { try channel.pipeline.syncOperations.addHandler(TLSHandshakeCounter(metrics: metrics, listener: .client)) }
+                    }
                     try channel.pipeline.syncOperations.addHandler(
                         ByteToMessageHandler(KafkaFrameDecoder(frameBytesMax: frameBytesMax)))
                     try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(KafkaFrameEncoder()))

@@ -80,6 +80,7 @@ public struct SluiceNode: Sendable {
         // log, which needs the partitions: the relay is connected once the controller exists.
         let isrChanges = ISRChangeRelay()
         let replication = config.replication
+        let metrics = NodeMetrics()
         let breakAcksAll = Self.testOnlyBreakage == "acks-all-at-append"
         if breakAcksAll {
             logger.critical("SLUICE_TEST_BREAKAGE=acks-all-at-append: acks=all is answered before replication, so acknowledged records WILL be lost (a test of the fault harness, never for use)")
@@ -93,7 +94,7 @@ public struct SluiceNode: Sendable {
                                fetchResponseBytesMax: replication.fetchResponseBytesMax,
                                fetchBackoff: .milliseconds(replication.fetchBackoffMs),
                                frameBytesMax: config.limits.requestBytesMax, tls: tls.interNodeClient, source: source),
-                testOnlyAcksAllAtAppend: breakAcksAll),
+                testOnlyAcksAllAtAppend: breakAcksAll, metrics: metrics),
             isrChanges: isrChanges, group: group, nowMs: Self.monotonicMs, logger: logger)
         let machine = MetadataStateMachine(view: view, partitions: partitions, logger: logger)
 
@@ -126,15 +127,16 @@ public struct SluiceNode: Sendable {
         driver.register(in: &registry)
         ControllerRPC.register(in: &registry, controller: controller)
         ReplicaFetchRPC.register(in: &registry, partitions: partitions, waitMax: .seconds(30))
-        let interNode = try await InterNodeServer.bind(
-            .init(host: config.listeners.interNode.host, port: config.listeners.interNode.port,
-                  frameBytesMax: config.limits.requestBytesMax, firstHandler: tls.interNodeHandlerFactory),
-            registry: registry, logger: logger, group: group)
+        var interNodeConfiguration = InterNodeServer.Configuration(
+            host: config.listeners.interNode.host, port: config.listeners.interNode.port,
+            frameBytesMax: config.limits.requestBytesMax, firstHandler: tls.interNodeHandlerFactory)
+        interNodeConfiguration.metrics = metrics
+        let interNode = try await InterNodeServer.bind(interNodeConfiguration, registry: registry, logger: logger, group: group)
 
         let cluster = NodeClusterControl(nodeID: id, local: controller, view: view, client: client, voters: voterAddresses,
                                          logger: logger, partitions: partitions)
         let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster,
-                                      groups: groups)
+                                      groups: groups, metrics: metrics)
         let advertised = config.listeners.advertisedClient ?? config.listeners.client
         let heartbeat = BrokerHeartbeat(
             nodeID: id, incarnation: incarnation,
@@ -151,6 +153,15 @@ public struct SluiceNode: Sendable {
         let heartbeater = BrokerHeartbeater(
             heartbeat: heartbeat, controller: controller, view: view, client: client, voters: voterAddresses,
             interval: .milliseconds(config.cluster.brokerHeartbeatIntervalMs), logger: logger, cleanShutdown: cleanShutdown)
+        clientListener.metrics = metrics
+        let collector = NodeMetricsCollector(
+            nodeID: id, metrics: metrics, partitions: partitions, view: view,
+            raft: {
+                RaftMetricsSample(term: await driver.term, raftCommitIndex: await driver.raftCommitIndex,
+                                  appliedIndex: await driver.appliedIndex, isLeader: await driver.isLeader)
+            })
+        var health = HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isServing })
+        health.metrics = { await collector.render() }
         self.services = [
             driver,
             transport,
@@ -165,7 +176,7 @@ public struct SluiceNode: Sendable {
             // After the client listener, so it stops first: parked JoinGroup/SyncGroup requests
             // are answered (NOT_COORDINATOR) before the listener waits for requests in hand.
             groups,
-            HealthServer(address: config.listeners.http, group: group, logger: logger, isReady: { readiness.isServing }),
+            health,
             // Last, so the service group stops it first: on SIGTERM the leaderships move away
             // while every listener still answers.
             ControlledShutdown(heartbeater: heartbeater, partitions: partitions,

@@ -23,6 +23,8 @@ public actor PartitionManager: Service {
         var tickInterval: Duration = .milliseconds(100)
         /// See `ReplicaContext.testOnlyAcksAllAtAppend`.
         var testOnlyAcksAllAtAppend = false
+        /// The node's hot-path metrics, handed to every replica; nil counts nothing.
+        var metrics: NodeMetrics? = nil
         /// How often the scrub reads on (`PartitionReplica.scrub`) and how many log bytes
         /// it may read per pass across all replicas: 8 MiB every 10 s is under 1 MB/s, so
         /// scrubbing never competes with produce and fetch, and a 100 GiB node is read
@@ -272,7 +274,7 @@ public actor PartitionManager: Service {
             let log = try await logs.open(partition, topicID: topic.topicID)
             let context = ReplicaContext(nodeID: nodeID, options: settings.replication, signal: signal, isrChanges: isrChanges,
                                          nowMs: nowMs, logger: logger,
-                                         testOnlyAcksAllAtAppend: settings.testOnlyAcksAllAtAppend)
+                                         testOnlyAcksAllAtAppend: settings.testOnlyAcksAllAtAppend, metrics: settings.metrics)
             // Opened with the state it had before (none): `update` then makes it leader or follower.
             let replica = PartitionReplica(partition: partition, log: log, state: PartitionState.unopened(like: state), context: context)
             replicas[partition] = replica

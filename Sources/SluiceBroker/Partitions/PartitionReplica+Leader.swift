@@ -70,7 +70,9 @@ extension PartitionReplica {
 
     func isrChangeAnswered(_ answer: LeaderState.ISRChangeAnswer, epoch: LeaderEpoch) async {
         guard var current = leader, current.leaderEpoch == epoch else { return }
+        let before = current.isr
         let actions = current.isrChangeAnswered(answer, nowMs: context.nowMs())
+        countISRChange(from: before, to: current.isr)
         leader = current
         await perform(actions, epoch: epoch)
     }
@@ -216,6 +218,7 @@ extension PartitionReplica {
             let result = try await log.appendAsLeader(records, leaderEpoch: epoch)
             producers?.record(first, firstOffset: result.firstOffset)
             refusals[first.producerID] = nil
+            countAppend(records: result.recordCount, bytes: result.bytes)
             if var current = leader, current.leaderEpoch == epoch {
                 let actions = current.appended(newLogEndOffset: result.lastOffset.advanced(by: 1))
                 leader = current

@@ -21,6 +21,8 @@ struct ReplicaContext: Sendable {
     /// `SluiceNode.testOnlyBreakage`): `acks=all` is answered as soon as the leader appended,
     /// before any follower has the batch, so a leader crash loses acknowledged records.
     var testOnlyAcksAllAtAppend = false
+    /// The node's hot-path metrics (ISR shrinks and expands); nil counts nothing.
+    var metrics: NodeMetrics? = nil
 }
 
 /// This node's replica of one partition: the thin actor that performs what the pure
@@ -69,6 +71,8 @@ actor PartitionReplica {
     var scrubCursor = Offset.zero
     /// The last append failure logged (a full disk), until an append succeeds again.
     var appendFailure: String?
+    /// Appended as leader since this replica opened (`/metrics`).
+    var appended = AppendTotals()
     var signal: AppendSignal { context.signal }
     var logger: Logger { context.logger }
 
@@ -117,8 +121,10 @@ actor PartitionReplica {
                 if newState.isr != current.isr && newState.isr != current.pendingISR {
                     logger.info("\(partition) ISR \(current.isr) -> \(newState.isr) (partition epoch \(newState.partitionEpoch)): changed by the controller (a replica was fenced or restarted)")
                 }
+                let before = current.isr
                 let actions = current.metadataChanged(replicas: newState.replicas, isr: newState.isr,
                                                       partitionEpoch: newState.partitionEpoch, nowMs: now)
+                countISRChange(from: before, to: current.isr)
                 leader = current
                 await perform(actions, epoch: current.leaderEpoch)
                 return .unchanged
