@@ -252,6 +252,57 @@ def test_group_describe_after_consume_group_shows_commits_and_no_lag(single_node
     assert sluice_json("group", "describe", group, bootstrap=b)["total_lag"] == 0
 
 
+def test_group_reset_offsets_plans_then_commits_and_refuses_an_active_group(single_node):
+    harness.require_real()
+    b = single_node.bootstrap
+    if not advertises(b, JOIN_GROUP_API_KEY):
+        pytest.skip("the server does not advertise JoinGroup: consumer groups are not served by this build")
+    topic, group = harness.unique("cli-reset"), harness.unique("cli-rg")
+    sluice("topic", "create", topic, "--partitions", "2", bootstrap=b)
+    sluice("produce", topic, bootstrap=b, stdin="".join(f"r{i}\n" for i in range(40)))
+    sluice("consume", topic, "--group", group, "--from", "earliest", "--count", "40", "--timeout", "60", bootstrap=b)
+
+    def state():
+        doc = sluice_json("group", "describe", group, bootstrap=b)
+        return {p["partition"]: (p["committed_offset"], p["log_end_offset"]) for p in doc["partitions"] if p["topic"] == topic}
+    ends = {p: end for p, (_, end) in state().items()}
+    assert sum(ends.values()) == 40 and all(c == ends[p] for p, (c, _) in state().items())
+
+    # A dry run (the default) prints the plan and commits nothing.
+    plan = sluice_json("group", "reset-offsets", group, "--topic", topic, "--to-earliest", bootstrap=b)
+    assert not plan["executed"] and sorted((r["partition"], r["current"], r["new"]) for r in plan["partitions"]) == \
+        sorted((p, ends[p], 0) for p in ends), plan
+    assert all(c == ends[p] for p, (c, _) in state().items()), "a dry run committed"
+    text = sluice("group", "reset-offsets", group, "--topic", topic, "--to-earliest", bootstrap=b).stdout
+    assert "dry run: nothing committed" in text and "CURRENT" in text, text
+
+    sluice("group", "reset-offsets", group, "--topic", topic, "--to-earliest", "--execute", bootstrap=b)
+    assert {p: c for p, (c, _) in state().items()} == {p: 0 for p in ends}
+    assert sluice_json("group", "describe", group, bootstrap=b)["total_lag"] == 40
+    # An offset past the end is clamped to the end; a shift moves from the committed offset.
+    sluice("group", "reset-offsets", group, "--topic", topic, "--partition", "0", "--to-offset", "100000", "--execute", bootstrap=b)
+    sluice("group", "reset-offsets", group, "--all-topics", "--shift-by", "-3", "--execute", bootstrap=b)
+    got = {p: c for p, (c, _) in state().items()}
+    assert got == {0: max(0, ends[0] - 3), 1: 0}, got
+    # A time after every record: the log end; the group then reads nothing old again.
+    sluice("group", "reset-offsets", group, "--topic", topic, "--to-datetime", "2100-01-01T00:00:00Z", "--execute", bootstrap=b)
+    assert {p: c for p, (c, _) in state().items()} == ends
+
+    # With a member in the group the reset is refused in one sentence.
+    from confluent_kafka import Consumer
+    consumer = Consumer({"bootstrap.servers": b, "group.id": group, "auto.offset.reset": "earliest",
+                         "enable.auto.commit": False})
+    try:
+        consumer.subscribe([topic])
+        harness.wait_until("the consumer's assignment", lambda: consumer.poll(0.5) is not None or consumer.assignment(), 60)
+        r = sluice("group", "reset-offsets", group, "--topic", topic, "--to-earliest", "--execute", bootstrap=b, ok=False)
+        assert r.returncode != 0 and "active member" in r.stderr, r.stderr
+    finally:
+        consumer.close()
+    r = sluice("group", "reset-offsets", group, "--topic", topic, "--to-earliest", "--to-latest", bootstrap=b, ok=False)
+    assert r.returncode != 0 and "exactly one of" in r.stderr, r.stderr
+
+
 def test_consume_stops_when_idle_and_rejects_bad_positions(single_node):
     harness.require_real()
     b = single_node.bootstrap

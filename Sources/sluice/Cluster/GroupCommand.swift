@@ -6,8 +6,8 @@ import SluiceCore
 struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group",
-        abstract: "List consumer groups, describe one's members, assignment, committed offsets and lag, or delete one.",
-        subcommands: [List.self, Describe.self, Delete.self])
+        abstract: "List consumer groups, describe one's members, assignment, committed offsets and lag, reset its offsets, or delete one.",
+        subcommands: [List.self, Describe.self, Delete.self, ResetOffsets.self])
 
     /// `sluice group delete GROUP…`.
     struct Delete: AsyncParsableCommand {
