@@ -36,6 +36,38 @@ class Report:
         self.violations[kind].append(detail)
 
 
+def ack_gaps(events: list[dict], partitions, run_end: float) -> dict[int, list[tuple[float, float]]]:
+    """Per partition, the intervals between consecutive acknowledgements (from the first send
+    to the end of the run)."""
+    by_partition: dict[int, list[float]] = defaultdict(list)
+    for a in events:
+        if a["type"] == "ack" and a.get("partition") is not None:
+            by_partition[a["partition"]].append(a["t"])
+    start = min((e["t"] for e in events if e["type"] == "send"), default=0.0)
+    gaps = {}
+    for p in sorted(partitions):
+        points = [start] + sorted(by_partition.get(p, [])) + [run_end]
+        gaps[p] = [(points[i], points[i + 1]) for i in range(len(points) - 1)]
+    return gaps
+
+
+def unavailability_by_kind(events: list[dict], gaps_by_partition: dict, run_end: float) -> dict[str, list[float]]:
+    """Unavailability per fault, by kind: the longest acknowledgement gap of any partition that
+    overlaps the fault, from its injection to its recovery."""
+    per_kind: dict[str, list[float]] = defaultdict(list)
+    faults = [e for e in events if e["type"] == "fault"]
+    recovered = [e for e in events if e["type"] in ("recovered", "not_recovered")]
+    for f in faults:
+        end = next((e["t"] for e in recovered if e["t"] >= f["t"]), run_end)
+        worst = 0.0
+        for gaps in gaps_by_partition.values():
+            for a, b in gaps:
+                if b >= f["t"] and a <= end:
+                    worst = max(worst, b - max(a, f["t"]))
+        per_kind[f["kind"]].append(worst)
+    return per_kind
+
+
 def check(events: list[dict], final: dict[int, list], committed: dict[int, int], run_end: float) -> dict:
     r = Report()
     sent = [e for e in events if e["type"] == "send"]
@@ -163,19 +195,7 @@ def check(events: list[dict], final: dict[int, list], committed: dict[int, int],
                                 "longest_gap_at_s": round(longest[0], 2),
                                 "writable_fraction": round(len([b for b in buckets if start <= b < run_end]) / total, 4)}
 
-    # Unavailability per fault: the longest ack gap of any partition that overlaps the fault,
-    # from its injection to its recovery.
-    per_kind: dict[str, list[float]] = defaultdict(list)
-    faults = [e for e in events if e["type"] == "fault"]
-    recovered = [e for e in events if e["type"] in ("recovered", "not_recovered")]
-    for f in faults:
-        end = next((e["t"] for e in recovered if e["t"] >= f["t"]), run_end)
-        worst = 0.0
-        for gaps in gaps_by_partition.values():
-            for a, b in gaps:
-                if b >= f["t"] and a <= end:
-                    worst = max(worst, b - max(a, f["t"]))
-        per_kind[f["kind"]].append(worst)
+    per_kind = unavailability_by_kind(events, gaps_by_partition, run_end)
     kinds = {k: {"faults": len(v), "p50_unavailable_s": round(percentile(v, 0.5), 3),
                  "p99_unavailable_s": round(percentile(v, 0.99), 3), "max_unavailable_s": round(max(v), 3)}
              for k, v in sorted(per_kind.items())}
