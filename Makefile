@@ -11,7 +11,7 @@ help:
 	@echo "make run-single - one development node on 127.0.0.1:9092 (data in data/dev)"
 	@echo "make test   - run every test (unit, simulation, real clients)"
 	@echo "make test-compat - only the real-client compatibility suite (Tests/compat)"
-	@echo "make faults - the fault-injection harness on fixed seeds (docs/RELIABILITY.md; not yet part of make test: an open duplicate)"
+	@echo "make faults - the fault-injection harness on fixed seeds (docs/RELIABILITY.md; also the last step of make test)"
 	@echo "make bench  - run the benchmarks (release build); figures go to docs/BENCHMARKS.md"
 	@echo "make bench-clients - the Swift client (sluice bench) beside librdkafka on a local 3-node cluster"
 
@@ -45,6 +45,7 @@ test: deps-test
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 	$(COMPAT)
+	scripts/faults/suite
 
 # Real nodes killed, paused and cut off under load, checked for lost, duplicated and reordered
 # records (docs/RELIABILITY.md); a soak is scripts/faults/run --duration 7200 --seed N --out DIR.
