@@ -89,5 +89,10 @@ bench-clients: deps-test
 lint:
 	scripts/lint.sh
 
+# Each libFuzzer target of Fuzz/ for FUZZ_TIME seconds (scripts/fuzz.sh --time 1h for long runs).
+FUZZ_TIME ?= 30
+fuzz:
+	scripts/fuzz.sh --time $(FUZZ_TIME)
+
 clean:
 	rm -rf .build

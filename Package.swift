@@ -37,6 +37,9 @@ let package = Package(
         .library(name: "SluiceRecords", targets: ["SluiceRecords"]),
         .library(name: "SluiceWire", targets: ["SluiceWire"]),
         .library(name: "SluiceClient", targets: ["SluiceClient"]),
+        // For the libFuzzer targets in Fuzz/ (a package of their own).
+        .library(name: "SluiceMetadata", targets: ["SluiceMetadata"]),
+        .library(name: "SluiceRaftStorage", targets: ["SluiceRaftStorage", "SluiceRaft"]),
     ],
     dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit, hdrHistogram],
     targets: [
