@@ -2,8 +2,9 @@
 //
 // Sluice: a replicated Kafka-protocol broker in Swift.
 // Module layering (docs/ARCHITECTURE.md, ../shared/DESIGN.md §3): a target depends only on
-// targets above it in this file. SwiftPM enforces it: an import of a module that is not a
-// declared dependency does not build.
+// targets above it in this file, and imports only its declared dependencies. Every Makefile
+// build passes --explicit-target-dependency-import-check error; scripts/check-imports.py
+// (make lint) also refuses the transitive and product imports SwiftPM's check lets through.
 import PackageDescription
 
 let nio = Package.Dependency.package(url: "https://github.com/apple/swift-nio", from: "2.101.2")
@@ -40,6 +41,9 @@ let package = Package(
         .library(name: "SluiceRecords", targets: ["SluiceRecords"]),
         .library(name: "SluiceWire", targets: ["SluiceWire"]),
         .library(name: "SluiceClient", targets: ["SluiceClient"]),
+        // For the libFuzzer targets in Fuzz/ (a package of their own).
+        .library(name: "SluiceMetadata", targets: ["SluiceMetadata"]),
+        .library(name: "SluiceRaftStorage", targets: ["SluiceRaftStorage", "SluiceRaft"]),
     ],
     dependencies: [nio, argumentParser, swiftLog, serviceLifecycle, tomlKit, hdrHistogram, swiftMetrics, swiftPrometheus],
     targets: [
@@ -103,7 +107,8 @@ let package = Package(
             dependencies: ["SluiceCore", "SluiceBroker", argumentParserProduct, logging, serviceLifecycleProduct]),
         .executableTarget(
             name: "sluice",
-            dependencies: ["SluiceCore", "SluiceRecords", "SluiceWire", "SluiceClient", nioCore, argumentParserProduct, histogramProduct]),
+            // The CLI is built on the client library only (DESIGN §2.5); Core for the strong types.
+            dependencies: ["SluiceCore", "SluiceClient", argumentParserProduct, histogramProduct]),
         .executableTarget(name: "sluice-sim", dependencies: ["SluiceSimulation", "SluiceCore"]),
         .executableTarget(
             name: "sluice-bench",
@@ -118,7 +123,7 @@ let package = Package(
         .testTarget(name: "SluiceReplicationTests", dependencies: ["SluiceReplication", "SluiceCore", "SluiceRecords"]),
         .testTarget(
             name: "SluiceRecordsTests",
-            dependencies: ["SluiceRecords", nioCore],
+            dependencies: ["SluiceRecords", "SluiceCore", nioCore],
             resources: [.copy("Fixtures")]),
         .testTarget(
             name: "SluiceWireTests",
@@ -131,16 +136,16 @@ let package = Package(
             dependencies: ["SluiceRaft", "SluiceSimulation", "SluiceRaftStorage", "SluiceCore"]),
         .testTarget(
             name: "SluiceStorageTests",
-            dependencies: ["SluiceStorage", "SluiceRecords", nioCore]),
+            dependencies: ["SluiceStorage", "SluiceRecords", "SluiceCore", nioCore]),
         .testTarget(
             name: "SluiceBrokerTests",
             dependencies: [
                 "SluiceBroker", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceRaft", "SluiceRaftStorage", "SluiceTLS",
-                nioCore, nioPosix, nioEmbedded, logging, serviceLifecycleProduct,
+                "SluiceMetadata", "SluiceReplication", "SluiceStorage", nioCore, nioPosix, nioEmbedded, logging, serviceLifecycleProduct,
             ]),
         .testTarget(
             name: "SluiceClientTests",
-            dependencies: ["SluiceClient", "SluiceWire", "SluiceRecords", "SluiceCore", nioCore]),
+            dependencies: ["SluiceClient", "SluiceWire", "SluiceRecords", "SluiceCore", "SluiceTLS", nioCore, nioPosix]),
         .testTarget(
             name: "SluiceTLSTests",
             dependencies: ["SluiceTLS", nioCore, nioEmbedded, nioPosix]),

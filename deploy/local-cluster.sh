@@ -133,7 +133,7 @@ ensure_server() {
     if [[ ! -x "$server" ]]; then
         if [[ -n "${SLUICE_SERVER:-}" ]]; then die "SLUICE_SERVER=$server is not an executable file"; fi
         say "building sluice-server (missing at $server)"
-        (cd "$repo" && swift build --product sluice-server) >&2 || die "swift build --product sluice-server failed"
+        (cd "$repo" && swift build --explicit-target-dependency-import-check error --product sluice-server) >&2 || die "swift build --product sluice-server failed"
         [[ -x "$server" ]] || die "build finished but $server does not exist"
     fi
 }

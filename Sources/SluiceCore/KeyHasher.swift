@@ -56,7 +56,8 @@ func loadLittleEndianUInt32(_ bytes: UnsafeRawBufferPointer, _ offset: Int) -> U
 
 /// The hashers Sluice ships, for configuration and the CLI's `--hasher`.
 public enum KeyHasherKind: String, CaseIterable, Sendable {
-    case murmur2, murmur3, crc32, xxHash32 = "xxhash32"
+    case murmur2, murmur3, crc32
+    case xxHash32 = "xxhash32"
 
     public var hasher: any KeyHasher {
         switch self {

@@ -82,7 +82,8 @@ public struct GroupSimulation {
         trace = EventTrace(capacity: options.traceEventsMax)
         let topicCount = 1 + Int(random.next(below: 3))
         for t in 0..<topicCount {
-            topics.append((try! TopicName(validating: "topic-\(t)"), 1 + Int32(random.next(below: 12))))
+            guard let name = TopicName(rawValue: "topic-\(t)") else { preconditionFailure("topic-\(t) is a legal topic name") }
+            topics.append((name, 1 + Int32(random.next(below: 12))))
         }
         let groupCount = 1 + Int(random.next(below: 3))
         for g in 0..<groupCount {

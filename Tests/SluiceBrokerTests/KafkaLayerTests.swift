@@ -36,10 +36,36 @@ import Testing
             let produce = response.apiKeys.first { $0.apiKey == KafkaAPIKey.produce.rawValue }
             #expect(produce?.minVersion == 0 && produce?.maxVersion == 8, "librdkafka < 2.11.1 needs Produce v0 in the range")
             #expect(response.apiKeys.contains { $0.apiKey == KafkaAPIKey.findCoordinator.rawValue && $0.minVersion == 0 })
-            // ApiVersions v3 (flexible) gets Kafka's v0 fallback: error 35, key 18 listed.
-            let v3 = try connection.call(ApiVersionsRequest(), version: 0)  // connection still usable
-            #expect(v3.errorCode == 0)
         }
+    }
+
+    /// ApiVersions v3 is flexible (header v2, compact strings); the broker serves v0-2, so it
+    /// answers as Kafka does: response header v0, a v0 body with UNSUPPORTED_VERSION and the one
+    /// entry {18, 0, 2}, and the connection stays open for the client's v0 retry.
+    @Test func apiVersionsV3GetsTheV0FallbackAndTheConnectionStaysUsable() async throws {
+        try await TestBroker.withBroker { broker in
+            let connection = try RawKafkaConnection(port: broker.port)
+            // What librdkafka sends first: header v2 (client id INT16 string + empty tags),
+            // body v3 (compact client_software_name and _version, empty tags).
+            var body: [UInt8] = [0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x2A]
+            body += [0x00, 0x04] + Array("test".utf8) + [0x00]
+            body += [UInt8(1 + 10)] + Array("librdkafka".utf8) + [UInt8(1 + 5)] + Array("2.3.0".utf8) + [0x00]
+            connection.sendRaw(withUInt32BigEndianPrefix(body))
+            var payload = try connection.readFrame()
+            let header = try ResponseHeader(from: &payload, version: 0)
+            #expect(header.correlationID == 42)
+            let fallback = try ApiVersionsResponse(from: &payload, version: 0)
+            #expect(payload.readableBytes == 0, "the fallback is exactly a v0 body")
+            #expect(fallback.errorCode == KafkaErrorCode.unsupportedVersion.rawValue)
+            #expect(fallback.apiKeys.map { [$0.apiKey, $0.minVersion, $0.maxVersion] } == [[18, 0, 2]])
+            // The client's retry at v0 on the same connection is served normally.
+            let v0 = try connection.call(ApiVersionsRequest(), version: 0)
+            #expect(v0.errorCode == 0 && v0.apiKeys.count > 1)
+        }
+    }
+
+    private func withUInt32BigEndianPrefix(_ bytes: [UInt8]) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(bytes.count).bigEndian) { Array($0) } + bytes
     }
 
     @Test func createProduceFetchAndListOffsetsRoundTrip() async throws {

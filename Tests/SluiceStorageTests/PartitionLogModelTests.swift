@@ -8,12 +8,67 @@ import Testing
 /// the log's offsets and contents must equal the model's. Crashes are the one place the model
 /// is told what the log kept, after checking that nothing synced was lost. Truncation goes
 /// below the log start too, and the log is restarted elsewhere (`truncateFullyAndStart`).
+/// The model keeps its own segments (rolled by size and by `roll`), so retention's new log
+/// start is computed from them, not read back from the log.
 @Suite struct PartitionLogModelTests {
     struct Model {
         var batches: [ModelBatch] = []
+        /// Bytes on disk of each batch, by base offset.
+        var batchBytes: [Offset: Int64] = [:]
+        /// Base offsets of the segments, oldest first; never empty.
+        var segmentBases: [Offset] = [0]
         var logStartOffset: Offset = 0
         var logEndOffset: Offset { batches.last?.nextOffset ?? logStartOffset }
         var visible: [ModelBatch] { batches.filter { $0.lastOffset >= logStartOffset } }
+
+        func segmentBytes(_ i: Int) -> Int64 {
+            let end = i + 1 < segmentBases.count ? segmentBases[i + 1] : Offset(Int64.max)
+            return batches.filter { $0.baseOffset >= segmentBases[i] && $0.baseOffset < end }
+                .reduce(0) { $0 + batchBytes[$1.baseOffset, default: 0] }
+        }
+
+        var bytes: Int64 { segmentBases.indices.reduce(0) { $0 + segmentBytes($1) } }
+
+        /// `PartitionLog.rollIfNeeded`: a non-empty active segment rolls when the batch would
+        /// take it past `segmentBytesMax`.
+        mutating func append(_ batch: ModelBatch, bytes: Int64, segmentBytesMax: Int) {
+            let active = segmentBytes(segmentBases.count - 1)
+            if active > 0 && active + bytes > Int64(segmentBytesMax) { segmentBases.append(logEndOffset) }
+            batches.append(batch)
+            batchBytes[batch.baseOffset] = bytes
+        }
+
+        mutating func roll() {
+            if segmentBytes(segmentBases.count - 1) > 0 { segmentBases.append(logEndOffset) }
+        }
+
+        /// Drops whole segments from the end whose base is at or past `offset` (the first stays):
+        /// truncation, and opening the log, which removes an empty segment at the end.
+        mutating func dropSegments(from offset: Offset) {
+            while segmentBases.count > 1, segmentBases.last! >= offset { segmentBases.removeLast() }
+        }
+
+        mutating func restart(at offset: Offset) {
+            batches = []
+            batchBytes = [:]
+            segmentBases = [offset]
+            logStartOffset = offset
+        }
+
+        /// Size retention with the high watermark at the log end: delete the oldest segment
+        /// while what remains still holds at least `retentionBytes`. Returns how many went.
+        mutating func applyRetention(retentionBytes: Int64) -> Int {
+            var deleted = 0
+            var size = bytes
+            while segmentBases.count > 1, segmentBases[1] <= logEndOffset, size - segmentBytes(0) >= retentionBytes {
+                size -= segmentBytes(0)
+                segmentBases.removeFirst()
+                logStartOffset = max(logStartOffset, segmentBases[0])
+                batches.removeAll { $0.nextOffset <= segmentBases[0] }
+                deleted += 1
+            }
+            return deleted
+        }
     }
 
     @Test(arguments: 0..<60 as Range<UInt64>)
@@ -39,32 +94,39 @@ import Testing
                 let ts = Int64(random.next(below: 1000))
                 tagCounter += 1
                 let tag = "s\(tagCounter)"
-                let r = try log.appendAsLeader(makeBatch(tag: tag, count: count, valueBytes: Int(random.next(below: 300)), timestamp: ts),
-                                               leaderEpoch: epoch, nowMs: 0)
+                let bytes = makeBatch(tag: tag, count: count, valueBytes: Int(random.next(below: 300)), timestamp: ts)
+                let r = try log.appendAsLeader(bytes, leaderEpoch: epoch, nowMs: 0)
                 #expect(r.firstOffset == model.logEndOffset)
-                model.batches.append(ModelBatch(baseOffset: r.firstOffset, recordCount: count, maxTimestamp: ts + Int64(count - 1), tag: tag))
+                model.append(ModelBatch(baseOffset: model.logEndOffset, recordCount: count, maxTimestamp: ts + Int64(count - 1), tag: tag),
+                             bytes: Int64(bytes.readableBytes), segmentBytesMax: config.segmentBytes)
                 trace.append("append \(tag) x\(count)")
             case 45..<55:
                 guard model.logEndOffset > model.logStartOffset else { continue }
                 let target = Offset(Int64(random.next(below: UInt64(model.logEndOffset.rawValue - model.logStartOffset.rawValue + 1))) + model.logStartOffset.rawValue)
                 let newEnd = try log.truncate(to: target, nowMs: 0)
+                let startBefore = model.logStartOffset
+                if target < model.logEndOffset { model.dropSegments(from: target) }  // at the end: a no-op
                 model.batches.removeAll { $0.lastOffset >= target }
                 if model.batches.isEmpty || model.logEndOffset < model.logStartOffset { model.logStartOffset = min(model.logStartOffset, newEnd) }
+                if newEnd < startBefore { model.restart(at: newEnd) }
                 #expect(newEnd == model.logEndOffset, "seed \(seed) step \(step): truncate to \(target)")
                 epoch = epoch.next
                 trace.append("truncate \(target) -> \(newEnd)")
             case 55..<62:
                 try log.roll(nowMs: 0)
+                model.roll()
                 trace.append("roll")
             case 62..<72:
                 try log.updateHighWatermark(log.logEndOffset)
                 let deleted = try log.applyRetention(nowMs: 0)
-                model.logStartOffset = log.logStartOffset
+                let expected = model.applyRetention(retentionBytes: config.retentionBytes!)
+                #expect(deleted == expected, "seed \(seed) step \(step): retention deleted \(deleted) segments, the model \(expected)")
                 trace.append("retention deleted \(deleted), start \(log.logStartOffset)")
             case 72..<78:
                 try log.close(nowMs: 0)
                 log = try PartitionLog(fileSystem: fs, directory: "/p", config: config, nowMs: 0)
                 #expect(log.openReport.wasCleanShutdown)
+                model.dropSegments(from: model.logEndOffset)
                 trace.append("clean restart")
             case 78..<86:
                 let flushed = log.flushedOffset
@@ -73,6 +135,7 @@ import Testing
                 let end = log.logEndOffset
                 #expect(end >= min(flushed, model.logEndOffset), "seed \(seed) step \(step): crash lost synced offsets below \(flushed), log ends at \(end)")
                 model.batches.removeAll { $0.lastOffset >= end }
+                model.dropSegments(from: end)
                 trace.append("crash (flushed \(flushed)) -> end \(end), start \(log.logStartOffset)")
                 model.logStartOffset = log.logStartOffset
             case 86..<90:
@@ -89,8 +152,7 @@ import Testing
                     #expect(try log.truncate(to: target, nowMs: 0) == target)
                     trace.append("truncate below start to \(target)")
                 }
-                model.batches = []
-                model.logStartOffset = target
+                model.restart(at: target)
                 #expect(log.highWatermark == target && log.epochCache.entries.isEmpty, "seed \(seed) step \(step)")
             default:
                 let t = Int64(random.next(below: 1100))
@@ -106,6 +168,10 @@ import Testing
                 return
             }
             #expect(log.logStartOffset == model.logStartOffset, "seed \(seed) step \(step) after \(trace.suffix(5))")
+            if log.segmentBaseOffsets != model.segmentBases {
+                Issue.record("seed \(seed) step \(step): segments \(log.segmentBaseOffsets), the model's \(model.segmentBases); trace \(trace.suffix(8))")
+                return
+            }
             if step % 10 == 0 || step == 149 {
                 let contents = try readAll(log, from: log.logStartOffset, maxBytes: Int(random.next(below: 4000)) + 1)
                 #expect(contents == model.visible, "seed \(seed) step \(step) after \(trace.suffix(5))")

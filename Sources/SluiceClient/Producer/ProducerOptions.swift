@@ -13,6 +13,10 @@ public struct ProducerOptions: Sendable {
         case all = -1
     }
 
+    /// The batch compression codecs (`SluiceRecords.CompressionCodec`), named here so that a
+    /// program built on the client library alone (the `sluice` CLI) can choose one.
+    public typealias Compression = CompressionCodec
+
     /// The default partitioning of records that name none: `.recordKey(.murmur2)`, Kafka's rule.
     public var partitioning: Partitioning = .recordKey(.murmur2)
     public var acks: Acks = .all

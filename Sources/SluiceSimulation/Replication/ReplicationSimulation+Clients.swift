@@ -36,7 +36,13 @@ extension ReplicationSimulation {
             builder.append(key: nil, value: Array("p\(p)-\(producers[p].sequence)-\(k)".utf8), timestamp: RecordTimestamp(now))
         }
         producers[p].sequence += 1
-        let batch = try! builder.build()
+        let batch: RecordBatch
+        do {
+            batch = try builder.build()
+        } catch {
+            // At most four short records: far below every batch limit.
+            preconditionFailure("a simulated producer batch is always valid: \(error)")
+        }
         let token = nextToken
         nextToken += 1
         producers[p].inflight = (token, now)

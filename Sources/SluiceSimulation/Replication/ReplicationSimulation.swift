@@ -33,7 +33,10 @@ public struct ReplicationSimulation {
     static let controllerID = NodeID(0)
     /// Producers and consumers talk from here; only the broker end of a link can be cut.
     static let clientID = NodeID(100)
-    static let topic = try! TopicName(validating: "events")
+    static let topic: TopicName = {
+        guard let name = TopicName(rawValue: "events") else { preconditionFailure("'events' is a legal topic name") }
+        return name
+    }()
 
     enum Event {
         case faultStep

@@ -1,5 +1,4 @@
 import ArgumentParser
-import NIOCore
 import SluiceClient
 import SluiceCore
 
@@ -40,7 +39,8 @@ struct BenchCommand: AsyncParsableCommand {
         func run() async throws {
             let options = ProducerOptions.fromFlags(acks: acks, compression: compression, lingerMs: lingerMs,
                                                     batchSize: batchSize, partitioning: .balanced)
-            let value = ByteBuffer(repeating: UInt8(ascii: "x"), count: recordSize)
+            // One record, built once: its value's storage is shared by every send.
+            let record = ProducerRecord(topic: topic.name, key: nil, value: [UInt8](repeating: UInt8(ascii: "x"), count: recordSize))
             let latencies = Locked(LatencyHistogram())
             let failures = Locked((count: 0, first: SluiceClientError?.none))
             let elapsed = try await cluster.withClient { client in
@@ -50,7 +50,7 @@ struct BenchCommand: AsyncParsableCommand {
                 do {
                     for _ in 0..<records {
                         let sent = clock.now
-                        try await producer.sendAndForget(ProducerRecord(topic: topic.name, key: nil, value: value)) { result in
+                        try await producer.sendAndForget(record) { result in
                             let latency = clock.now - sent
                             if case .failure(let error) = result {
                                 failures.withLock { if $0.first == nil { $0.first = error }; $0.count += 1 }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import SluiceClient
 import SluiceCore
-import SluiceRecords
 
 /// `--hasher`: a key hasher by its name (murmur2, murmur3, crc32, xxhash32).
 struct HasherArgument: ExpressibleByArgument {
@@ -52,14 +51,14 @@ struct AcksArgument: ExpressibleByArgument {
 
 /// `--compression`: a codec the producer can build (none, lz4, gzip).
 struct CompressionArgument: ExpressibleByArgument {
-    var codec: CompressionCodec
+    var codec: ProducerOptions.Compression
 
-    init(_ codec: CompressionCodec) {
+    init(_ codec: ProducerOptions.Compression) {
         self.codec = codec
     }
 
     init?(argument: String) {
-        guard let codec = CompressionCodec.allCases.first(where: { $0.description == argument.lowercased() }),
+        guard let codec = ProducerOptions.Compression.allCases.first(where: { $0.description == argument.lowercased() }),
               [.none, .lz4, .gzip].contains(codec) else { return nil }
         self.codec = codec
     }

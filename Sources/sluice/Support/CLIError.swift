@@ -1,6 +1,5 @@
 import ArgumentParser
 import SluiceClient
-import SluiceWire
 
 /// A failure as the user reads it: one sentence (or two) saying what happened and what to do.
 /// ArgumentParser prints it after `Error:` and exits with code 1; no stack trace is ever shown.
