@@ -197,3 +197,26 @@ struct ControllerElectLeadersTests {
         #expect(output.notices.count == 1 && output.notices[0].contains("unclean"))
     }
 }
+
+/// Found by the fault soak (seed 203): the preferred-leader check elected the uncleanly restarted
+/// sole ISR member of a leaderless partition; the image refused the record and the controller
+/// trapped, on every node that took over.
+@Suite("Controller: preferred elections skip an uncleanly restarted sole ISR member")
+struct ControllerPreferredUncleanTests {
+    typealias C = ControllerISRTests
+
+    @Test func neitherTheCheckNorElectLeadersElectsIt() {
+        var options = ControllerOptions()
+        options.leaderImbalanceCheckIntervalMs = 1_000
+        var controller = Fixture.controller(brokers: 3, options: options)
+        _ = controller.createTopics([CreateTopicRequest(name: "t", numPartitions: 3, replicationFactor: 3)], validateOnly: false)
+        C.shrink(&controller, 0, to: [1])
+        _ = controller.brokerHeartbeat(C.heartbeat(1, incarnation: 2, clean: false), nowMs: 100)  // registers: marks
+        _ = controller.brokerHeartbeat(C.heartbeat(1, incarnation: 2, clean: false), nowMs: 100)  // unfences
+        #expect(C.state(controller, 0).isrRestartedUnclean && !C.state(controller, 0).hasLeader)
+        _ = ControllerPreferredLeaderTests.advance(&controller, to: 5_000)
+        #expect(!C.state(controller, 0).hasLeader, "the rebalance check elected it")
+        let asked = controller.electLeaders(.preferred, partitions: [C.tp(0)])
+        #expect(asked.result.map(\.error) == [.preferredLeaderNotAvailable] && asked.records.isEmpty)
+    }
+}

@@ -101,7 +101,9 @@ extension Controller {
         for (topic, index, state) in partitions(where: { !$0.replicas.isEmpty }) {
             let preferred = state.replicas[0]
             preferredFor[preferred, default: 0] += 1
-            guard state.leader != preferred, state.isr.contains(preferred), mayLead(preferred) else { continue }
+            // A partition whose only in-sync replica restarted uncleanly waits for an operator
+            // (or unclean election): its preferred replica is not a clean choice.
+            guard state.leader != preferred, state.isr.contains(preferred), mayLead(preferred), !state.isrRestartedUnclean else { continue }
             if let only, let name = image.topicsByID[topic]?.name, !only.contains(TopicPartition(name, index)) { continue }
             notLeading[preferred, default: []].append((topic, index, state))
         }
@@ -159,7 +161,7 @@ extension Controller {
                     if requested != nil { results.append(ElectionResult(partition: tp, error: .electionNotNeeded, message: "\(preferred) leads already")) }
                     continue
                 }
-                guard state.isr.contains(preferred), mayLead(preferred) else {
+                guard state.isr.contains(preferred), mayLead(preferred), !state.isrRestartedUnclean else {
                     results.append(ElectionResult(partition: tp, error: .preferredLeaderNotAvailable,
                                                   message: "preferred replica \(preferred) is not an in-sync, live replica (ISR \(state.isr))"))
                     continue
