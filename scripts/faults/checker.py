@@ -195,6 +195,7 @@ def check(events: list[dict], final: dict[int, list], committed: dict[int, int],
                                 "longest_gap_at_s": round(longest[0], 2),
                                 "writable_fraction": round(len([b for b in buckets if start <= b < run_end]) / total, 4)}
 
+    faults = [e for e in events if e["type"] == "fault"]
     per_kind = unavailability_by_kind(events, gaps_by_partition, run_end)
     kinds = {k: {"faults": len(v), "p50_unavailable_s": round(percentile(v, 0.5), 3),
                  "p99_unavailable_s": round(percentile(v, 0.99), 3), "max_unavailable_s": round(max(v), 3)}
