@@ -37,7 +37,7 @@ def test_kafka_python_describe_cluster_and_quorum_agree_on_the_controller(cluste
     assert controller in c.broker_ids
 
     # Ask every node on its own: only the Raft leader (the controller) knows the voters' positions.
-    answers = {i: describe_quorum(c.addr_of(i)) for i in sorted(c.broker_ids)}
+    answers = {i: describe_quorum(c.bootstrap, i) for i in sorted(c.broker_ids)}
     partitions = {i: a["topics"][0]["partitions"][0] for i, a in answers.items()}
     for i, p in partitions.items():
         assert answers[i]["error_code"] == 0
@@ -59,18 +59,18 @@ def test_kafka_python_describe_cluster_and_quorum_agree_on_the_controller(cluste
             assert p["leader_id"] == controller, p
 
 
-def describe_quorum(address: str) -> dict:
-    """DescribeQuorum for __cluster_metadata-0 sent to one node, at the highest version both sides
-    support (v1 against Sluice), as a dict of the raw response."""
+def describe_quorum(bootstrap: str, node_id: int) -> dict:
+    """DescribeQuorum for __cluster_metadata-0 sent to node `node_id`, at the highest version both
+    sides support (v1 against Sluice), as a dict of the raw response."""
     from kafka import KafkaAdminClient
     from kafka.protocol.admin import DescribeQuorumRequest
     topic = DescribeQuorumRequest.TopicData
     request = DescribeQuorumRequest(topics=[
         topic(topic_name="__cluster_metadata", partitions=[topic.PartitionData(partition_index=0)])])
-    kp = KafkaAdminClient(bootstrap_servers=[address], request_timeout_ms=30000)
+    kp = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), request_timeout_ms=30000)
     try:
         async def send():
-            return await kp._manager.send(request)
+            return await kp._manager.send(request, node_id=node_id)
         return kp._manager.run(send).to_dict()
     finally:
         kp.close()
