@@ -36,10 +36,47 @@ import Testing
             let produce = response.apiKeys.first { $0.apiKey == KafkaAPIKey.produce.rawValue }
             #expect(produce?.minVersion == 0 && produce?.maxVersion == 8, "librdkafka < 2.11.1 needs Produce v0 in the range")
             #expect(response.apiKeys.contains { $0.apiKey == KafkaAPIKey.findCoordinator.rawValue && $0.minVersion == 0 })
-            // ApiVersions v3 (flexible) gets Kafka's v0 fallback: error 35, key 18 listed.
-            let v3 = try connection.call(ApiVersionsRequest(), version: 0)  // connection still usable
-            #expect(v3.errorCode == 0)
+            // ApiVersions v3 is flexible (header v2 in, header v0 out) and lists the same ranges.
+            let v3 = try connection.call(ApiVersionsRequest(clientSoftwareName: "test", clientSoftwareVersion: "1"), version: 3)
+            #expect(v3.errorCode == 0 && v3.apiKeys == response.apiKeys)
+            #expect(v3.apiKeys.contains { $0.apiKey == KafkaAPIKey.describeCluster.rawValue && $0.maxVersion == 1 })
+            let v0 = try connection.call(ApiVersionsRequest(), version: 0)  // connection still usable
+            #expect(v0.errorCode == 0)
         }
+    }
+
+    @Test func describeClusterAndDescribeQuorumAnswerFromTheMetadataViewAndTheRaftDriver() async throws {
+        try await TestBroker.withBroker { broker in
+            let connection = try RawKafkaConnection(port: broker.port)
+            for version: Int16 in [0, 1] {
+                let cluster = try connection.call(DescribeClusterRequest(includeClusterAuthorizedOperations: true), version: version)
+                #expect(cluster.errorCode == 0 && cluster.clusterID == "sluice" && cluster.controllerID == 1)
+                #expect(cluster.brokers.map(\.brokerID) == [1] && cluster.brokers[0].port == Int32(broker.port))
+                #expect(cluster.clusterAuthorizedOperations == Int32.min)
+            }
+            let controllers = try connection.call(DescribeClusterRequest(endpointType: 2), version: 1)
+            #expect(controllers.errorCode == KafkaErrorCode.unsupportedEndpointType.rawValue)
+
+            let request = DescribeQuorumRequest(topics: [
+                .init(topicName: "__cluster_metadata", partitions: [.init(partitionIndex: 0)]),
+                .init(topicName: "other", partitions: [.init(partitionIndex: 0)]),
+            ])
+            let quorum = try connection.call(request, version: 1)
+            let metadata = quorum.topics[0].partitions[0]
+            #expect(metadata.errorCode == 0 && metadata.leaderID == 1 && metadata.leaderEpoch == 3 && metadata.highWatermark == 7)
+            #expect(metadata.currentVoters == [.init(replicaID: 1, logEndOffset: 9, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1)])
+            #expect(quorum.topics[1].partitions[0].errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
+        }
+    }
+
+    @Test func describeQuorumOnAFollowerIsNotLeaderOrFollower() {
+        let follower = RaftQuorumStatus(leader: 2, term: 5, isLeader: false, raftCommitIndex: 4,
+                                        voters: [.init(id: 1, matchIndex: nil), .init(id: 2, matchIndex: nil)], learners: [])
+        let answer = DescribeQuorumHandler.answer(topic: "__cluster_metadata", partition: 0, follower)
+        #expect(answer.errorCode == KafkaErrorCode.notLeaderOrFollower.rawValue)
+        #expect(answer.leaderID == 2 && answer.leaderEpoch == 5 && answer.currentVoters.isEmpty)
+        #expect(DescribeQuorumHandler.answer(topic: "__cluster_metadata", partition: 0, nil).errorCode
+            == KafkaErrorCode.notLeaderOrFollower.rawValue)
     }
 
     @Test func createProduceFetchAndListOffsetsRoundTrip() async throws {
