@@ -82,8 +82,12 @@ struct TestBroker {
                                              nowMs: { Int64(Date().timeIntervalSince1970 * 1000) },
                                              wallMs: { Int64(Date().timeIntervalSince1970 * 1000) })
         await groups.activate()
+        // A one-voter quorum this node leads, as its Raft driver would report it.
         let services = BrokerServices(nodeID: 1, config: config, metadata: view, partitions: partitions, cluster: controller,
-                                      groups: groups)
+                                      groups: groups, raftQuorum: {
+            RaftQuorumStatus(leader: 1, term: 3, isLeader: true, raftCommitIndex: 7,
+                             voters: [.init(id: 1, matchIndex: 9)], learners: [])
+        })
         let bound = Mutex<Int?>(nil)
         let server = KafkaServer(address: HostPort(host: "127.0.0.1", port: 0), dispatcher: RequestDispatcher(services: services),
                                  group: MultiThreadedEventLoopGroup.singleton, frameBytesMax: 1 << 20, connectionsMax: 16,
@@ -140,14 +144,14 @@ final class RawKafkaConnection {
         correlation += 1
         var body = ByteBufferAllocator().buffer(capacity: 256)
         RequestHeader(apiKey: R.apiKey, apiVersion: version, correlationID: correlation, clientID: "test")
-            .encode(into: &body, version: 1)
+            .encode(into: &body, version: RequestHeader.version(apiKey: R.apiKey, apiVersion: version))
         request.encode(into: &body, version: version)
         var frame = ByteBufferAllocator().buffer(capacity: body.readableBytes + 4)
         frame.writeInteger(Int32(body.readableBytes))
         frame.writeBuffer(&body)
         sendRaw(Array(frame.readableBytesView))
         var payload = try readFrame()
-        let header = try ResponseHeader(from: &payload, version: 0)
+        let header = try ResponseHeader(from: &payload, version: ResponseHeader.version(apiKey: R.apiKey, apiVersion: version))
         precondition(header.correlationID == correlation)
         return try R.Response(from: &payload, version: version)
     }

@@ -36,18 +36,58 @@ import Testing
             let produce = response.apiKeys.first { $0.apiKey == KafkaAPIKey.produce.rawValue }
             #expect(produce?.minVersion == 0 && produce?.maxVersion == 8, "librdkafka < 2.11.1 needs Produce v0 in the range")
             #expect(response.apiKeys.contains { $0.apiKey == KafkaAPIKey.findCoordinator.rawValue && $0.minVersion == 0 })
+            // ApiVersions v3 is flexible (header v2 in, header v0 out) and lists the same ranges.
+            let v3 = try connection.call(ApiVersionsRequest(clientSoftwareName: "test", clientSoftwareVersion: "1"), version: 3)
+            #expect(v3.errorCode == 0 && v3.apiKeys == response.apiKeys)
+            #expect(v3.apiKeys.contains { $0.apiKey == KafkaAPIKey.describeCluster.rawValue && $0.maxVersion == 1 })
+            let v0 = try connection.call(ApiVersionsRequest(), version: 0)  // connection still usable
+            #expect(v0.errorCode == 0)
         }
     }
 
-    /// ApiVersions v3 is flexible (header v2, compact strings); the broker serves v0-2, so it
-    /// answers as Kafka does: response header v0, a v0 body with UNSUPPORTED_VERSION and the one
-    /// entry {18, 0, 2}, and the connection stays open for the client's v0 retry.
-    @Test func apiVersionsV3GetsTheV0FallbackAndTheConnectionStaysUsable() async throws {
+    @Test func describeClusterAndDescribeQuorumAnswerFromTheMetadataViewAndTheRaftDriver() async throws {
         try await TestBroker.withBroker { broker in
             let connection = try RawKafkaConnection(port: broker.port)
-            // What librdkafka sends first: header v2 (client id INT16 string + empty tags),
+            for version: Int16 in [0, 1] {
+                let cluster = try connection.call(DescribeClusterRequest(includeClusterAuthorizedOperations: true), version: version)
+                #expect(cluster.errorCode == 0 && cluster.clusterID == "sluice" && cluster.controllerID == 1)
+                #expect(cluster.brokers.map(\.brokerID) == [1] && cluster.brokers[0].port == Int32(broker.port))
+                #expect(cluster.clusterAuthorizedOperations == Int32.min)
+            }
+            let controllers = try connection.call(DescribeClusterRequest(endpointType: 2), version: 1)
+            #expect(controllers.errorCode == KafkaErrorCode.unsupportedEndpointType.rawValue)
+
+            let request = DescribeQuorumRequest(topics: [
+                .init(topicName: "__cluster_metadata", partitions: [.init(partitionIndex: 0)]),
+                .init(topicName: "other", partitions: [.init(partitionIndex: 0)]),
+            ])
+            let quorum = try connection.call(request, version: 1)
+            let metadata = quorum.topics[0].partitions[0]
+            #expect(metadata.errorCode == 0 && metadata.leaderID == 1 && metadata.leaderEpoch == 3 && metadata.highWatermark == 7)
+            #expect(metadata.currentVoters == [.init(replicaID: 1, logEndOffset: 9, lastFetchTimestamp: -1, lastCaughtUpTimestamp: -1)])
+            #expect(quorum.topics[1].partitions[0].errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue)
+        }
+    }
+
+    @Test func describeQuorumOnAFollowerIsNotLeaderOrFollower() {
+        let follower = RaftQuorumStatus(leader: 2, term: 5, isLeader: false, raftCommitIndex: 4,
+                                        voters: [.init(id: 1, matchIndex: nil), .init(id: 2, matchIndex: nil)], learners: [])
+        let answer = DescribeQuorumHandler.answer(topic: "__cluster_metadata", partition: 0, follower)
+        #expect(answer.errorCode == KafkaErrorCode.notLeaderOrFollower.rawValue)
+        #expect(answer.leaderID == 2 && answer.leaderEpoch == 5 && answer.currentVoters.isEmpty)
+        #expect(DescribeQuorumHandler.answer(topic: "__cluster_metadata", partition: 0, nil).errorCode
+            == KafkaErrorCode.notLeaderOrFollower.rawValue)
+    }
+
+    /// ApiVersions v4 is newer than the broker serves (v0-3), so it answers as Kafka does: response
+    /// header v0, a v0 body with UNSUPPORTED_VERSION and the one entry {18, 0, 3}, and the
+    /// connection stays open for the client's v0 retry.
+    @Test func apiVersionsV4GetsTheV0FallbackAndTheConnectionStaysUsable() async throws {
+        try await TestBroker.withBroker { broker in
+            let connection = try RawKafkaConnection(port: broker.port)
+            // As librdkafka sends v3, at v4: header v2 (client id INT16 string + empty tags),
             // body v3 (compact client_software_name and _version, empty tags).
-            var body: [UInt8] = [0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x2A]
+            var body: [UInt8] = [0x00, 0x12, 0x00, 0x04, 0x00, 0x00, 0x00, 0x2A]
             body += [0x00, 0x04] + Array("test".utf8) + [0x00]
             body += [UInt8(1 + 10)] + Array("librdkafka".utf8) + [UInt8(1 + 5)] + Array("2.3.0".utf8) + [0x00]
             connection.sendRaw(withUInt32BigEndianPrefix(body))
@@ -57,7 +97,7 @@ import Testing
             let fallback = try ApiVersionsResponse(from: &payload, version: 0)
             #expect(payload.readableBytes == 0, "the fallback is exactly a v0 body")
             #expect(fallback.errorCode == KafkaErrorCode.unsupportedVersion.rawValue)
-            #expect(fallback.apiKeys.map { [$0.apiKey, $0.minVersion, $0.maxVersion] } == [[18, 0, 2]])
+            #expect(fallback.apiKeys.map { [$0.apiKey, $0.minVersion, $0.maxVersion] } == [[18, 0, 3]])
             // The client's retry at v0 on the same connection is served normally.
             let v0 = try connection.call(ApiVersionsRequest(), version: 0)
             #expect(v0.errorCode == 0 && v0.apiKeys.count > 1)

@@ -121,13 +121,13 @@ struct GoldenBytesTests {
         #expect(try ApiVersionsResponse.decode(exactly: ByteBuffer(bytes: expected), version: version) == twoKeys)
     }
 
-    @Test("the ApiVersions fallback is header v0 + v0 body with error 35 and {18, 0, 2}")
+    @Test("the ApiVersions fallback is header v0 + v0 body with error 35 and {18, 0, 3}")
     func apiVersionsFallbackBytes() {
         let expected: [UInt8] = [
             0x00, 0x00, 0x00, 0x07,  // correlation_id 7
             0x00, 0x23,  // error_code 35 UNSUPPORTED_VERSION
             0x00, 0x00, 0x00, 0x01,  // one entry
-            0x00, 0x12, 0x00, 0x00, 0x00, 0x02,  // ApiVersions 0...2
+            0x00, 0x12, 0x00, 0x00, 0x00, 0x03,  // ApiVersions 0...3
         ]
         #expect(bytes(SupportedAPIs.apiVersionsFallback(correlationID: 7)) == expected)
     }
@@ -265,6 +265,49 @@ struct GoldenBytesTests {
         #expect(decoded.version == 9)
         #expect(decoded.message.rackID == "r")
         #expect(decoded.message.generationID == GenerationID(4))
+    }
+
+    // MARK: flexible versions
+
+    @Test("DescribeCluster request v0 (flexible): include_cluster_authorized_operations, tag buffer")
+    func describeClusterRequestV0() throws {
+        let request = DescribeClusterRequest(includeClusterAuthorizedOperations: true)
+        let expected: [UInt8] = [
+            0x01,  // include_cluster_authorized_operations true
+            0x00,  // empty tag buffer
+        ]
+        #expect(bytes(request.encoded(version: 0)) == expected)
+        #expect(try DescribeClusterRequest.decode(exactly: ByteBuffer(bytes: expected), version: 0) == request)
+        // The frame: request header v2 (INT16-length client id, then a tag buffer).
+        var frame = ByteBuffer(bytes: [0x00, 0x3C, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05, 0x00, 0x01, 0x63, 0x00])
+        frame.writeBytes(expected)
+        let decoded = try RequestDecoder.decode(frame: frame)
+        #expect(decoded.header == RequestHeader(apiKey: 60, apiVersion: 0, correlationID: 5, clientID: "c"))
+        #expect(decoded.request == .describeCluster(request))
+    }
+
+    @Test("DescribeCluster response v0 (flexible): compact strings and array, tag buffers, header v1")
+    func describeClusterResponseV0() throws {
+        let response = DescribeClusterResponse(
+            clusterID: "sluice", controllerID: 2,
+            brokers: [.init(brokerID: 1, host: "h1", port: 9092), .init(brokerID: 2, host: "h2", port: 9094, rack: "r")])
+        let expected: [UInt8] = [
+            0x00, 0x00, 0x00, 0x00,  // throttle_time_ms 0
+            0x00, 0x00,  // error_code 0
+            0x00,  // error_message null (compact nullable: 0)
+            0x07, 0x73, 0x6C, 0x75, 0x69, 0x63, 0x65,  // cluster_id "sluice" (length 6 + 1)
+            0x00, 0x00, 0x00, 0x02,  // controller_id 2
+            0x03,  // brokers: 2 + 1
+            0x00, 0x00, 0x00, 0x01, 0x03, 0x68, 0x31, 0x00, 0x00, 0x23, 0x84, 0x00, 0x00,  // 1 "h1":9092 rack null, tags
+            0x00, 0x00, 0x00, 0x02, 0x03, 0x68, 0x32, 0x00, 0x00, 0x23, 0x86, 0x02, 0x72, 0x00,  // 2 "h2":9094 rack "r", tags
+            0x80, 0x00, 0x00, 0x00,  // cluster_authorized_operations: not requested (INT32 min)
+            0x00,  // empty tag buffer
+        ]
+        #expect(bytes(response.encoded(version: 0)) == expected)
+        #expect(try DescribeClusterResponse.decode(exactly: ByteBuffer(bytes: expected), version: 0) == response)
+        let header = RequestHeader(apiKey: 60, apiVersion: 0, correlationID: 5, clientID: "c")
+        // Response header v1: correlation id, then an empty tag buffer.
+        #expect(bytes(ResponseEncoder.encode(response, answering: header)) == [0, 0, 0, 5, 0] + expected)
     }
 
     // MARK: admin APIs

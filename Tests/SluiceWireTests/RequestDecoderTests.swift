@@ -14,24 +14,48 @@ struct RequestDecoderTests {
         return buffer
     }
 
-    @Test("librdkafka's flexible ApiVersions v3 is an unsupported version with its correlation id")
-    func apiVersionsV3IsUnsupported() throws {
-        // Header v2 (client_id keeps its INT16 length, then an empty tag buffer), then the v3
-        // body: compact strings "librdkafka" and "2.0.2" and an empty tag buffer.
-        var frame = ByteBuffer(bytes: [0x00, 0x12, 0x00, 0x03, 0x00, 0x00, 0x00, 0x01, 0x00, 0x07])
+    /// librdkafka's first request: header v2 (client_id keeps its INT16 length, then an empty
+    /// tag buffer), then the v3 body: compact strings "librdkafka" and "2.0.2", an empty tag buffer.
+    private func librdkafkaApiVersions(version: Int16) -> ByteBuffer {
+        var frame = ByteBuffer(bytes: [0x00, 0x12, 0x00, UInt8(version), 0x00, 0x00, 0x00, 0x01, 0x00, 0x07])
         frame.writeString("rdkafka")
         frame.writeBytes([0x00, 0x0B])
         frame.writeString("librdkafka")
         frame.writeBytes([0x06])
         frame.writeString("2.0.2")
         frame.writeBytes([0x00])
-        let error = try #require(throws: RequestDecodingError.self) { try RequestDecoder.decode(frame: frame) }
+        return frame
+    }
+
+    @Test("librdkafka's flexible ApiVersions v3 decodes: header v2, compact strings, tag buffers")
+    func apiVersionsV3Decodes() throws {
+        let decoded = try RequestDecoder.decode(frame: librdkafkaApiVersions(version: 3))
+        #expect(decoded.header == RequestHeader(apiKey: 18, apiVersion: 3, correlationID: 1, clientID: "rdkafka"))
+        #expect(decoded.request == .apiVersions(
+            ApiVersionsRequest(clientSoftwareName: "librdkafka", clientSoftwareVersion: "2.0.2")))
+        // The answer keeps response header v0 (KIP-511) and is a flexible v3 body.
+        let answer = ResponseEncoder.encode(
+            ApiVersionsResponse(apiKeys: [.init(apiKey: 18, minVersion: 0, maxVersion: 3)]), answering: decoded.header)
+        #expect(Array(answer.readableBytesView) == [
+            0, 0, 0, 1,  // correlation_id, no tag buffer (header v0)
+            0, 0,  // error_code
+            0x02, 0x00, 0x12, 0x00, 0x00, 0x00, 0x03, 0x00,  // compact array of one {18, 0, 3} + its tags
+            0, 0, 0, 0,  // throttle_time_ms
+            0x00,  // the body's empty tag buffer
+        ])
+    }
+
+    @Test("ApiVersions v4 is an unsupported version with its correlation id, answered by the fallback")
+    func apiVersionsV4IsUnsupported() throws {
+        let error = try #require(throws: RequestDecodingError.self) {
+            try RequestDecoder.decode(frame: librdkafkaApiVersions(version: 4))
+        }
         guard case .unsupportedVersion(let header, let supported) = error else {
             Issue.record("expected unsupportedVersion, got \(error)")
             return
         }
-        #expect(header == RequestHeader(apiKey: 18, apiVersion: 3, correlationID: 1, clientID: "rdkafka"))
-        #expect(supported == 0...2)
+        #expect(header == RequestHeader(apiKey: 18, apiVersion: 4, correlationID: 1, clientID: "rdkafka"))
+        #expect(supported == 0...3)
         let answer = SupportedAPIs.apiVersionsFallback(correlationID: header.correlationID)
         var reader = answer
         #expect(try ResponseHeader(from: &reader, version: 0).correlationID == 1)
@@ -136,7 +160,8 @@ struct RequestDecoderTests {
         for version in M.versions {
             let value = M.arbitrary(version: version, using: &rng)
             var frame = ByteBuffer()
-            RequestHeader(apiKey: key, apiVersion: version, correlationID: 3, clientID: nil).encode(into: &frame, version: 1)
+            RequestHeader(apiKey: key, apiVersion: version, correlationID: 3, clientID: nil)
+                .encode(into: &frame, version: RequestHeader.version(apiKey: key, apiVersion: version))
             value.encode(into: &frame, version: version)
             let decoded = try RequestDecoder.decode(frame: frame)
             var reencoded = ByteBuffer()

@@ -52,8 +52,8 @@ struct RoundTripTests {
         #expect(throws: WireError(.unsupportedVersion, message: "ProduceRequest", field: "", version: 9)) {
             _ = try ProduceRequest(from: &buffer, version: 9)
         }
-        #expect(throws: WireError(.unsupportedVersion, message: "ApiVersionsRequest", field: "", version: 3)) {
-            _ = try ApiVersionsRequest(from: &buffer, version: 3)
+        #expect(throws: WireError(.unsupportedVersion, message: "ApiVersionsRequest", field: "", version: 4)) {
+            _ = try ApiVersionsRequest(from: &buffer, version: 4)
         }
     }
 

@@ -78,8 +78,11 @@ struct SpecCrossCheckTests {
         #expect(valid.contains(ours.versions.lowerBound) && valid.contains(ours.versions.upperBound),
                 "\(name) \(ours.versions) is outside the spec's \(valid)")
         #expect(ours.versions.lowerBound == valid.lowerBound, "\(name) should start at the spec's minimum")
-        if let flexible = Self.versions(spec["flexibleVersions"] as? String, within: 0...Int16.max) {
-            #expect(flexible.lowerBound > ours.versions.upperBound, "\(name) reaches flexible v\(flexible.lowerBound)")
+        let flexible = Self.versions(spec["flexibleVersions"] as? String, within: 0...Int16.max)
+        if let flexibleFrom = ours.flexibleFrom {
+            #expect(flexible?.lowerBound == flexibleFrom, "\(name) is flexible from v\(flexibleFrom)")
+        } else if let flexible {
+            #expect(flexible.lowerBound > ours.versions.upperBound, "\(name) reaches flexible v\(flexible.lowerBound) without flexible=")
         }
         var common: [String: [[String: Any]]] = [:]
         for entry in spec["commonStructs"] as? [[String: Any]] ?? [] {

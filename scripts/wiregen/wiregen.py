@@ -54,6 +54,8 @@ class Field:
         self.is_struct = element not in SCALARS
         self.fields = []  # nested fields when the element is a struct
         self.path = name  # `Struct.Field` in errors; set by the parser
+        # The message's flexible condition (see `flexible_condition`); set by the parser.
+        self.flex = None
 
     @property
     def wire_type(self):
@@ -77,6 +79,8 @@ class Message:
     def __init__(self, kind, name, key, versions, line):
         self.kind, self.name, self.key, self.versions, self.line = kind, name, key, versions, line
         self.fields = []
+        # The first flexible version (KIP-482: compact lengths, tag buffers), or None.
+        self.flexible = None
         # A oneway request has no response type: the answer, if any, is another oneway request
         # (Raft's messages). It conforms to `WireMessage` plus a static `apiKey`.
         self.oneway = False
@@ -143,6 +147,13 @@ def parse(path):
                 raise DefinitionError(f"line {number}: only a request can be oneway")
             message = Message(tokens[0], tokens[1], key, (lo, hi), number)
             message.oneway = "oneway" in flags
+            if "flexible" in attrs:
+                if not attrs["flexible"].endswith("+"):
+                    raise DefinitionError(f"line {number}: flexible= takes a first version (flexible=2+)")
+                message.flexible = parse_versions(attrs["flexible"], lo, hi, number)[0]
+            unknown_attrs = set(attrs) - {"versions", "key", "flexible"}
+            if unknown_attrs:
+                raise DefinitionError(f"line {number}: unknown attributes {sorted(unknown_attrs)}")
             messages.append(message)
             stack = [(0, message.fields, None)]
             continue
@@ -184,6 +195,8 @@ def parse(path):
         if field.is_struct:
             stack.append((indent, field.fields, field.element))
     for m in messages:
+        for f in walk(m.fields):
+            f.flex = flexible_condition(m)
         names = [f.element for f in walk(m.fields) if f.is_struct]
         if len(names) != len(set(names)):
             raise DefinitionError(f"{m.name}: a struct name is used twice")
@@ -210,6 +223,37 @@ def condition(span, whole):
     if b < hi:
         parts.append(f"version <= {b}")
     return " && ".join(parts)
+
+
+def flexible_condition(message):
+    """None when no version of `message` is flexible, "" when all are, else the Swift condition."""
+    if message.flexible is None:
+        return None
+    if message.flexible <= message.versions[0]:
+        return ""
+    return f"version >= {message.flexible}"
+
+
+def flex_choice(flex, compact, plain):
+    """Expression picking the compact or the classic form by the flexible condition."""
+    if flex is None:
+        return plain
+    if flex == "":
+        return compact
+    return f"({flex} ? {compact} : {plain})"
+
+
+def flex_statement(flex, compact, plain):
+    """Statement writing the compact or the classic form by the flexible condition."""
+    if flex is None:
+        return plain
+    if flex == "":
+        return compact
+    return f"if {flex} {{ {compact} }} else {{ {plain} }}"
+
+
+# Compact forms have a one-byte minimum: the varint of an empty (or null) value.
+COMPACT_TYPES = {"string", "bytes", "records"}
 
 
 def always_nullable(field):
@@ -245,7 +289,11 @@ def read_one(field, null_here):
     suffix = {"bool": "Bool", "float64": "Float64", "uuid": "UUID", "string": "String",
               "bytes": "Bytes", "records": "Records"}[e]
     nullable = "Nullable" if null_here else ""
-    return f"try buffer.readWire{nullable}{suffix}(context, \"{field.path}\")"
+    plain = f"buffer.readWire{nullable}{suffix}(context, \"{field.path}\")"
+    if e in COMPACT_TYPES:
+        compact = f"buffer.readWireCompact{nullable}{suffix}(context, \"{field.path}\")"
+        return "try " + flex_choice(field.flex, compact, plain)
+    return "try " + plain
 
 
 def write_one(field, expr, null_here):
@@ -256,13 +304,22 @@ def write_one(field, expr, null_here):
     suffix = {"bool": "Bool", "float64": "Float64", "uuid": "UUID", "string": "String",
               "bytes": "Bytes", "records": "Records"}[e]
     nullable = "Nullable" if null_here else ""
-    return f"buffer.writeWire{nullable}{suffix}({expr})"
+    plain = f"buffer.writeWire{nullable}{suffix}({expr})"
+    if e in COMPACT_TYPES:
+        return flex_statement(field.flex, f"buffer.writeWireCompact{nullable}{suffix}({expr})", plain)
+    return plain
 
 
 def element_bytes_min(field):
     if field.is_struct:
         return f"max(1, {field.element}.wireBytesMin(version: version))"
-    return str(SCALARS[field.element][1])
+    return scalar_bytes_min(field)
+
+
+def scalar_bytes_min(field):
+    """The fewest bytes one value of a non-array field (or one element) occupies."""
+    size = str(SCALARS[field.element][1])
+    return flex_choice(field.flex, "1", size) if field.element in COMPACT_TYPES else size
 
 
 def empty_value(field):
@@ -277,9 +334,10 @@ def decode_lines(field, null_here, pad):
         return [f"{pad}{target} = {read_one(field, null_here)}"]
     element = (f"try {field.element}(from: &buffer, version: version, context: context)"
                if field.is_struct else read_one(field, False))
-    count_call = ("readWireNullableArrayCount" if null_here else "readWireArrayCount")
-    head = (f"try buffer.{count_call}(context, \"{field.path}\", "
-            f"elementBytesMin: {element_bytes_min(field)})")
+    count_call = ("NullableArrayCount" if null_here else "ArrayCount")
+    arguments = f"(context, \"{field.path}\", elementBytesMin: {element_bytes_min(field)})"
+    head = "try " + flex_choice(field.flex, f"buffer.readWireCompact{count_call}{arguments}",
+                                f"buffer.readWire{count_call}{arguments}")
     body = [f"{pad}    var elements: [{field.element_swift()}] = []",
             f"{pad}    elements.reserveCapacity(count)",
             f"{pad}    for _ in 0..<count {{ elements.append({element}) }}",
@@ -298,11 +356,13 @@ def encode_lines(field, null_here, pad):
         return [f"{pad}{write_one(field, value, null_here)}"]
     element = ("element.encode(into: &buffer, version: version)" if field.is_struct
                else write_one(field, "element", False))
-    lines = [f"{pad}buffer.writeWireArrayCount(elements.count)",
-             f"{pad}for element in elements {{ {element} }}"]
+    count = flex_statement(field.flex, "buffer.writeWireCompactArrayCount(elements.count)",
+                           "buffer.writeWireArrayCount(elements.count)")
+    lines = [f"{pad}{count}", f"{pad}for element in elements {{ {element} }}"]
     if null_here:
+        null = flex_statement(field.flex, "buffer.writeWireCompactNull()", "buffer.writeWireNullArray()")
         return ([f"{pad}if let elements = {value} {{"] + ["    " + l for l in lines]
-                + [f"{pad}}} else {{", f"{pad}    buffer.writeWireNullArray()", f"{pad}}}"])
+                + [f"{pad}}} else {{", f"{pad}    {null}", f"{pad}}}"])
     return [f"{pad}do {{", f"{pad}    let elements = {value}"] + ["    " + l for l in lines] + [f"{pad}}}"]
 
 
@@ -332,7 +392,14 @@ def versions_doc(field, whole):
     return text
 
 
-def struct_body(name, fields, whole, indent, top_message=None):
+def tag_buffer_line(flex, statement):
+    """`statement` (about the struct's tag buffer) under the flexible condition, or nothing."""
+    if flex is None:
+        return []
+    return [f"    {statement}"] if flex == "" else [f"    if {flex} {{ {statement} }}"]
+
+
+def struct_body(name, fields, whole, indent, top_message=None, flex=None):
     """The Swift declaration of one struct, nested structs included, indented by `indent`."""
     lines = []
     for f in fields:
@@ -353,7 +420,7 @@ def struct_body(name, fields, whole, indent, top_message=None):
         if f.is_struct:
             lines.append("")
             lines.append(f"public struct {f.element}: Hashable, Sendable {{")
-            lines += struct_body(f.element, f.fields, whole, "    ")
+            lines += struct_body(f.element, f.fields, whole, "    ", flex=flex)
             lines.append("}")
     if top_message is None:
         lines.append("")
@@ -361,9 +428,10 @@ def struct_body(name, fields, whole, indent, top_message=None):
         lines.append("static func wireBytesMin(version: Int16) -> Int {")
         lines.append("    var bytes = 0")
         for f in fields:
-            size = 4 if f.is_array else SCALARS[f.element][1]
+            size = flex_choice(flex, "1", "4") if f.is_array else scalar_bytes_min(f)
             present = condition(f.versions, whole)
             lines.append(f"    if {present} {{ bytes += {size} }}" if present else f"    bytes += {size}")
+        lines += tag_buffer_line(flex, "bytes += 1")
         lines.append("    return bytes")
         lines.append("}")
     encode_name = "public func encode" if top_message else "func encode"
@@ -374,6 +442,7 @@ def struct_body(name, fields, whole, indent, top_message=None):
                      f"\"{top_message} has no version \\(version)\")")
     for f in fields:
         lines += field_block(f, whole, encode_lines)
+    lines += tag_buffer_line(flex, "buffer.writeWireEmptyTaggedFields()")
     lines.append("}")
     lines.append("")
     if top_message:
@@ -388,6 +457,8 @@ def struct_body(name, fields, whole, indent, top_message=None):
     lines.append("    self.init()")
     for f in fields:
         lines += field_block(f, whole, decode_lines)
+    tags = f"{name}._tagged_fields" if top_message is None else "_tagged_fields"
+    lines += tag_buffer_line(flex, f"try buffer.skipWireStructTaggedFields(context, \"{tags}\")")
     lines.append("}")
     return [(indent + l).rstrip() for l in lines]
 
@@ -412,8 +483,12 @@ def message_source(m, source, pairs):
     if m.key is not None:
         out.append(f"    public static let apiKey: Int16 = {m.key}")
     out.append(f"    public static let versions: ClosedRange<Int16> = {lo}...{hi}")
+    if m.flexible is not None:
+        out.append("    /// The first version with the flexible encoding (KIP-482).")
+        out.append(f"    public static let firstFlexibleVersion: Int16 = {m.flexible}")
     out.append("")
-    out += struct_body(m.name, m.fields, m.versions, "    ", top_message=m.name)
+    out += struct_body(m.name, m.fields, m.versions, "    ", top_message=m.name,
+                       flex=flexible_condition(m))
     out.append("}")
     return "\n".join(out) + "\n"
 
@@ -581,7 +656,7 @@ def test_sources(all_messages):
         body = "[\n" + ",\n".join(fields) + "\n        ]" if fields else "[]"
         key = "nil" if m.key is None else str(m.key)
         schema.append(f"    MessageSchema(\n        name: \"{m.name}\", kind: \"{m.kind}\", apiKey: {key}, "
-                      f"versions: {range_literal(m.versions)},\n        fields: {body}),")
+                      f"versions: {range_literal(m.versions)},\n        flexibleFrom: {'nil' if m.flexible is None else m.flexible}, fields: {body}),")
     schema.append("]")
     return {"Arbitrary+Generated.swift": "\n".join(arbitrary) + "\n",
             "DefinitionSchemas+Generated.swift": "\n".join(schema) + "\n"}

@@ -37,9 +37,12 @@ struct BrokerServices: Sendable {
     var topicDefaults: TopicConfigDefaults
     /// The node's request counters and latencies (`/metrics`).
     var metrics: NodeMetrics
+    /// The metadata quorum as the Raft driver sees it (DescribeQuorum); nil where no driver runs.
+    var raftQuorum: @Sendable () async -> RaftQuorumStatus?
 
     init(nodeID: NodeID, config: NodeConfig, metadata: MetadataView, partitions: PartitionManager,
-         cluster: any ClusterControl, groups: GroupCoordinatorService, metrics: NodeMetrics = NodeMetrics()) {
+         cluster: any ClusterControl, groups: GroupCoordinatorService, metrics: NodeMetrics = NodeMetrics(),
+         raftQuorum: @escaping @Sendable () async -> RaftQuorumStatus? = { nil }) {
         self.nodeID = nodeID
         self.config = config
         self.metadata = metadata
@@ -48,6 +51,7 @@ struct BrokerServices: Sendable {
         self.groups = groups
         self.topicDefaults = config.topicConfigDefaults
         self.metrics = metrics
+        self.raftQuorum = raftQuorum
     }
 }
 

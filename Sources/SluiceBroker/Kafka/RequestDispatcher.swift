@@ -41,6 +41,8 @@ struct RequestDispatcher: Sendable {
     let offsetDelete: OffsetDeleteHandler
     let deleteRecords: DeleteRecordsHandler
     let describeLogDirs: DescribeLogDirsHandler
+    let describeQuorum: DescribeQuorumHandler
+    let describeCluster: DescribeClusterHandler
     let metrics: NodeMetrics
 
     init(services: BrokerServices) {
@@ -71,6 +73,8 @@ struct RequestDispatcher: Sendable {
         offsetDelete = OffsetDeleteHandler(groups: services.groups)
         deleteRecords = DeleteRecordsHandler(services: services)
         describeLogDirs = DescribeLogDirsHandler(services: services)
+        describeQuorum = DescribeQuorumHandler(services: services)
+        describeCluster = DescribeClusterHandler(services: services)
         apiVersions = ApiVersionsHandler(advertised: Self.advertised)
     }
 
@@ -103,6 +107,8 @@ struct RequestDispatcher: Sendable {
         (.electLeaders, ElectLeadersHandler.versions),
         (.incrementalAlterConfigs, IncrementalAlterConfigsHandler.versions),
         (.offsetDelete, OffsetDeleteHandler.versions),
+        (.describeQuorum, DescribeQuorumHandler.versions),
+        (.describeCluster, DescribeClusterHandler.versions),
     ]
 
     /// - Parameter clientHost: the peer's address for group membership ("/127.0.0.1").
@@ -136,6 +142,8 @@ struct RequestDispatcher: Sendable {
         case .describeLogDirs(let r): return await run(describeLogDirs, r, context)
         case .deleteGroups(let r): return await run(deleteGroups, r, context)
         case .offsetDelete(let r): return await run(offsetDelete, r, context)
+        case .describeQuorum(let r): return await run(describeQuorum, r, context)
+        case .describeCluster(let r): return await run(describeCluster, r, context)
         case .findCoordinator(let r): return await run(findCoordinator, r, context)
         case .joinGroup(let r): return await run(joinGroup, r, context)
         case .syncGroup(let r): return await run(syncGroup, r, context)

@@ -136,7 +136,7 @@ public struct SluiceNode: Sendable {
         let cluster = NodeClusterControl(nodeID: id, local: controller, view: view, client: client, voters: voterAddresses,
                                          logger: logger, partitions: partitions)
         let services = BrokerServices(nodeID: id, config: config, metadata: view, partitions: partitions, cluster: cluster,
-                                      groups: groups, metrics: metrics)
+                                      groups: groups, metrics: metrics, raftQuorum: { await driver.quorumStatus() })
         let advertised = config.listeners.advertisedClient ?? config.listeners.client
         let heartbeat = BrokerHeartbeat(
             nodeID: id, incarnation: incarnation,

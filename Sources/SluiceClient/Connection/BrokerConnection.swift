@@ -104,9 +104,12 @@ final class BrokerConnection: Sendable {
     var isActive: Bool { channel.isActive }
 
     /// The highest version both sides support for `R`, capped at `max` (nil: none in common).
+    /// Flexible versions are left out: this connection frames every request with header v1
+    /// and reads response header v0.
     func version<R: APIRequest>(for type: R.Type, max: Int16) -> Int16? {
         guard let theirs = apiVersions[R.apiKey] else { return nil }
-        let high = Swift.min(theirs.upperBound, R.versions.upperBound, max)
+        let nonFlexibleMax = KafkaAPIKey(rawValue: R.apiKey)?.firstFlexibleVersion.map { $0 - 1 } ?? Int16.max
+        let high = Swift.min(theirs.upperBound, R.versions.upperBound, max, nonFlexibleMax)
         let low = Swift.max(theirs.lowerBound, R.versions.lowerBound)
         return high >= low ? high : nil
     }

@@ -1,7 +1,7 @@
 import NIOCore
 
-// Flexible versions end headers and structs with a tag buffer. Sluice serves no flexible
-// message, but request header v2 (ApiVersions v3+) and response header v1 carry one.
+// Flexible versions end headers and structs with a tag buffer: request header v2, response
+// header v1 and every struct of a flexible message version (`ByteBuffer+Compact.swift`).
 
 extension ByteBuffer {
     /// Reads Kafka's UNSIGNED_VARINT (protobuf base-128, little-endian groups), at most 5 bytes.

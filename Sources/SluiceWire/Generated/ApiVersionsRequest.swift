@@ -4,17 +4,36 @@
 import NIOCore
 import SluiceCore
 
-/// The request of API key 18, versions 0-2.
+/// The request of API key 18, versions 0-3.
 public struct ApiVersionsRequest: APIRequest {
     public typealias Response = ApiVersionsResponse
     public static let apiKey: Int16 = 18
-    public static let versions: ClosedRange<Int16> = 0...2
+    public static let versions: ClosedRange<Int16> = 0...3
+    /// The first version with the flexible encoding (KIP-482).
+    public static let firstFlexibleVersion: Int16 = 3
 
-    public init() {
+    /// `ClientSoftwareName` (string), v3+.
+    public var clientSoftwareName: String
+    /// `ClientSoftwareVersion` (string), v3+.
+    public var clientSoftwareVersion: String
+
+    public init(
+        clientSoftwareName: String = "",
+        clientSoftwareVersion: String = ""
+    ) {
+        self.clientSoftwareName = clientSoftwareName
+        self.clientSoftwareVersion = clientSoftwareVersion
     }
 
     public func encode(into buffer: inout ByteBuffer, version: Int16) {
         precondition(Self.versions.contains(version), "ApiVersionsRequest has no version \(version)")
+        if version >= 3 {
+            if version >= 3 { buffer.writeWireCompactString(self.clientSoftwareName) } else { buffer.writeWireString(self.clientSoftwareName) }
+        }
+        if version >= 3 {
+            if version >= 3 { buffer.writeWireCompactString(self.clientSoftwareVersion) } else { buffer.writeWireString(self.clientSoftwareVersion) }
+        }
+        if version >= 3 { buffer.writeWireEmptyTaggedFields() }
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws(WireError) {
@@ -23,5 +42,12 @@ public struct ApiVersionsRequest: APIRequest {
             throw context.error(.unsupportedVersion, "")
         }
         self.init()
+        if version >= 3 {
+            self.clientSoftwareName = try (version >= 3 ? buffer.readWireCompactString(context, "ClientSoftwareName") : buffer.readWireString(context, "ClientSoftwareName"))
+        }
+        if version >= 3 {
+            self.clientSoftwareVersion = try (version >= 3 ? buffer.readWireCompactString(context, "ClientSoftwareVersion") : buffer.readWireString(context, "ClientSoftwareVersion"))
+        }
+        if version >= 3 { try buffer.skipWireStructTaggedFields(context, "_tagged_fields") }
     }
 }

@@ -4,10 +4,12 @@
 import NIOCore
 import SluiceCore
 
-/// The response of API key 18, versions 0-2.
+/// The response of API key 18, versions 0-3.
 public struct ApiVersionsResponse: APIResponse {
     public static let apiKey: Int16 = 18
-    public static let versions: ClosedRange<Int16> = 0...2
+    public static let versions: ClosedRange<Int16> = 0...3
+    /// The first version with the flexible encoding (KIP-482).
+    public static let firstFlexibleVersion: Int16 = 3
 
     /// `ErrorCode` (int16), v0+.
     public var errorCode: Int16
@@ -50,6 +52,7 @@ public struct ApiVersionsResponse: APIResponse {
             bytes += 2
             bytes += 2
             bytes += 2
+            if version >= 3 { bytes += 1 }
             return bytes
         }
 
@@ -57,6 +60,7 @@ public struct ApiVersionsResponse: APIResponse {
             buffer.writeInteger(self.apiKey, endianness: .big)
             buffer.writeInteger(self.minVersion, endianness: .big)
             buffer.writeInteger(self.maxVersion, endianness: .big)
+            if version >= 3 { buffer.writeWireEmptyTaggedFields() }
         }
 
         init(from buffer: inout ByteBuffer, version: Int16, context: WireContext) throws(WireError) {
@@ -64,6 +68,7 @@ public struct ApiVersionsResponse: APIResponse {
             self.apiKey = try buffer.readWire(Int16.self, context, "ApiVersion.ApiKey")
             self.minVersion = try buffer.readWire(Int16.self, context, "ApiVersion.MinVersion")
             self.maxVersion = try buffer.readWire(Int16.self, context, "ApiVersion.MaxVersion")
+            if version >= 3 { try buffer.skipWireStructTaggedFields(context, "ApiVersion._tagged_fields") }
         }
     }
 
@@ -72,12 +77,13 @@ public struct ApiVersionsResponse: APIResponse {
         buffer.writeInteger(self.errorCode, endianness: .big)
         do {
             let elements = self.apiKeys
-            buffer.writeWireArrayCount(elements.count)
+            if version >= 3 { buffer.writeWireCompactArrayCount(elements.count) } else { buffer.writeWireArrayCount(elements.count) }
             for element in elements { element.encode(into: &buffer, version: version) }
         }
         if version >= 1 {
             buffer.writeInteger(self.throttleTimeMs, endianness: .big)
         }
+        if version >= 3 { buffer.writeWireEmptyTaggedFields() }
     }
 
     public init(from buffer: inout ByteBuffer, version: Int16) throws(WireError) {
@@ -88,7 +94,7 @@ public struct ApiVersionsResponse: APIResponse {
         self.init()
         self.errorCode = try buffer.readWire(Int16.self, context, "ErrorCode")
         do {
-            let count = try buffer.readWireArrayCount(context, "ApiKeys", elementBytesMin: max(1, ApiVersion.wireBytesMin(version: version)))
+            let count = try (version >= 3 ? buffer.readWireCompactArrayCount(context, "ApiKeys", elementBytesMin: max(1, ApiVersion.wireBytesMin(version: version))) : buffer.readWireArrayCount(context, "ApiKeys", elementBytesMin: max(1, ApiVersion.wireBytesMin(version: version))))
             var elements: [ApiVersion] = []
             elements.reserveCapacity(count)
             for _ in 0..<count { elements.append(try ApiVersion(from: &buffer, version: version, context: context)) }
@@ -97,5 +103,6 @@ public struct ApiVersionsResponse: APIResponse {
         if version >= 1 {
             self.throttleTimeMs = try buffer.readWire(Int32.self, context, "ThrottleTimeMs")
         }
+        if version >= 3 { try buffer.skipWireStructTaggedFields(context, "_tagged_fields") }
     }
 }

@@ -32,6 +32,8 @@ public enum KafkaRequest: Hashable, Sendable {
     case offsetForLeaderEpoch(OffsetForLeaderEpochRequest)
     case produce(ProduceRequest)
     case syncGroup(SyncGroupRequest)
+    case describeQuorum(DescribeQuorumRequest)
+    case describeCluster(DescribeClusterRequest)
 
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
@@ -63,6 +65,8 @@ public enum KafkaRequest: Hashable, Sendable {
         case .offsetForLeaderEpoch: 23
         case .produce: 0
         case .syncGroup: 14
+        case .describeQuorum: 55
+        case .describeCluster: 60
         }
     }
 
@@ -96,6 +100,8 @@ public enum KafkaRequest: Hashable, Sendable {
         case 23: OffsetForLeaderEpochRequest.versions
         case 0: ProduceRequest.versions
         case 14: SyncGroupRequest.versions
+        case 55: DescribeQuorumRequest.versions
+        case 60: DescribeClusterRequest.versions
         default: nil
         }
     }
@@ -132,6 +138,8 @@ public enum KafkaRequest: Hashable, Sendable {
         case 23: .offsetForLeaderEpoch(try OffsetForLeaderEpochRequest(from: &buffer, version: version))
         case 0: .produce(try ProduceRequest(from: &buffer, version: version))
         case 14: .syncGroup(try SyncGroupRequest(from: &buffer, version: version))
+        case 55: .describeQuorum(try DescribeQuorumRequest(from: &buffer, version: version))
+        case 60: .describeCluster(try DescribeClusterRequest(from: &buffer, version: version))
         default: nil
         }
     }
@@ -165,6 +173,8 @@ public enum KafkaRequest: Hashable, Sendable {
         case .offsetForLeaderEpoch(let message): message.encode(into: &buffer, version: version)
         case .produce(let message): message.encode(into: &buffer, version: version)
         case .syncGroup(let message): message.encode(into: &buffer, version: version)
+        case .describeQuorum(let message): message.encode(into: &buffer, version: version)
+        case .describeCluster(let message): message.encode(into: &buffer, version: version)
         }
     }
 }

@@ -32,6 +32,8 @@ public enum KafkaResponse: Hashable, Sendable {
     case offsetForLeaderEpoch(OffsetForLeaderEpochResponse)
     case produce(ProduceResponse)
     case syncGroup(SyncGroupResponse)
+    case describeQuorum(DescribeQuorumResponse)
+    case describeCluster(DescribeClusterResponse)
 
     /// The API key of the wrapped message.
     public var apiKey: Int16 {
@@ -63,6 +65,8 @@ public enum KafkaResponse: Hashable, Sendable {
         case .offsetForLeaderEpoch: 23
         case .produce: 0
         case .syncGroup: 14
+        case .describeQuorum: 55
+        case .describeCluster: 60
         }
     }
 
@@ -96,6 +100,8 @@ public enum KafkaResponse: Hashable, Sendable {
         case 23: OffsetForLeaderEpochResponse.versions
         case 0: ProduceResponse.versions
         case 14: SyncGroupResponse.versions
+        case 55: DescribeQuorumResponse.versions
+        case 60: DescribeClusterResponse.versions
         default: nil
         }
     }
@@ -132,6 +138,8 @@ public enum KafkaResponse: Hashable, Sendable {
         case 23: .offsetForLeaderEpoch(try OffsetForLeaderEpochResponse(from: &buffer, version: version))
         case 0: .produce(try ProduceResponse(from: &buffer, version: version))
         case 14: .syncGroup(try SyncGroupResponse(from: &buffer, version: version))
+        case 55: .describeQuorum(try DescribeQuorumResponse(from: &buffer, version: version))
+        case 60: .describeCluster(try DescribeClusterResponse(from: &buffer, version: version))
         default: nil
         }
     }
@@ -165,6 +173,8 @@ public enum KafkaResponse: Hashable, Sendable {
         case .offsetForLeaderEpoch(let message): message.encode(into: &buffer, version: version)
         case .produce(let message): message.encode(into: &buffer, version: version)
         case .syncGroup(let message): message.encode(into: &buffer, version: version)
+        case .describeQuorum(let message): message.encode(into: &buffer, version: version)
+        case .describeCluster(let message): message.encode(into: &buffer, version: version)
         }
     }
 }

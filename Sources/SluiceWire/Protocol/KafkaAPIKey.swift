@@ -32,11 +32,13 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
     case electLeaders = 43
     case incrementalAlterConfigs = 44
     case offsetDelete = 47
+    case describeQuorum = 55
+    case describeCluster = 60
 
     /// The first version whose request uses the flexible encoding (request header v2, compact
-    /// strings, tagged fields), from Kafka's specs; `nil` if no version is flexible. Sluice
-    /// implements none of them, but it must still find the correlation id of such a request
-    /// (ApiVersions v3+ arrives flexible, KIP-511).
+    /// strings, tagged fields), from Kafka's specs; `nil` if no version is flexible. The header
+    /// codec needs it for every key, even for versions Sluice does not serve: it must still
+    /// find the correlation id of such a request (ApiVersions v4+ gets the fallback, KIP-511).
     public var firstFlexibleVersion: Int16? {
         switch self {
         case .produce: 9
@@ -68,6 +70,8 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .electLeaders: 2
         case .incrementalAlterConfigs: 1
         case .offsetDelete: nil
+        case .describeQuorum: 0
+        case .describeCluster: 0
         }
     }
 
@@ -107,6 +111,8 @@ public enum KafkaAPIKey: Int16, CaseIterable, Sendable, CustomStringConvertible 
         case .electLeaders: "ElectLeaders"
         case .incrementalAlterConfigs: "IncrementalAlterConfigs"
         case .offsetDelete: "OffsetDelete"
+        case .describeQuorum: "DescribeQuorum"
+        case .describeCluster: "DescribeCluster"
         }
     }
 }

@@ -80,6 +80,7 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
     case invalidUpdateVersion = 95
     case unknownTopicID = 100
     case ineligibleReplica = 107
+    case unsupportedEndpointType = 115
 
     /// Kafka's constant name, e.g. `NOT_LEADER_OR_FOLLOWER`, as client logs show it.
     public var name: String { Self.table[self]!.name }
@@ -183,5 +184,6 @@ public enum KafkaErrorCode: Int16, CaseIterable, Sendable, CustomStringConvertib
         .eligibleLeadersNotAvailable: ("ELIGIBLE_LEADERS_NOT_AVAILABLE", "no other in-sync replica can lead the partition"),
         .electionNotNeeded: ("ELECTION_NOT_NEEDED", "the partition already has the leader the election would pick"),
         .ineligibleReplica: ("INELIGIBLE_REPLICA", "a replica proposed for the ISR is fenced or not registered"),
+        .unsupportedEndpointType: ("UNSUPPORTED_ENDPOINT_TYPE", "this server does not describe that endpoint type"),
     ]
 }

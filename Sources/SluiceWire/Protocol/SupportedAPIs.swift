@@ -4,8 +4,8 @@ import NIOCore
 /// request newer than Sluice implements.
 ///
 /// Every range starts at the spec's minimum (0; DescribeLogDirs 1, as Kafka 4 dropped its v0)
-/// and ends at the highest non-flexible version
-/// (DESIGN §4). The old minimums are not decoration: librdkafka before 2.11.1 (kcat 1.7.1 on
+/// and ends at the highest non-flexible version (DESIGN §4), except for the APIs whose flexible
+/// versions are implemented: ApiVersions v3, DescribeQuorum v0-1 and DescribeCluster v0-1. The old minimums are not decoration: librdkafka before 2.11.1 (kcat 1.7.1 on
 /// Debian 12 runs 2.0.2) enables a feature only if the broker's range overlaps one exact old
 /// version (`rdkafka_feature.c`): compression (KLZ4) and group consumers need FindCoordinator
 /// v0; MsgVer1 needs Produce 2 and Fetch 2; MsgVer2 Produce 3 and Fetch 4; ThrottleTime
@@ -32,7 +32,7 @@ public enum SupportedAPIs {
         (.syncGroup, 0...3),
         (.describeGroups, 0...4),
         (.listGroups, 0...2),
-        (.apiVersions, 0...2),
+        (.apiVersions, 0...3),
         (.createTopics, 0...4),
         (.deleteTopics, 0...3),
         (.deleteRecords, 0...1),
@@ -46,6 +46,8 @@ public enum SupportedAPIs {
         (.electLeaders, 0...1),
         (.incrementalAlterConfigs, 0...0),
         (.offsetDelete, 0...0),
+        (.describeQuorum, 0...1),
+        (.describeCluster, 0...1),
     ]
 
     /// The advertised range of `apiKey`, or nil if Sluice does not advertise it.
@@ -70,7 +72,7 @@ public enum SupportedAPIs {
     /// (no size prefix):
     /// ```
     /// correlation_id INT32 | error_code INT16 = 35 | api_keys count INT32 = 1
-    ///   | api_key INT16 = 18 | min_version INT16 = 0 | max_version INT16 = 2
+    ///   | api_key INT16 = 18 | min_version INT16 = 0 | max_version INT16 = 3
     /// ```
     /// librdkafka parses it with its flexible parser, fails, keeps error 35 and retries v0;
     /// kafka-python reads any error as v0 and retries with the advertised maximum.

@@ -171,7 +171,9 @@ extension AlterConfigsResponse.AlterConfigsResourceResponse {
 
 extension ApiVersionsRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
-        let value = Self()
+        var value = Self()
+        if version >= 3 { value.clientSoftwareName = rng.string() }
+        if version >= 3 { value.clientSoftwareVersion = rng.string() }
         return value
     }
 }
@@ -1431,6 +1433,120 @@ extension SyncGroupResponse {
     }
 }
 
+extension DescribeQuorumRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topics = (0..<rng.count()).map { _ in TopicData.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeQuorumRequest.TopicData {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topicName = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in PartitionData.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeQuorumRequest.TopicData.PartitionData {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        return value
+    }
+}
+
+extension DescribeQuorumResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.errorCode = rng.integer(Int16.self)
+        value.topics = (0..<rng.count()).map { _ in TopicData.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeQuorumResponse.TopicData {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.topicName = rng.string()
+        value.partitions = (0..<rng.count()).map { _ in PartitionData.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeQuorumResponse.TopicData.PartitionData {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.partitionIndex = PartitionIndex(rng.integer(Int32.self))
+        value.errorCode = rng.integer(Int16.self)
+        value.leaderID = NodeID(rng.integer(Int32.self))
+        value.leaderEpoch = rng.integer(Int32.self)
+        value.highWatermark = rng.integer(Int64.self)
+        value.currentVoters = (0..<rng.count()).map { _ in ReplicaState.arbitrary(version: version, using: &rng) }
+        value.observers = (0..<rng.count()).map { _ in ObserverState.arbitrary(version: version, using: &rng) }
+        return value
+    }
+}
+
+extension DescribeQuorumResponse.TopicData.PartitionData.ReplicaState {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.replicaID = NodeID(rng.integer(Int32.self))
+        value.logEndOffset = rng.integer(Int64.self)
+        if version >= 1 { value.lastFetchTimestamp = rng.integer(Int64.self) }
+        if version >= 1 { value.lastCaughtUpTimestamp = rng.integer(Int64.self) }
+        return value
+    }
+}
+
+extension DescribeQuorumResponse.TopicData.PartitionData.ObserverState {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.replicaID = NodeID(rng.integer(Int32.self))
+        value.logEndOffset = rng.integer(Int64.self)
+        if version >= 1 { value.lastFetchTimestamp = rng.integer(Int64.self) }
+        if version >= 1 { value.lastCaughtUpTimestamp = rng.integer(Int64.self) }
+        return value
+    }
+}
+
+extension DescribeClusterRequest {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.includeClusterAuthorizedOperations = rng.bool()
+        if version >= 1 { value.endpointType = rng.integer(Int8.self) }
+        return value
+    }
+}
+
+extension DescribeClusterResponse {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.throttleTimeMs = rng.integer(Int32.self)
+        value.errorCode = rng.integer(Int16.self)
+        value.errorMessage = rng.chance(4) ? nil : rng.string()
+        if version >= 1 { value.endpointType = rng.integer(Int8.self) }
+        value.clusterID = rng.string()
+        value.controllerID = NodeID(rng.integer(Int32.self))
+        value.brokers = (0..<rng.count()).map { _ in DescribeClusterBroker.arbitrary(version: version, using: &rng) }
+        value.clusterAuthorizedOperations = rng.integer(Int32.self)
+        return value
+    }
+}
+
+extension DescribeClusterResponse.DescribeClusterBroker {
+    static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
+        var value = Self()
+        value.brokerID = NodeID(rng.integer(Int32.self))
+        value.host = rng.string()
+        value.port = rng.integer(Int32.self)
+        value.rack = rng.chance(4) ? nil : rng.string()
+        return value
+    }
+}
+
 extension RaftPreVoteRequest {
     static func arbitrary(version: Int16, using rng: inout SeededGenerator) -> Self {
         var value = Self()
@@ -1580,7 +1696,7 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         AlterConfigsResponse.AlterConfigsResourceResponse().encode(into: &buffer, version: version)
         return (buffer.readableBytes, AlterConfigsResponse.AlterConfigsResourceResponse.wireBytesMin(version: version))
     }),
-    ("ApiVersionsResponse.ApiVersion", 0...2, { version in
+    ("ApiVersionsResponse.ApiVersion", 0...3, { version in
         var buffer = ByteBuffer()
         ApiVersionsResponse.ApiVersion().encode(into: &buffer, version: version)
         return (buffer.readableBytes, ApiVersionsResponse.ApiVersion.wireBytesMin(version: version))
@@ -1940,6 +2056,41 @@ let nestedStructSizes: [(name: String, versions: ClosedRange<Int16>, sizes: @Sen
         SyncGroupRequest.SyncGroupRequestAssignment().encode(into: &buffer, version: version)
         return (buffer.readableBytes, SyncGroupRequest.SyncGroupRequestAssignment.wireBytesMin(version: version))
     }),
+    ("DescribeQuorumRequest.TopicData", 0...1, { version in
+        var buffer = ByteBuffer()
+        DescribeQuorumRequest.TopicData().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeQuorumRequest.TopicData.wireBytesMin(version: version))
+    }),
+    ("DescribeQuorumRequest.TopicData.PartitionData", 0...1, { version in
+        var buffer = ByteBuffer()
+        DescribeQuorumRequest.TopicData.PartitionData().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeQuorumRequest.TopicData.PartitionData.wireBytesMin(version: version))
+    }),
+    ("DescribeQuorumResponse.TopicData", 0...1, { version in
+        var buffer = ByteBuffer()
+        DescribeQuorumResponse.TopicData().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeQuorumResponse.TopicData.wireBytesMin(version: version))
+    }),
+    ("DescribeQuorumResponse.TopicData.PartitionData", 0...1, { version in
+        var buffer = ByteBuffer()
+        DescribeQuorumResponse.TopicData.PartitionData().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeQuorumResponse.TopicData.PartitionData.wireBytesMin(version: version))
+    }),
+    ("DescribeQuorumResponse.TopicData.PartitionData.ReplicaState", 0...1, { version in
+        var buffer = ByteBuffer()
+        DescribeQuorumResponse.TopicData.PartitionData.ReplicaState().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeQuorumResponse.TopicData.PartitionData.ReplicaState.wireBytesMin(version: version))
+    }),
+    ("DescribeQuorumResponse.TopicData.PartitionData.ObserverState", 0...1, { version in
+        var buffer = ByteBuffer()
+        DescribeQuorumResponse.TopicData.PartitionData.ObserverState().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeQuorumResponse.TopicData.PartitionData.ObserverState.wireBytesMin(version: version))
+    }),
+    ("DescribeClusterResponse.DescribeClusterBroker", 0...1, { version in
+        var buffer = ByteBuffer()
+        DescribeClusterResponse.DescribeClusterBroker().encode(into: &buffer, version: version)
+        return (buffer.readableBytes, DescribeClusterResponse.DescribeClusterBroker.wireBytesMin(version: version))
+    }),
     ("RaftAppendRequest.RaftWireEntry", 0...0, { version in
         var buffer = ByteBuffer()
         RaftAppendRequest.RaftWireEntry().encode(into: &buffer, version: version)
@@ -2015,6 +2166,10 @@ let allMessageTypes: [any ArbitraryWireMessage.Type] = [
     ProduceResponse.self,
     SyncGroupRequest.self,
     SyncGroupResponse.self,
+    DescribeQuorumRequest.self,
+    DescribeQuorumResponse.self,
+    DescribeClusterRequest.self,
+    DescribeClusterResponse.self,
     RaftPreVoteRequest.self,
     RaftPreVoteResponse.self,
     RaftVoteRequest.self,
@@ -2094,6 +2249,10 @@ extension ProduceRequest: ArbitraryWireMessage {}
 extension ProduceResponse: ArbitraryWireMessage {}
 extension SyncGroupRequest: ArbitraryWireMessage {}
 extension SyncGroupResponse: ArbitraryWireMessage {}
+extension DescribeQuorumRequest: ArbitraryWireMessage {}
+extension DescribeQuorumResponse: ArbitraryWireMessage {}
+extension DescribeClusterRequest: ArbitraryWireMessage {}
+extension DescribeClusterResponse: ArbitraryWireMessage {}
 extension RaftPreVoteRequest: ArbitraryWireMessage {}
 extension RaftPreVoteResponse: ArbitraryWireMessage {}
 extension RaftVoteRequest: ArbitraryWireMessage {}

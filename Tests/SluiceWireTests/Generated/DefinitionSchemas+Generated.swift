@@ -5,7 +5,7 @@
 let definitionSchemas: [MessageSchema] = [
     MessageSchema(
         name: "AlterConfigsRequest", kind: "request", apiKey: 33, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Resources", type: "[]AlterConfigsResource", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ResourceType", type: "int8", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "ResourceName", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
@@ -18,7 +18,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "AlterConfigsResponse", kind: "response", apiKey: 33, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Responses", type: "[]AlterConfigsResourceResponse", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
@@ -28,22 +28,25 @@ let definitionSchemas: [MessageSchema] = [
             ])
         ]),
     MessageSchema(
-        name: "ApiVersionsRequest", kind: "request", apiKey: 18, versions: 0...2,
-        fields: []),
+        name: "ApiVersionsRequest", kind: "request", apiKey: 18, versions: 0...3,
+        flexibleFrom: 3, fields: [
+            FieldSchema(name: "ClientSoftwareName", type: "string", versions: 3...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ClientSoftwareVersion", type: "string", versions: 3...3, nullable: nil, defaultValue: nil, fields: [])
+        ]),
     MessageSchema(
-        name: "ApiVersionsResponse", kind: "response", apiKey: 18, versions: 0...2,
-        fields: [
-            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
-            FieldSchema(name: "ApiKeys", type: "[]ApiVersion", versions: 0...2, nullable: nil, defaultValue: nil, fields: [
-                FieldSchema(name: "ApiKey", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
-                FieldSchema(name: "MinVersion", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
-                FieldSchema(name: "MaxVersion", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: [])
+        name: "ApiVersionsResponse", kind: "response", apiKey: 18, versions: 0...3,
+        flexibleFrom: 3, fields: [
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ApiKeys", type: "[]ApiVersion", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "ApiKey", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "MinVersion", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "MaxVersion", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
             ]),
-            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, defaultValue: nil, fields: [])
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "ConsumerProtocolAssignment", kind: "data", apiKey: nil, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "AssignedPartitions", type: "[]TopicPartition", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "Partitions", type: "[]int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
@@ -52,7 +55,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "ConsumerProtocolSubscription", kind: "data", apiKey: nil, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Topics", type: "[]string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "UserData", type: "bytes", versions: 0...3, nullable: 0...3, defaultValue: "null", fields: []),
             FieldSchema(name: "OwnedPartitions", type: "[]TopicPartition", versions: 1...3, nullable: nil, defaultValue: nil, fields: [
@@ -64,7 +67,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "CreatePartitionsRequest", kind: "request", apiKey: 37, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Topics", type: "[]CreatePartitionsTopic", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "Count", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
@@ -77,7 +80,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "CreatePartitionsResponse", kind: "response", apiKey: 37, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Results", type: "[]CreatePartitionsTopicResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
@@ -87,7 +90,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "CreateTopicsRequest", kind: "request", apiKey: 19, versions: 0...4,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Topics", type: "[]CreatableTopic", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "NumPartitions", type: "int32", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
@@ -106,7 +109,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "CreateTopicsResponse", kind: "response", apiKey: 19, versions: 0...4,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...4, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]CreatableTopicResult", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
@@ -116,12 +119,12 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DeleteGroupsRequest", kind: "request", apiKey: 42, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupsNames", type: "[]string", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "DeleteGroupsResponse", kind: "response", apiKey: 42, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Results", type: "[]DeletableGroupResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "GroupId", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
@@ -130,7 +133,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DeleteRecordsRequest", kind: "request", apiKey: 21, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Topics", type: "[]DeleteRecordsTopic", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "Partitions", type: "[]DeleteRecordsPartition", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
@@ -142,7 +145,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DeleteRecordsResponse", kind: "response", apiKey: 21, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]DeleteRecordsTopicResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
@@ -155,13 +158,13 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DeleteTopicsRequest", kind: "request", apiKey: 20, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "TopicNames", type: "[]string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "DeleteTopicsResponse", kind: "response", apiKey: 20, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Responses", type: "[]DeletableTopicResult", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -170,7 +173,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DescribeConfigsRequest", kind: "request", apiKey: 32, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Resources", type: "[]DescribeConfigsResource", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ResourceType", type: "int8", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "ResourceName", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -181,7 +184,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DescribeConfigsResponse", kind: "response", apiKey: 32, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Results", type: "[]DescribeConfigsResult", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -207,7 +210,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DescribeLogDirsRequest", kind: "request", apiKey: 35, versions: 1...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Topics", type: "[]DescribableLogDirTopic", versions: 1...1, nullable: 1...1, defaultValue: nil, fields: [
                 FieldSchema(name: "Topic", type: "string", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "Partitions", type: "[]int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: [])
@@ -215,7 +218,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DescribeLogDirsResponse", kind: "response", apiKey: 35, versions: 1...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Results", type: "[]DescribeLogDirsResult", versions: 1...1, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ErrorCode", type: "int16", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
@@ -233,13 +236,13 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "DescribeGroupsRequest", kind: "request", apiKey: 15, versions: 0...4,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Groups", type: "[]string", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "IncludeAuthorizedOperations", type: "bool", versions: 3...4, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "DescribeGroupsResponse", kind: "response", apiKey: 15, versions: 0...4,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...4, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Groups", type: "[]DescribedGroup", versions: 0...4, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ErrorCode", type: "int16", versions: 0...4, nullable: nil, defaultValue: nil, fields: []),
@@ -260,7 +263,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "FetchRequest", kind: "request", apiKey: 1, versions: 0...11,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ReplicaId", type: "int32", versions: 0...11, nullable: nil, defaultValue: "-1", fields: []),
             FieldSchema(name: "MaxWaitMs", type: "int32", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "MinBytes", type: "int32", versions: 0...11, nullable: nil, defaultValue: nil, fields: []),
@@ -286,7 +289,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "FetchResponse", kind: "response", apiKey: 1, versions: 0...11,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...11, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 7...11, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "SessionId", type: "int32", versions: 7...11, nullable: nil, defaultValue: "0", fields: []),
@@ -309,13 +312,13 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "FindCoordinatorRequest", kind: "request", apiKey: 10, versions: 0...2,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Key", type: "string", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "KeyType", type: "int8", versions: 1...2, nullable: nil, defaultValue: "0", fields: [])
         ]),
     MessageSchema(
         name: "FindCoordinatorResponse", kind: "response", apiKey: 10, versions: 0...2,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorMessage", type: "string", versions: 1...2, nullable: 1...2, defaultValue: nil, fields: []),
@@ -325,7 +328,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "HeartbeatRequest", kind: "request", apiKey: 12, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "GenerationId", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -333,13 +336,13 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "HeartbeatResponse", kind: "response", apiKey: 12, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "ElectLeadersRequest", kind: "request", apiKey: 43, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ElectionType", type: "int8", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "TopicPartitions", type: "[]ElectLeadersTopicPartitions", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: [
                 FieldSchema(name: "Topic", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
@@ -349,7 +352,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "ElectLeadersResponse", kind: "response", apiKey: 43, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 1...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ReplicaElectionResults", type: "[]ReplicaElectionResult", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
@@ -363,7 +366,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "IncrementalAlterConfigsRequest", kind: "request", apiKey: 44, versions: 0...0,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Resources", type: "[]AlterConfigsResource", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ResourceType", type: "int8", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "ResourceName", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
@@ -377,7 +380,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "IncrementalAlterConfigsResponse", kind: "response", apiKey: 44, versions: 0...0,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Responses", type: "[]AlterConfigsResourceResponse", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "ErrorCode", type: "int16", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
@@ -388,13 +391,13 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "InitProducerIdRequest", kind: "request", apiKey: 22, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "TransactionalId", type: "string", versions: 0...1, nullable: 0...1, defaultValue: nil, fields: []),
             FieldSchema(name: "TransactionTimeoutMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
         ]),
     MessageSchema(
         name: "InitProducerIdResponse", kind: "response", apiKey: 22, versions: 0...1,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ProducerId", type: "int64", versions: 0...1, nullable: nil, defaultValue: "-1", fields: []),
@@ -402,7 +405,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "JoinGroupRequest", kind: "request", apiKey: 11, versions: 0...5,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupId", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "SessionTimeoutMs", type: "int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "RebalanceTimeoutMs", type: "int32", versions: 1...5, nullable: nil, defaultValue: "-1", fields: []),
@@ -416,7 +419,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "JoinGroupResponse", kind: "response", apiKey: 11, versions: 0...5,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "GenerationId", type: "int32", versions: 0...5, nullable: nil, defaultValue: "-1", fields: []),
@@ -431,7 +434,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "LeaveGroupRequest", kind: "request", apiKey: 13, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "MemberId", type: "string", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Members", type: "[]MemberIdentity", versions: 3...3, nullable: nil, defaultValue: nil, fields: [
@@ -441,7 +444,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "LeaveGroupResponse", kind: "response", apiKey: 13, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Members", type: "[]MemberResponse", versions: 3...3, nullable: nil, defaultValue: nil, fields: [
@@ -452,10 +455,10 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "ListGroupsRequest", kind: "request", apiKey: 16, versions: 0...2,
-        fields: []),
+        flexibleFrom: nil, fields: []),
     MessageSchema(
         name: "ListGroupsResponse", kind: "response", apiKey: 16, versions: 0...2,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...2, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...2, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Groups", type: "[]ListedGroup", versions: 0...2, nullable: nil, defaultValue: nil, fields: [
@@ -465,7 +468,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "ListOffsetsRequest", kind: "request", apiKey: 2, versions: 0...5,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ReplicaId", type: "int32", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "IsolationLevel", type: "int8", versions: 2...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]ListOffsetsTopic", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
@@ -480,7 +483,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "ListOffsetsResponse", kind: "response", apiKey: 2, versions: 0...5,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]ListOffsetsTopicResponse", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
@@ -496,7 +499,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "MetadataRequest", kind: "request", apiKey: 3, versions: 0...8,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Topics", type: "[]MetadataRequestTopic", versions: 0...8, nullable: 1...8, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, defaultValue: nil, fields: [])
             ]),
@@ -506,7 +509,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "MetadataResponse", kind: "response", apiKey: 3, versions: 0...8,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...8, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Brokers", type: "[]MetadataResponseBroker", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "NodeId", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
@@ -535,7 +538,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetCommitRequest", kind: "request", apiKey: 8, versions: 0...7,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupId", type: "string", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "GenerationIdOrMemberEpoch", type: "int32", versions: 1...7, nullable: nil, defaultValue: "-1", fields: []),
             FieldSchema(name: "MemberId", type: "string", versions: 1...7, nullable: nil, defaultValue: nil, fields: []),
@@ -554,7 +557,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetCommitResponse", kind: "response", apiKey: 8, versions: 0...7,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...7, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]OffsetCommitResponseTopic", versions: 0...7, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...7, nullable: nil, defaultValue: nil, fields: []),
@@ -566,7 +569,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetDeleteRequest", kind: "request", apiKey: 47, versions: 0...0,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupId", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]OffsetDeleteRequestTopic", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
@@ -577,7 +580,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetDeleteResponse", kind: "response", apiKey: 47, versions: 0...0,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...0, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]OffsetDeleteResponseTopic", versions: 0...0, nullable: nil, defaultValue: nil, fields: [
@@ -590,7 +593,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetFetchRequest", kind: "request", apiKey: 9, versions: 0...5,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupId", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]OffsetFetchRequestTopic", versions: 0...5, nullable: 2...5, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
@@ -599,7 +602,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetFetchResponse", kind: "response", apiKey: 9, versions: 0...5,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 3...5, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]OffsetFetchResponseTopic", versions: 0...5, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...5, nullable: nil, defaultValue: nil, fields: []),
@@ -615,7 +618,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetForLeaderEpochRequest", kind: "request", apiKey: 23, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ReplicaId", type: "int32", versions: 3...3, nullable: nil, defaultValue: "-2", fields: []),
             FieldSchema(name: "Topics", type: "[]OffsetForLeaderTopic", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -628,7 +631,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "OffsetForLeaderEpochResponse", kind: "response", apiKey: 23, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 2...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Topics", type: "[]OffsetForLeaderTopicResult", versions: 0...3, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Topic", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -642,7 +645,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "ProduceRequest", kind: "request", apiKey: 0, versions: 0...8,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "TransactionalId", type: "string", versions: 3...8, nullable: 3...8, defaultValue: "null", fields: []),
             FieldSchema(name: "Acks", type: "int16", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "TimeoutMs", type: "int32", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
@@ -656,7 +659,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "ProduceResponse", kind: "response", apiKey: 0, versions: 0...8,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "Responses", type: "[]TopicProduceResponse", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
                 FieldSchema(name: "Name", type: "string", versions: 0...8, nullable: nil, defaultValue: nil, fields: []),
                 FieldSchema(name: "PartitionResponses", type: "[]PartitionProduceResponse", versions: 0...8, nullable: nil, defaultValue: nil, fields: [
@@ -676,7 +679,7 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "SyncGroupRequest", kind: "request", apiKey: 14, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "GroupId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "GenerationId", type: "int32", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "MemberId", type: "string", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
@@ -688,9 +691,69 @@ let definitionSchemas: [MessageSchema] = [
         ]),
     MessageSchema(
         name: "SyncGroupResponse", kind: "response", apiKey: 14, versions: 0...3,
-        fields: [
+        flexibleFrom: nil, fields: [
             FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 1...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "ErrorCode", type: "int16", versions: 0...3, nullable: nil, defaultValue: nil, fields: []),
             FieldSchema(name: "Assignment", type: "bytes", versions: 0...3, nullable: nil, defaultValue: nil, fields: [])
+        ]),
+    MessageSchema(
+        name: "DescribeQuorumRequest", kind: "request", apiKey: 55, versions: 0...1,
+        flexibleFrom: 0, fields: [
+            FieldSchema(name: "Topics", type: "[]TopicData", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "TopicName", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]PartitionData", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: [])
+                ])
+            ])
+        ]),
+    MessageSchema(
+        name: "DescribeQuorumResponse", kind: "response", apiKey: 55, versions: 0...1,
+        flexibleFrom: 0, fields: [
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "Topics", type: "[]TopicData", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "TopicName", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Partitions", type: "[]PartitionData", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                    FieldSchema(name: "PartitionIndex", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LeaderId", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "LeaderEpoch", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "HighWatermark", type: "int64", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                    FieldSchema(name: "CurrentVoters", type: "[]ReplicaState", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                        FieldSchema(name: "ReplicaId", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "LogEndOffset", type: "int64", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "LastFetchTimestamp", type: "int64", versions: 1...1, nullable: nil, defaultValue: "-1", fields: []),
+                        FieldSchema(name: "LastCaughtUpTimestamp", type: "int64", versions: 1...1, nullable: nil, defaultValue: "-1", fields: [])
+                    ]),
+                    FieldSchema(name: "Observers", type: "[]ObserverState", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                        FieldSchema(name: "ReplicaId", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "LogEndOffset", type: "int64", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                        FieldSchema(name: "LastFetchTimestamp", type: "int64", versions: 1...1, nullable: nil, defaultValue: "-1", fields: []),
+                        FieldSchema(name: "LastCaughtUpTimestamp", type: "int64", versions: 1...1, nullable: nil, defaultValue: "-1", fields: [])
+                    ])
+                ])
+            ])
+        ]),
+    MessageSchema(
+        name: "DescribeClusterRequest", kind: "request", apiKey: 60, versions: 0...1,
+        flexibleFrom: 0, fields: [
+            FieldSchema(name: "IncludeClusterAuthorizedOperations", type: "bool", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "EndpointType", type: "int8", versions: 1...1, nullable: nil, defaultValue: "1", fields: [])
+        ]),
+    MessageSchema(
+        name: "DescribeClusterResponse", kind: "response", apiKey: 60, versions: 0...1,
+        flexibleFrom: 0, fields: [
+            FieldSchema(name: "ThrottleTimeMs", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorCode", type: "int16", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ErrorMessage", type: "string", versions: 0...1, nullable: 0...1, defaultValue: "null", fields: []),
+            FieldSchema(name: "EndpointType", type: "int8", versions: 1...1, nullable: nil, defaultValue: "1", fields: []),
+            FieldSchema(name: "ClusterId", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+            FieldSchema(name: "ControllerId", type: "int32", versions: 0...1, nullable: nil, defaultValue: "-1", fields: []),
+            FieldSchema(name: "Brokers", type: "[]DescribeClusterBroker", versions: 0...1, nullable: nil, defaultValue: nil, fields: [
+                FieldSchema(name: "BrokerId", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Host", type: "string", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Port", type: "int32", versions: 0...1, nullable: nil, defaultValue: nil, fields: []),
+                FieldSchema(name: "Rack", type: "string", versions: 0...1, nullable: 0...1, defaultValue: "null", fields: [])
+            ]),
+            FieldSchema(name: "ClusterAuthorizedOperations", type: "int32", versions: 0...1, nullable: nil, defaultValue: "-2147483648", fields: [])
         ]),
 ]

@@ -4,6 +4,8 @@ struct MessageSchema: Sendable {
     let kind: String
     let apiKey: Int16?
     let versions: ClosedRange<Int16>
+    /// The first flexible version (`flexible=N+` in the definition), or nil.
+    let flexibleFrom: Int16?
     let fields: [FieldSchema]
 }
 

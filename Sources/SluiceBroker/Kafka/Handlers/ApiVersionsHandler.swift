@@ -1,10 +1,11 @@
 import SluiceWire
 
-/// ApiVersions (key 18): the versions every registered handler declares. Requests of v3+
-/// never reach here: the dispatcher answers them with Kafka's v0 fallback.
+/// ApiVersions (key 18): the versions every registered handler declares. v3 is flexible (its
+/// response header stays v0, KIP-511); v4+ never reach here: the dispatcher answers them
+/// with Kafka's v0 fallback.
 struct ApiVersionsHandler: KafkaAPIHandler {
     typealias Request = ApiVersionsRequest
-    static let versions: ClosedRange<Int16> = 0...2
+    static let versions: ClosedRange<Int16> = 0...3
     let advertised: [(key: KafkaAPIKey, versions: ClosedRange<Int16>)]
 
     func handle(_ request: ApiVersionsRequest, _ context: RequestContext) async -> ApiVersionsResponse? {
